@@ -1,0 +1,34 @@
+# The two commands of the README:
+#   make demo   sets everything up and runs `phasm-perf rank` on an example program
+#   make test   sets everything up and runs the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+PIP     = $(PY) -m pip
+STAMP   = $(VENV)/.installed
+
+.PHONY: setup demo test test-fast docs clean
+
+$(STAMP): pyproject.toml constraints/ci.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints/ci.txt -e '.[test,docs]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/phasm-perf rank --event-loop run examples/particles.py
+
+test: setup
+	$(PY) -m pytest -q tests
+	$(VENV)/bin/mkdocs build --strict -q -d $(VENV)/site
+
+test-fast: setup
+	$(PY) -m pytest -q -m 'not slow' tests
+
+docs: setup
+	$(VENV)/bin/mkdocs serve
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,109 @@
+"""Brendan Gregg's folded stacks: ``root;caller;leaf COUNT`` per line, root first, ``;`` with no space.
+
+Stacks are held as a :class:`collections.Counter` mapping a tuple of frame strings (root first) to a weight.
+A frame string is ``name`` or ``name (file:line)``, the form py-spy writes; :func:`split_frame` takes it apart.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..errors import PhasmError
+
+Stack = tuple[str, ...]
+
+_FRAME_RE = re.compile(r"^(?P<name>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
+
+
+def split_frame(frame: str) -> tuple[str, str | None, int | None]:
+    """``'step (sim.py:12)'`` -> ``('step', 'sim.py', 12)``; ``'memcpy'`` -> ``('memcpy', None, None)``."""
+    m = _FRAME_RE.match(frame)
+    if not m or not m.group("file"):
+        return frame, None, None
+    line = m.group("line")
+    return m.group("name"), m.group("file"), int(line) if line else None
+
+
+def make_frame(name: str, file: str | None = None, line: int | None = None) -> str:
+    """The inverse of :func:`split_frame`. ``;`` and newlines in names would break the format: they are replaced."""
+    name = name.replace(";", ":").replace("\n", " ").replace("\r", " ")
+    if not file:
+        return name
+    file = file.replace(";", ":").replace("\n", " ")
+    return f"{name} ({file}:{line})" if line is not None else f"{name} ({file})"
+
+
+@dataclass
+class FoldedParse:
+    stacks: Counter = field(default_factory=Counter)
+    invalid: list[tuple[int, str]] = field(default_factory=list)  # (line number, text)
+    decimal: bool = False
+
+
+def _decode(data: bytes) -> str:
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return data.decode(enc, errors="replace")
+    return data.decode("utf-8", errors="replace")
+
+
+def parse_folded_lines(lines: Iterable[str]) -> FoldedParse:
+    """Parse folded lines; bad lines are collected with their 1-based numbers, not fatal."""
+    out = FoldedParse()
+    stacks = out.stacks
+    for lineno, raw in enumerate(lines, 1):
+        line = raw.rstrip("\r\n")
+        if not line.strip() or line.startswith("#"):
+            continue
+        stack, sep, count = line.rpartition(" ")
+        if not sep or not stack:
+            out.invalid.append((lineno, line[:200]))
+            continue
+        try:
+            weight: float = int(count)
+        except ValueError:
+            try:
+                weight = float(count)
+                out.decimal = True
+            except ValueError:
+                out.invalid.append((lineno, line[:200]))
+                continue
+        if weight < 0 or weight != weight:  # negative or NaN
+            out.invalid.append((lineno, line[:200]))
+            continue
+        frames = tuple(f for f in stack.split(";") if f != "")
+        if not frames:
+            out.invalid.append((lineno, line[:200]))
+            continue
+        stacks[frames] += weight
+    return out
+
+
+def read_folded(path: str | os.PathLike, missing_ok: bool = False) -> Counter:
+    """Read a folded file (UTF-8 or UTF-16 with BOM, LF or CRLF) into a Counter of stacks."""
+    p = Path(path)
+    if not p.exists():
+        if missing_ok:
+            return Counter()
+        raise PhasmError(f"{str(p)!r} not found")
+    return parse_folded_lines(io.StringIO(_decode(p.read_bytes()))).stacks
+
+
+def iter_folded(stacks: Counter) -> Iterator[str]:
+    for frames, weight in sorted(stacks.items()):
+        if weight <= 0:
+            continue
+        w = int(round(weight)) if float(weight).is_integer() or isinstance(weight, int) else weight
+        yield ";".join(frames) + f" {w}\n"
+
+
+def write_folded(path: str | os.PathLike, stacks: Counter) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.writelines(iter_folded(stacks))

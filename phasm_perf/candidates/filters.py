@@ -1,0 +1,199 @@
+"""Candidate filters, each a small pure function (a superset of PHASM's ``phasm-flamegraph`` selection).
+
+Two kinds, applied in this order by :func:`phasm_perf.candidates.select`:
+
+*Stack filters* ``(stacks, ...) -> stacks`` change what time belongs to whom:
+
+- :func:`restrict_to_event_loop`: keep only the time under the event-loop frame (``--event-loop SYMBOL``).
+- :func:`attribute_library_leaves`: time in library code at the leaf (numpy's BLAS, libm, the stdlib) goes to the
+  nearest frame of the user's own code.
+
+*Table filters* ``(functions, ...) -> functions`` mark rows of the function table excluded, with a reason in the
+``excluded`` column (first reason wins), so "why is my function not a candidate?" has an answer:
+
+- :func:`drop_runtime_frames`: interpreter and start-up frames (``<module>``, importlib, thread bootstrap,
+  ``__libc_start_main``, kernel ``_[k]``).
+- :func:`drop_library_functions`: functions that are not the user's code (nothing to replace there).
+- :func:`drop_tiny`: less than ``min_fraction`` of the run.
+- :func:`drop_tower_bases`: a caller whose one callee holds >= 95% of its time (the callee is the candidate).
+- :func:`flag_waiting`: not a filter but a mark: a function mostly off-CPU is waiting, not computing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sysconfig
+from collections import Counter
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from ..calltree.folded import Stack, split_frame
+from ..calltree.tree import function_key
+
+# -- what is "runtime", what is "library" ---------------------------------------------------------------------
+
+RUNTIME_NAMES = frozenset({
+    "<module>", "<listcomp>", "<genexpr>", "<dictcomp>", "<setcomp>", "<lambda>",
+    "_run_code", "_run_module_as_main", "_run_module_code", "run_path", "run_module",
+    "_bootstrap", "_bootstrap_inner", "run",  # threading (only when the file is the stdlib's, see below)
+    "__libc_start_main", "__libc_start_call_main", "_start", "start_thread", "clone", "clone3",
+    "__clone", "_dl_start_user", "_dl_start", "all", "[unknown]",
+})
+_RUNTIME_FILE_RE = re.compile(r"^<frozen |^<string>$|importlib|runpy\.py$|threading\.py$")
+
+
+def _stdlib_prefixes() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    out = {os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
+    return tuple(sorted(out, key=len, reverse=True))
+
+
+_LIB_MARKERS = ("/site-packages/", "/dist-packages/", "/lib/python3", "/lib64/python3")
+
+
+def is_runtime_frame(name: str, file: str | None) -> bool:
+    """Interpreter, loader and thread start-up frames: never a surrogate candidate."""
+    if name.endswith("_[k]") or name.startswith("[") and name.endswith("]"):
+        return True
+    if file and _RUNTIME_FILE_RE.search(file):
+        return True
+    if name in ("_bootstrap", "_bootstrap_inner", "run") and file is not None:
+        return bool(file and file.endswith("threading.py"))
+    if name in RUNTIME_NAMES and name not in ("_bootstrap", "_bootstrap_inner", "run"):
+        return True
+    if re.match(r"^(process|thread) \d+|^P\d+$|^T\d", name):
+        return True
+    return False
+
+
+def make_is_user_code(user_roots: Iterable[str] = (), library_prefixes: Iterable[str] | None = None) -> Callable[[str | None], bool]:
+    """A predicate on a frame's file: is it the user's own code?
+
+    A file under one of ``user_roots`` (the program's folder) is the user's. Otherwise a file in the stdlib,
+    site-packages, a frozen module or with no file at all (native) is library code, and anything else (another
+    project folder of the user's) is user code.
+    """
+    roots = tuple(os.path.realpath(r) + os.sep for r in user_roots)
+    libs = tuple(p + os.sep for p in (library_prefixes if library_prefixes is not None else _stdlib_prefixes()))
+
+    def is_user(file: str | None) -> bool:
+        if not file or file.startswith("<"):
+            return False
+        real = os.path.realpath(file) if os.path.isabs(file) else file
+        if roots and real.startswith(roots):
+            return True
+        if any(m in real for m in _LIB_MARKERS) or (libs and real.startswith(libs)):
+            return False
+        return True
+
+    return is_user
+
+
+# -- stack filters ---------------------------------------------------------------------------------------------
+
+def _frame_matches(frame: str, symbol: str) -> bool:
+    name, file, _ = split_frame(frame)
+    return name == symbol or name.rsplit(".", 1)[-1] == symbol or frame == symbol or function_key(frame) == symbol
+
+
+def restrict_to_event_loop(stacks: Counter, symbol: str | None) -> Counter:
+    """Keep only samples under the (outermost) frame named ``symbol``; ``None`` keeps everything."""
+    if not symbol:
+        return Counter(stacks)
+    out: Counter = Counter()
+    for frames, w in stacks.items():
+        if any(_frame_matches(f, symbol) for f in frames):
+            out[frames] += w
+    return out
+
+
+def attribute_library_leaves(stacks: Counter, is_user: Callable[[str | None], bool]) -> Counter:
+    """Strip library frames at the leaf end so their time becomes the nearest user frame's exclusive time.
+
+    Stacks with no user frame at all are left as they are (there is nobody to give the time to).
+    """
+    out: Counter = Counter()
+    cache: dict[str, bool] = {}
+
+    def user(frame: str) -> bool:
+        v = cache.get(frame)
+        if v is None:
+            v = cache[frame] = is_user(split_frame(frame)[1])
+        return v
+
+    for frames, w in stacks.items():
+        end = len(frames)
+        while end > 0 and not user(frames[end - 1]):
+            end -= 1
+        out[frames[:end] if end else frames] += w
+    return out
+
+
+# -- table filters ---------------------------------------------------------------------------------------------
+
+def _exclude(df: pd.DataFrame, mask: pd.Series, reason: str) -> pd.DataFrame:
+    df = df.copy()
+    if "excluded" not in df:
+        df["excluded"] = ""
+    hit = mask & (df["excluded"] == "")
+    df.loc[hit, "excluded"] = reason
+    return df
+
+
+def drop_event_loop_and_callers(df: pd.DataFrame, stacks: Counter, symbol: str) -> pd.DataFrame:
+    """The event loop itself and every frame above it are the program's driver, not candidates."""
+    above: set[str] = set()
+    for frames in stacks:
+        for i, f in enumerate(frames):
+            if _frame_matches(f, symbol):
+                above.update(function_key(g) for g in frames[: i + 1])
+                break
+    return _exclude(df, df["function"].isin(above), "event loop")
+
+
+def drop_runtime_frames(df: pd.DataFrame) -> pd.DataFrame:
+    mask = pd.Series([is_runtime_frame(n, f if isinstance(f, str) else None) for n, f in zip(df["name"], df["file"])],
+                     index=df.index, dtype=bool)
+    return _exclude(df, mask, "runtime")
+
+
+def drop_library_functions(df: pd.DataFrame, is_user: Callable[[str | None], bool]) -> pd.DataFrame:
+    mask = pd.Series([not is_user(f if isinstance(f, str) else None) for f in df["file"]], index=df.index, dtype=bool)
+    return _exclude(df, mask, "library")
+
+
+def drop_tiny(df: pd.DataFrame, total_seconds: float, min_fraction: float = 0.02) -> pd.DataFrame:
+    if total_seconds <= 0:
+        return _exclude(df, pd.Series(True, index=df.index), "tiny")
+    return _exclude(df, df["incl"] / total_seconds < min_fraction, "tiny")
+
+
+def drop_tower_bases(df: pd.DataFrame, callees: dict[str, dict[str, float]], threshold: float = 0.95) -> pd.DataFrame:
+    """A function whose single direct callee holds >= ``threshold`` of its inclusive time is a tower base."""
+    def is_base(key: str, incl: float) -> bool:
+        kids = callees.get(key)
+        if not kids or incl <= 0:
+            return False
+        return max(t for k, t in kids.items() if k != key) / incl >= threshold if any(k != key for k in kids) else False
+
+    mask = pd.Series([is_base(k, t) for k, t in zip(df["function"], df["incl"])], index=df.index, dtype=bool)
+    return _exclude(df, mask, "tower")
+
+
+def flag_waiting(df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
+    """Add ``on_fraction`` and ``kind``: ``waiting`` (mostly off-CPU), ``mixed`` or ``compute``."""
+    df = df.copy()
+    frac = (df["on_incl"] / df["incl"].where(df["incl"] > 0)).fillna(0.0)
+    df["on_fraction"] = frac
+    df["kind"] = "compute"
+    df.loc[frac < 0.9, "kind"] = "mixed"
+    df.loc[frac < threshold, "kind"] = "waiting"
+    return df
+
+
+__all__ = [
+    "Stack", "attribute_library_leaves", "drop_event_loop_and_callers", "drop_library_functions", "drop_runtime_frames", "drop_tiny",
+    "drop_tower_bases", "flag_waiting", "is_runtime_frame", "make_is_user_code", "restrict_to_event_loop",
+]

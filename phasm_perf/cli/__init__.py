@@ -1,0 +1,55 @@
+"""The command line: one module per subcommand, each with ``NAME``, ``HELP``, ``prepare_parser`` and ``run``.
+
+Adding a subcommand is one new module plus one line in :data:`COMMANDS`. Every command is a thin layer: it parses,
+calls the library, and renders. A :class:`~phasm_perf.errors.PhasmError` becomes one line on stderr and its exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from .. import __version__
+from ..errors import PhasmError
+
+#: subcommand modules, in the order ``--help`` lists them
+COMMANDS = ["rank", "profile"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="phasm-perf",
+        description="Find the function worth replacing with a neural-network surrogate, and predict the payoff.",
+    )
+    parser.add_argument("--version", action="version", version=f"phasm-perf {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"{__name__}.{name}")
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.__doc__)
+        module.prepare_parser(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except PhasmError as exc:
+        print(f"phasm-perf: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("phasm-perf: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""What is PROG? A ``.py`` script, an executable (ELF, or a script whose shebang names Python), or a command line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Sequence
+
+from ..errors import PhasmError
+
+Kind = Literal["python", "native", "other"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """The program to run: ``argv`` is exactly what is executed (no shell)."""
+
+    argv: list[str]
+    kind: Kind
+    #: the user's script or binary when there is one (its folder marks "user code")
+    program: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def display(self) -> str:
+        return " ".join(self.argv)
+
+
+def _is_elf(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def _shebang(path: Path) -> str | None:
+    try:
+        with path.open("rb") as fh:
+            first = fh.readline(256)
+    except OSError:
+        return None
+    if first.startswith(b"#!"):
+        return first[2:].decode("utf-8", "replace").strip()
+    return None
+
+
+def _names_python(word: str) -> bool:
+    base = os.path.basename(word)
+    return base.startswith("python") or base.startswith("pypy")
+
+
+def _shebang_is_python(line: str) -> bool:
+    words = line.split()
+    if not words:
+        return False
+    if os.path.basename(words[0]) == "env":
+        words = [w for w in words[1:] if not w.startswith("-")]
+    return bool(words) and _names_python(words[0])
+
+
+def resolve_target(prog: str, args: Sequence[str] = (), *, as_command: bool = False) -> Target:
+    """Turn the user's ``PROG ARGS...`` into a :class:`Target`, or raise a one-line :class:`PhasmError`.
+
+    ``as_command`` is true when the program came after ``--``: it is then run exactly as given
+    (``-- python -m pkg.mod``), with only the executable looked up on ``PATH``.
+    """
+    args = list(args)
+    if as_command:
+        exe = shutil.which(prog) if os.sep not in prog else (prog if os.path.exists(prog) else None)
+        if exe is None:
+            raise PhasmError(f"program not found: {prog!r} (is it installed and on PATH?)")
+        kind: Kind = "python" if _names_python(prog) else "other"
+        program: Path | None = None
+        if kind == "python":
+            script = next((a for a in args if a.endswith(".py") and os.path.isfile(a)), None)
+            program = Path(script).resolve() if script else None
+        else:
+            p = Path(exe)
+            if _is_elf(p):
+                kind = "native"
+            elif (sb := _shebang(p)) and _shebang_is_python(sb):
+                kind = "python"
+            program = p.resolve()
+        return Target([prog, *args], kind, program)
+
+    path = Path(prog)
+    if not path.exists():
+        found = shutil.which(prog) if os.sep not in prog else None
+        if found is None:
+            raise PhasmError(
+                f"program not found: {prog!r} (give a path to a .py script or an executable, "
+                "or a whole command after --, e.g. `-- python -m pkg.mod`)"
+            )
+        path = Path(found)
+    if path.is_dir():
+        raise PhasmError(f"{prog!r} is a directory, not a program (a bundle directory needs meta.json)")
+    path = path.resolve()
+    if path.suffix == ".py":
+        return Target([sys.executable, str(path), *args], "python", path)
+    if not os.access(path, os.X_OK):
+        raise PhasmError(f"{prog!r} is not executable and not a .py script (chmod +x it, or run it after --)")
+    if _is_elf(path):
+        return Target([str(path), *args], "native", path)
+    sb = _shebang(path)
+    if sb and _shebang_is_python(sb):
+        return Target([str(path), *args], "python", path)
+    return Target([str(path), *args], "other", path)

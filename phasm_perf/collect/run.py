@@ -1,0 +1,225 @@
+"""One profile run: start the program, attach the sampler, keep everything when things go wrong.
+
+- The program runs in its own session, so Ctrl-C reaches phasm-perf, which forwards it (a second Ctrl-C kills
+  the program); SIGTERM and SIGHUP are forwarded the same way. The run then ends ``interrupted`` and the samples
+  taken so far are kept.
+- A program that exits non-zero (or crashes) ends ``failed``; its samples, stderr and exit status are kept.
+- The bundle is assembled in a temporary directory and renamed into place at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import signal
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .. import __version__
+from ..calltree.tree import CallTree
+from ..errors import PhasmError
+from .bundle import Bundle, BundleWriter, CollectorInfo, CountsInfo, Meta, load_bundle
+from .collectors import make_collector
+from .counts import count_calls
+from .host import host_info
+from .program import Target
+
+INTERRUPT_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL, signal.SIGQUIT}
+
+
+@dataclass
+class ProfileOptions:
+    collector: str = "auto"          # auto | austin | py-spy
+    interval: float = 0.001          # seconds between samples
+    counts: bool = True              # run the exact call-counting pass
+    count_top: int = 10              # how many candidates to count
+    event_loop: str | None = None
+    min_fraction: float = 0.02
+    show_output: bool = False        # let the program write to the terminal instead of the bundle
+    force: bool = False              # replace an existing bundle
+    cwd: str | None = None
+
+
+@dataclass
+class _RunState:
+    signal: int | None = None
+    killed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _forward_signals(get_proc: Callable[[], subprocess.Popen | None], state: _RunState) -> Iterator[None]:
+    def handler(signum, frame):  # noqa: ARG001
+        proc = get_proc()
+        first = state.signal is None
+        state.signal = state.signal or signum
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            if first:
+                os.killpg(proc.pid, signum)
+            else:
+                os.killpg(proc.pid, signal.SIGKILL)
+                state.killed = True
+        except ProcessLookupError:
+            pass
+
+    sigs = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+    old = {s: signal.signal(s, handler) for s in sigs}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def default_collector(target: Target) -> str:
+    if target.kind == "python":
+        return "austin"
+    if target.kind == "native":
+        raise PhasmError(
+            f"{target.argv[0]!r} is a compiled program; profiling native code with perf/callgrind is not in this "
+            "version yet: run a Python program, or profile it with `perf record` and rank the perf script output"
+        )
+    raise PhasmError(
+        f"cannot tell what kind of program {target.argv[0]!r} is; for a Python program run it as "
+        "`phasm-perf rank -- python prog.py ...`"
+    )
+
+
+def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = ProfileOptions(),
+            on_status: Callable[[str], None] | None = None) -> Bundle:
+    """Run ``target`` under the collector, write the bundle to ``out`` and return it (whatever the exit status).
+
+    The caller decides what a failed or interrupted status means for it; this function only raises
+    :class:`PhasmError` when there is nothing to keep (the collector is missing or cannot attach).
+    """
+    say = on_status or (lambda msg: None)
+    name = default_collector(target) if options.collector == "auto" else options.collector
+    collector = make_collector(name, options.interval)
+    writer = BundleWriter(out, overwrite=options.force)
+    state = _RunState()
+    proc: subprocess.Popen | None = None
+    try:
+        raw = writer.file(f"{collector.name}.raw")
+        out_f = None if options.show_output else open(writer.file("stdout.txt"), "wb")
+        err_f = None if options.show_output else open(writer.file("stderr.txt"), "wb")
+        coll_err = open(writer.file("collector.log"), "wb")
+        start_wall = _dt.datetime.now(_dt.timezone.utc)
+        with _forward_signals(lambda: proc, state):
+            say(f"running {target.display}")
+            t0 = time.perf_counter()
+            try:
+                proc = subprocess.Popen(target.argv, cwd=options.cwd, stdout=out_f, stderr=err_f,
+                                        start_new_session=True)
+            except OSError as exc:
+                raise PhasmError(f"cannot run {target.argv[0]!r}: {exc.strerror}") from None
+            sampler = subprocess.Popen(collector.command(proc.pid, raw), stdout=coll_err, stderr=coll_err,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
+            rc = _wait(proc)
+            wall = time.perf_counter() - t0
+            try:
+                sampler.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                sampler.terminate()
+                try:
+                    sampler.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    sampler.kill()
+                state.notes.append(f"{collector.name} did not stop by itself after the program ended")
+        for f in (out_f, err_f, coll_err):
+            if f:
+                f.close()
+        samples = collector.parse(raw)
+        log = writer.file("collector.log").read_text(errors="replace")
+        if samples.samples == 0 and wall > 0.5:
+            hint = collector.explain_failure(log)
+            if hint:
+                writer.abort()
+                raise PhasmError(hint)
+        if state.signal is not None or (rc < 0 and -rc in INTERRUPT_SIGNALS):
+            status = "interrupted"
+        elif rc != 0:
+            status = "failed"
+        else:
+            status = "complete"
+        if samples.invalid:
+            state.notes.append(f"{samples.invalid} of {samples.samples} samples could not be read and were skipped")
+        if not collector.off_cpu:
+            state.notes.append(f"{collector.name} records on-CPU stacks only: off-CPU time is not split out")
+        writer.write_stacks("oncpu.folded", samples.on_cpu)
+        writer.write_stacks("offcpu.folded", samples.off_cpu)
+        raw.unlink(missing_ok=True)
+
+        counts = CountsInfo(status="unavailable (not collected: --no-counts)")
+        if options.counts:
+            if status != "complete":
+                counts = CountsInfo(status=f"unavailable (the program's run was {status}; no counting pass)")
+            elif not samples.on_cpu and not samples.off_cpu:
+                counts = CountsInfo(status="unavailable (no samples)")
+            else:
+                counts = _counting_pass(target, samples, options, writer, say, state)
+        meta = Meta(
+            tool_version=__version__,
+            argv=list(target.argv),
+            cwd=os.path.abspath(options.cwd or os.getcwd()),
+            kind=target.kind,
+            program=str(target.program) if target.program else None,
+            start_time=start_wall.isoformat(timespec="seconds"),
+            wall_seconds=round(wall, 6),
+            exit_status=rc,
+            status=status,
+            signal=signal.Signals(state.signal).name if state.signal else (
+                signal.Signals(-rc).name if rc < 0 and -rc in {s.value for s in signal.Signals} else None),
+            collector=CollectorInfo(name=collector.name, version=collector.version, interval_seconds=options.interval,
+                                    off_cpu=collector.off_cpu, command=collector.command(0, Path("OUT"))),
+            weight_unit=samples.weight_unit,
+            seconds_per_unit=samples.seconds_per_unit,
+            samples=samples.samples,
+            threads=samples.threads,
+            host=host_info(),
+            counts=counts,
+            notes=state.notes,
+        )
+        meta.gpu = meta.host.get("gpu", {}).get("status", "unavailable")
+        writer.write_json("counts.json", counts.model_dump())
+        path = writer.commit(meta)
+    except BaseException:
+        if proc is not None and proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        writer.abort()
+        raise
+    return load_bundle(path)
+
+
+def _wait(proc: subprocess.Popen) -> int:
+    while True:
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:  # only if our handler was replaced; keep waiting for the child
+            continue
+
+
+def _counting_pass(target, samples, options: ProfileOptions, writer: BundleWriter, say, state: _RunState) -> CountsInfo:
+    from ..candidates import SelectOptions, select
+
+    roots = (str(target.program.parent),) if target.program else ()
+    sel = select(CallTree(samples.on_cpu, samples.off_cpu, samples.seconds_per_unit),
+                 SelectOptions(event_loop=options.event_loop, min_fraction=options.min_fraction, user_roots=roots))
+    top = sel.candidates.head(options.count_top)
+    functions = [(key, file, name) for key, file, name in zip(top["function"], top["file"], top["name"]) if file]
+    if not functions:
+        return CountsInfo(status="unavailable (no candidate to count)")
+    say(f"counting calls of {len(functions)} candidate(s): running the program a second time")
+    with _forward_signals(lambda: None, state):
+        info = count_calls(target, functions, cwd=options.cwd, stderr_path=writer.file("stderr.counting.txt"))
+    if state.signal is not None:
+        return CountsInfo(status="unavailable (interrupted during the counting pass)")
+    return info

@@ -1,0 +1,105 @@
+"""From a bundle to the ranked candidates: shares, on/off-CPU split, calls, time per call, Amdahl's limit."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from .. import __version__
+from ..calltree.tree import CallTree
+from ..candidates import SelectOptions, Selection, select
+from ..collect.bundle import Bundle
+from ..model.laws import amdahl_limit
+from .schema import Candidate, Excluded, RankReport
+
+
+@dataclass(frozen=True)
+class RankOptions:
+    event_loop: str | None = None
+    min_fraction: float = 0.02
+    top: int = 10
+    show_excluded: int = 10
+
+
+def _int_or_none(v) -> int | None:
+    try:
+        return None if v is None or v is pd.NA or math.isnan(float(v)) else int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _user_roots(bundle: Bundle) -> tuple[str, ...]:
+    import os
+
+    if bundle.meta.program:
+        return (os.path.dirname(bundle.meta.program),)
+    return ()
+
+
+def selection_of(bundle: Bundle, options: RankOptions = RankOptions()) -> Selection:
+    tree = CallTree(bundle.on_cpu, bundle.off_cpu, bundle.meta.seconds_per_unit)
+    return select(tree, SelectOptions(event_loop=options.event_loop, min_fraction=options.min_fraction,
+                                      user_roots=_user_roots(bundle)))
+
+
+def build_report(bundle: Bundle, options: RankOptions = RankOptions()) -> RankReport:
+    sel = selection_of(bundle, options)
+    total = sel.total_seconds
+    whole = CallTree(bundle.on_cpu, bundle.off_cpu, bundle.meta.seconds_per_unit)
+    calls = {c.function: c.calls for c in bundle.meta.counts.functions}
+    def_line = {c.function: c.line for c in bundle.meta.counts.functions if c.line}
+    counted = bundle.meta.counts.status.startswith("exact")
+    cands: list[Candidate] = []
+    for i, row in enumerate(sel.candidates.head(options.top).itertuples(index=False), 1):
+        p = row.incl / total if total > 0 else 0.0
+        p_on = row.on_incl / total if total > 0 else 0.0
+        n = calls.get(row.function) if counted else None
+        cands.append(Candidate(
+            rank=i,
+            function=row.name,
+            key=row.function,
+            file=row.file if isinstance(row.file, str) else None,
+            line=def_line.get(row.function, _int_or_none(row.line)),
+            inclusive_seconds=row.incl,
+            share=p,
+            on_cpu_seconds=row.on_incl,
+            off_cpu_seconds=row.off_incl,
+            on_cpu_fraction=row.on_fraction,
+            self_seconds=row.excl,
+            kind=row.kind,
+            calls=n,
+            seconds_per_call=(row.incl / n) if n else None,
+            amdahl_limit=amdahl_limit(p),
+            amdahl_limit_on_cpu=amdahl_limit(p_on),
+        ))
+    excluded = [
+        Excluded(function=r.function, share=r.incl / total if total else 0.0, reason=r.excluded)
+        for r in sel.table[sel.table["excluded"] != ""].sort_values("incl", ascending=False)
+        .head(options.show_excluded).itertuples(index=False)
+    ]
+    notes = list(bundle.meta.notes) + sel.notes
+    if bundle.meta.threads and bundle.meta.threads > 1:
+        notes.append(f"{bundle.meta.threads} threads were sampled: shares are of their summed time")
+    if any(c.kind == "waiting" for c in cands):
+        notes.append("functions marked 'waiting' spend most of their time off-CPU: a surrogate does not remove a wait")
+    return RankReport(
+        tool_version=__version__,
+        source=str(bundle.path),
+        argv=bundle.meta.argv,
+        status=bundle.meta.status,
+        exit_status=bundle.meta.exit_status,
+        collector=bundle.meta.collector.name,
+        wall_seconds=bundle.meta.wall_seconds,
+        sampled_seconds=total,
+        on_cpu_seconds=whole.on_seconds,
+        off_cpu_seconds=whole.off_seconds,
+        threads=bundle.meta.threads or None,
+        calls_status=bundle.meta.counts.status,
+        gpu=bundle.meta.gpu,
+        options={"event_loop": options.event_loop, "min_fraction": options.min_fraction, "top": options.top},
+        candidates=cands,
+        excluded=excluded,
+        notes=notes,
+    )

@@ -1,0 +1,151 @@
+"""Renderers of a :class:`RankReport`: one function per format, and a map from file suffix to format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from typing import Callable
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .schema import RankReport
+
+CSV_COLUMNS = ["rank", "function", "file", "line", "share", "inclusive_seconds", "on_cpu_seconds", "off_cpu_seconds",
+               "on_cpu_fraction", "kind", "calls", "seconds_per_call", "amdahl_limit", "amdahl_limit_on_cpu",
+               "predicted_speedup", "predicted_best_batch", "predicted_break_even_batch", "predicted_bound"]
+
+
+def fmt_seconds(s: float | None) -> str:
+    if s is None or (isinstance(s, float) and math.isnan(s)):
+        return "-"
+    if s == 0:
+        return "0 s"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
+        if abs(s) >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s:.2e} s"
+
+
+def fmt_speedup(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return "∞" if math.isinf(x) else f"{x:.2f}×"
+
+
+def _where(c) -> str:
+    if not c.file:
+        return ""
+    import os
+
+    f = c.file
+    try:
+        rel = os.path.relpath(f)
+        f = rel if not rel.startswith("..") else f
+    except ValueError:
+        pass
+    return f"{f}:{c.line}" if c.line else f
+
+
+def summary_lines(r: RankReport) -> list[str]:
+    lines = [
+        f"program: {' '.join(r.argv)}" if r.argv else f"source: {r.source}",
+        f"status: {r.status}" + (f" (exit {r.exit_status})" if r.exit_status not in (None, 0) else "")
+        + (f"   wall: {r.wall_seconds:.2f} s" if r.wall_seconds else "")
+        + f"   sampled: {r.sampled_seconds:.2f} s (on-CPU {r.on_cpu_seconds:.2f} s, off-CPU {r.off_cpu_seconds:.2f} s)"
+        + f"   collector: {r.collector}",
+        f"calls: {r.calls_status}   gpu: {r.gpu}",
+    ]
+    return lines
+
+
+def render_table(r: RankReport, console: Console | None = None) -> str:
+    """The terminal table (rich). Returns the text when no console is given."""
+    own = console is None
+    console = console or Console(file=io.StringIO(), width=140, record=True, color_system=None)
+    for line in summary_lines(r):
+        console.print(escape(line), highlight=False)
+    t = Table(title="Candidates for a surrogate (ordered by on-CPU time)", title_justify="left")
+    for col, just in (("#", "right"), ("function", "left"), ("where", "left"), ("share", "right"),
+                      ("on-CPU", "right"), ("calls", "right"), ("time/call", "right"), ("Amdahl max", "right"),
+                      ("kind", "left")):
+        t.add_column(col, justify=just)
+    has_pred = any(c.predicted for c in r.candidates)
+    if has_pred:
+        t.add_column("predicted", justify="right")
+    for c in r.candidates:
+        row = [str(c.rank), escape(c.function), escape(_where(c)), f"{100 * c.share:.1f}%",
+               f"{100 * c.on_cpu_fraction:.0f}%", "-" if c.calls is None else f"{c.calls:,}",
+               fmt_seconds(c.seconds_per_call), fmt_speedup(c.amdahl_limit),
+               "[yellow]waiting[/]" if c.kind == "waiting" else c.kind]
+        if has_pred:
+            row.append(fmt_speedup(c.predicted.speedup) if c.predicted else "-")
+        t.add_row(*row)
+    console.print(t)
+    if not r.candidates:
+        console.print("no candidate above the --min-fraction threshold; see 'excluded' with --format json")
+    for n in r.notes:
+        console.print(f"note: {escape(n)}", highlight=False)
+    if own:
+        return console.export_text()
+    return ""
+
+
+def render_json(r: RankReport) -> str:
+    return r.model_dump_json(indent=2) + "\n"
+
+
+def _csv_row(c) -> dict:
+    p = c.predicted
+    return {
+        "rank": c.rank, "function": c.function, "file": c.file or "", "line": c.line or "",
+        "share": f"{c.share:.6f}", "inclusive_seconds": f"{c.inclusive_seconds:.6f}",
+        "on_cpu_seconds": f"{c.on_cpu_seconds:.6f}", "off_cpu_seconds": f"{c.off_cpu_seconds:.6f}",
+        "on_cpu_fraction": f"{c.on_cpu_fraction:.4f}", "kind": c.kind,
+        "calls": "" if c.calls is None else c.calls,
+        "seconds_per_call": "" if c.seconds_per_call is None else f"{c.seconds_per_call:.9g}",
+        "amdahl_limit": f"{c.amdahl_limit:.6g}", "amdahl_limit_on_cpu": f"{c.amdahl_limit_on_cpu:.6g}",
+        "predicted_speedup": f"{p.speedup:.6g}" if p else "",
+        "predicted_best_batch": (p.best_batch or "") if p else "",
+        "predicted_break_even_batch": (p.break_even_batch if p.break_even_batch is not None else "never") if p else "",
+        "predicted_bound": (p.bound or "") if p else "",
+    }
+
+
+def render_csv(r: RankReport) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for c in r.candidates:
+        w.writerow(_csv_row(c))
+    return buf.getvalue()
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+
+
+def render_markdown(r: RankReport) -> str:
+    out = [f"- {_md_cell(line)}" for line in summary_lines(r)]
+    out += ["", "| # | function | where | share | on-CPU | calls | time/call | Amdahl max | kind |",
+            "|---:|---|---|---:|---:|---:|---:|---:|---|"]
+    for c in r.candidates:
+        out.append(
+            f"| {c.rank} | `{_md_cell(c.function)}` | {_md_cell(_where(c))} | {100 * c.share:.1f}% | "
+            f"{100 * c.on_cpu_fraction:.0f}% | {'-' if c.calls is None else f'{c.calls:,}'} | "
+            f"{fmt_seconds(c.seconds_per_call)} | {fmt_speedup(c.amdahl_limit)} | {c.kind} |")
+    if r.notes:
+        out.append("")
+        out += [f"> note: {_md_cell(n)}" for n in r.notes]
+    return "\n".join(out) + "\n"
+
+
+RENDERERS: dict[str, Callable[[RankReport], str]] = {
+    "table": render_table,
+    "json": render_json,
+    "csv": render_csv,
+    "markdown": render_markdown,
+}
+SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".txt": "table"}
