@@ -1,21 +1,26 @@
 # The two commands of the README:
 #   make demo   sets everything up and runs `phasm-perf rank` on an example program
-#   make test   sets everything up and runs the test suite
+#   make test   sets everything up and runs the test suite (and builds the playbook with --strict)
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip
 STAMP   = $(VENV)/.installed
+# extras installed for development and CI; torch is pinned to the CPU build by constraints/ci.txt
+EXTRAS ?= test,docs
 
-.PHONY: setup demo test test-fast docs clean
+.PHONY: setup system-deps demo test test-fast docs clean
 
 $(STAMP): pyproject.toml constraints/ci.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -c constraints/ci.txt -e '.[test,docs]'
+	$(PIP) install -q -c constraints/ci.txt -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+system-deps:
+	bash scripts/install-system-deps.sh
+
+setup: $(STAMP) system-deps
 
 demo: setup
 	$(VENV)/bin/phasm-perf rank --event-loop run examples/particles.py
