@@ -49,6 +49,7 @@ def select(tree: CallTree, options: SelectOptions = SelectOptions(),
         off = filters.restrict_to_event_loop(off, options.event_loop)
         if not on and not off:
             notes.append(f"no sample is under the event-loop frame {options.event_loop!r}: check the name")
+    on, off = filters.fold_comprehensions(on), filters.fold_comprehensions(off)
     if options.attribute_libraries:
         on = filters.attribute_library_leaves(on, is_user)
         off = filters.attribute_library_leaves(off, is_user)

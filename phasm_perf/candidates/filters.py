@@ -5,6 +5,7 @@ Two kinds, applied in this order by :func:`phasm_perf.candidates.select`:
 *Stack filters* ``(stacks, ...) -> stacks`` change what time belongs to whom:
 
 - :func:`restrict_to_event_loop`: keep only the time under the event-loop frame (``--event-loop SYMBOL``).
+- :func:`fold_comprehensions`: a comprehension's frame belongs to the function that holds it.
 - :func:`attribute_library_leaves`: time in library code at the leaf (numpy's BLAS, libm, the stdlib) goes to the
   nearest frame of the user's own code.
 
@@ -109,6 +110,18 @@ def restrict_to_event_loop(stacks: Counter, symbol: str | None) -> Counter:
     return out
 
 
+COMPREHENSIONS = frozenset({"<genexpr>", "<listcomp>", "<dictcomp>", "<setcomp>"})
+
+
+def fold_comprehensions(stacks: Counter) -> Counter:
+    """A comprehension's frame is part of the function that holds it: fold it into that function."""
+    out: Counter = Counter()
+    for frames, w in stacks.items():
+        kept = tuple(f for f in frames if split_frame(f)[0] not in COMPREHENSIONS)
+        out[kept or frames] += w
+    return out
+
+
 def attribute_library_leaves(stacks: Counter, is_user: Callable[[str | None], bool]) -> Counter:
     """Strip library frames at the leaf end so their time becomes the nearest user frame's exclusive time.
 
@@ -194,6 +207,6 @@ def flag_waiting(df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
 
 
 __all__ = [
-    "Stack", "attribute_library_leaves", "drop_event_loop_and_callers", "drop_library_functions", "drop_runtime_frames", "drop_tiny",
+    "Stack", "attribute_library_leaves", "fold_comprehensions", "drop_event_loop_and_callers", "drop_library_functions", "drop_runtime_frames", "drop_tiny",
     "drop_tower_bases", "flag_waiting", "is_runtime_frame", "make_is_user_code", "restrict_to_event_loop",
 ]

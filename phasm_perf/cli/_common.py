@@ -67,10 +67,22 @@ def check_outcome(bundle: Bundle, interval: float) -> None:
     if m.status == "failed":
         tail = _stderr_tail(bundle.path)
         raise ProgramFailed(f"the program exited with status {m.exit_status}; {where}{tail}")
-    if not bundle.on_cpu and not bundle.off_cpu:
+    if not _saw_user_code(bundle):
         raise TooFewSamples(
-            f"the program ran for {m.wall_seconds:.3f} s and no sample was taken: too short to profile at "
-            f"{interval * 1e3:g} ms intervals; give it more work (a larger input, more steps)")
+            f"the program ran for {m.wall_seconds:.3f} s and no sample landed in its own code (only start-up): "
+            f"too short to profile at {interval * 1e3:g} ms intervals; give it more work (a larger input, more "
+            f"steps); its profile is kept in {bundle.path}")
+
+
+def _saw_user_code(bundle: Bundle) -> bool:
+    if not bundle.on_cpu and not bundle.off_cpu:
+        return False
+    if bundle.meta.collector.name not in ("austin", "py-spy"):
+        return True
+    from ..report.ranking import selection_of
+
+    table = selection_of(bundle).table
+    return bool((table["excluded"].isin(["", "tiny", "tower"]) & (table["incl"] > 0)).any())
 
 
 def _stderr_tail(path: Path) -> str:

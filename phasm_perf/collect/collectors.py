@@ -33,7 +33,10 @@ class Samples:
 
 
 def _find_tool(name: str) -> str | None:
-    """A tool installed next to this interpreter (a venv's bin) or on PATH."""
+    """A tool named by ``$PHASM_PERF_<NAME>``, installed next to this interpreter (a venv's bin), or on PATH."""
+    override = os.environ.get("PHASM_PERF_" + name.upper().replace("-", ""))
+    if override is not None:
+        return override if os.path.isfile(override) and os.access(override, os.X_OK) else None
     local = Path(sys.executable).parent / name
     if local.is_file() and os.access(local, os.X_OK):
         return str(local)
@@ -47,6 +50,17 @@ def _version(exe: str, flag: str = "-V") -> str | None:
         return None
     text = (out.stdout or out.stderr).strip().splitlines()
     return text[0] if text else None
+
+
+def first_message(log: str) -> str:
+    """The first line of a tool's log that says something (ANSI colours, banners and blank lines skipped)."""
+    import re
+
+    for line in log.splitlines():
+        text = re.sub(r"\x1b?\[[0-9;]*m", "", line).strip()
+        if re.search(r"[A-Za-z]{3,}", text):
+            return text[:200]
+    return ""
 
 
 def attach_hint(tool: str) -> str:
@@ -79,9 +93,13 @@ class Austin:
         return parse_austin(out)
 
     def explain_failure(self, stderr: str) -> str | None:
-        low = stderr.lower()
+        low = " ".join(stderr.lower().split())
         if "permission" in low or "not permitted" in low or "eperm" in low:
             return attach_hint("Austin")
+        if "not a python process" in low:
+            # what Austin 3 says when it cannot read the target's memory (no ptrace permission)
+            return ("Austin could not read the program's memory (it reports 'not a Python process'): "
+                    + attach_hint("Austin").split(": ", 1)[1] + "; or try --collector py-spy")
         return None
 
 

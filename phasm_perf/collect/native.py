@@ -1,0 +1,130 @@
+"""What native (ELF) collectors share: the program's symbols and source files, and frame naming.
+
+A native frame comes out of ``perf script`` or callgrind as a bare demangled name. To decide which frames are the
+user's own code (the candidates) and to key call counts the way the call tree does, a frame of a function defined in
+the user's program gets its source file and line from the binary's debug information (``nm -C -l``), e.g.
+``phys::shower::GammaProfile<double>::deposit (/src/profile.cpp:22)``; libc, libm, the C++ standard library
+(whose code sits in ``/usr/include``) and the kernel stay bare, so the candidate filters treat them as library code.
+
+Names are normalised the way the issue-3 ``perf script`` reader normalises them (FlameGraph's rules: the argument
+list and everything after the first ``(`` go, except ``(anonymous namespace)``) by running that reader itself on
+the symbol names, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from ..calltree.folded import make_frame, split_frame
+
+#: source files under these prefixes are the system's (C++ headers, libc sources), not the user's
+SYSTEM_SOURCE_PREFIXES = ("/usr/include/", "/usr/lib/", "/usr/src/", "/usr/share/", "/build/", "<built-in>")
+
+
+def normalise_names(raw: Iterable[str]) -> dict[str, str]:
+    """``{raw demangled symbol: frame name}`` exactly as :func:`read_perf_script` would name each in a stack."""
+    from ..calltree.readers.perf_script import read_perf_script
+
+    raw = list(dict.fromkeys(raw))
+    if not raw:
+        return {}
+    lines = []
+    for i, name in enumerate(raw):
+        lines += [f"n{i} 1/1 0.0: 1 sym:\n", f"\t0 {name} (/x)\n", "\n"]
+    out: dict[str, str] = {}
+    for stack in read_perf_script(lines):
+        if len(stack) >= 2 and stack[0][1:].isdigit():
+            out[raw[int(stack[0][1:])]] = stack[-1]
+    return out
+
+
+@dataclass
+class SymbolIndex:
+    """Functions defined in the user's program: frame name -> (source file, line)."""
+
+    binary: Path | None = None
+    where: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    note: str | None = None
+
+    def frame(self, name: str) -> str:
+        """The frame string for ``name``: with its source file when it is the user's code."""
+        loc = self.where.get(name)
+        return make_frame(name, loc[0], loc[1]) if loc else name
+
+    def annotate(self, stacks: Counter) -> Counter:
+        out: Counter = Counter()
+        cache: dict[str, str] = {}
+        for frames, w in stacks.items():
+            new = []
+            for f in frames:
+                g = cache.get(f)
+                if g is None:
+                    g = cache[f] = self.frame(f)
+                new.append(g)
+            out[tuple(new)] += w
+        return out
+
+
+def _is_user_source(path: str, binary: Path) -> bool:
+    if not path or path.startswith(SYSTEM_SOURCE_PREFIXES):
+        return False
+    return True
+
+
+def symbol_index(binary: Path | None) -> SymbolIndex:
+    """Read the program's defined functions with ``nm -C -l``; an empty index (and a note) when that fails."""
+    if binary is None:
+        return SymbolIndex(note="no program binary: native frames carry no source file")
+    nm = shutil.which("nm")
+    if nm is None:
+        return SymbolIndex(binary, note="binutils' nm not found: native frames carry no source file "
+                                        "(apt-get install binutils)")
+    try:
+        out = subprocess.run([nm, "-C", "-l", "--defined-only", str(binary)], capture_output=True, text=True,
+                             errors="replace", timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return SymbolIndex(binary, note=f"nm failed on {binary}: {exc}")
+    raw: dict[str, tuple[str, int | None]] = {}
+    for line in out.stdout.splitlines():
+        head, _, loc = line.partition("\t")
+        parts = head.split(" ", 2)
+        if len(parts) < 3 or parts[1] not in ("T", "t", "W", "w"):
+            continue
+        name = parts[2]
+        file, line_no = None, None
+        if loc:
+            f, _, ln = loc.rpartition(":")
+            file, line_no = (f, int(ln)) if ln.isdigit() else (loc, None)
+        if not file or not _is_user_source(file, binary):
+            continue
+        raw.setdefault(name, (file, line_no))
+    if not raw and out.returncode == 0:
+        note = f"{binary.name} has no debug line information (build it with -g): native frames carry no source file"
+    else:
+        note = None
+    names = normalise_names(raw)
+    where: dict[str, tuple[str, int | None]] = {}
+    for full, loc in raw.items():
+        where.setdefault(names.get(full, full), loc)
+    return SymbolIndex(binary, where, note)
+
+
+def frame_name(frame: str) -> str:
+    return split_frame(frame)[0]
+
+
+def is_elf(path: str | os.PathLike) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+__all__ = ["SymbolIndex", "symbol_index", "normalise_names", "is_elf", "SYSTEM_SOURCE_PREFIXES"]

@@ -1,0 +1,55 @@
+"""Shared fixtures: how to run the real command line, where the test programs and peer data are."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PROGRAMS = Path(__file__).parent / "programs"
+EXAMPLES = ROOT / "examples"
+PEER_DATA = ROOT.parent / "shared" / "peer-data"
+
+
+def run_cli(*args: str, cwd: str | os.PathLike | None = None, env: dict | None = None, timeout: float = 300,
+            check: bool = False) -> subprocess.CompletedProcess:
+    """Run ``phasm-perf ARGS`` as a user would (a separate process), capturing its output."""
+    full_env = dict(os.environ)
+    full_env.setdefault("COLUMNS", "160")
+    if env:
+        full_env.update(env)
+    proc = subprocess.run([sys.executable, "-m", "phasm_perf", *map(str, args)], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"phasm-perf {' '.join(map(str, args))} exited {proc.returncode}:\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture
+def programs() -> Path:
+    return PROGRAMS
+
+
+@pytest.fixture
+def peer_data() -> Path:
+    if not PEER_DATA.is_dir():
+        pytest.skip(f"peer data not found at {PEER_DATA} (it lives beside the repository, in shared/)")
+    return PEER_DATA
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess) -> str:
+    """A user error: non-zero exit, one line on stderr starting 'phasm-perf: error:', no traceback."""
+    assert proc.returncode != 0, proc.stdout
+    assert "Traceback" not in proc.stderr, proc.stderr
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("phasm-perf: error:")]
+    assert len(errors) == 1, proc.stderr
+    return errors[0]
