@@ -14,12 +14,15 @@ the tower filter).
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
+
+from .encoded import FunctionSums, StackTable, build_trie, function_sums
 
 from .folded import Stack, split_frame
 
@@ -62,95 +65,83 @@ class CallTree:
 
     # -- per function -------------------------------------------------------------------------------------
     @cached_property
-    def _function_data(self) -> tuple[pd.DataFrame, dict[str, dict[str, float]]]:
-        keys: dict[str, str] = {}
-        lines: dict[str, int] = {}
-        acc: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])  # on_incl off_incl on_excl off_excl
-        callees: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for col, stacks in ((0, self.on_cpu), (1, self.off_cpu)):
-            for frames, w in stacks.items():
-                ks = []
-                for f in frames:
-                    k = keys.get(f)
-                    if k is None:
-                        k = keys[f] = function_key(f)
-                        _, _, ln = split_frame(f)
-                        if ln is not None and (k not in lines or ln < lines[k]):
-                            lines[k] = ln
-                    ks.append(k)
-                innermost = {k: i for i, k in enumerate(ks)}
-                n = len(ks)
-                for k, i in innermost.items():
-                    acc[k][col] += w
-                    if i + 1 < n:
-                        callees[k][ks[i + 1]] += w * self.seconds_per_unit
-                acc[ks[-1]][col + 2] += w
+    def table(self) -> StackTable:
+        """The on-CPU (column 0) and off-CPU (column 1) stacks as numpy arrays (see :mod:`.encoded`)."""
+        return StackTable.from_counters([self.on_cpu, self.off_cpu])
+
+    @cached_property
+    def _function_data(self) -> tuple[pd.DataFrame, FunctionSums]:
+        table = self.table
+        keys: dict[str, int] = {}
+        lines: dict[int, int] = {}
+        frame_fn = np.zeros(max(1, len(table.frames)), dtype=np.int64)
+        for i, f in enumerate(table.frames):
+            name, file, ln = split_frame(f)
+            k = f"{name} ({file})" if file else name
+            fid = keys.setdefault(k, len(keys))
+            frame_fn[i] = fid
+            if ln is not None and (fid not in lines or ln < lines[fid]):
+                lines[fid] = ln
+        names = list(keys)
+        sums = function_sums(table, frame_fn, names)
         spu = self.seconds_per_unit
-        rows = []
-        for k, (on_i, off_i, on_e, off_e) in acc.items():
-            name, file, _ = split_frame(k)
-            rows.append((k, name, file, lines.get(k), on_i * spu, off_i * spu, (on_i + off_i) * spu,
-                         on_e * spu, off_e * spu, (on_e + off_e) * spu))
-        df = pd.DataFrame.from_records(rows, columns=FUNCTION_COLUMNS)
-        df["line"] = df["line"].astype("Int64")
+        split = [split_frame(k) for k in names]
+        df = pd.DataFrame({
+            "function": names,
+            "name": [s[0] for s in split],
+            "file": [s[1] for s in split],
+            "line": pd.array([lines.get(i) for i in range(len(names))], dtype="Int64"),
+            "on_incl": sums.incl[:, 0] * spu,
+            "off_incl": sums.incl[:, 1] * spu,
+            "incl": sums.incl.sum(axis=1) * spu,
+            "on_excl": sums.excl[:, 0] * spu,
+            "off_excl": sums.excl[:, 1] * spu,
+            "excl": sums.excl.sum(axis=1) * spu,
+        }, columns=FUNCTION_COLUMNS)
         df = df.sort_values("incl", ascending=False, kind="stable").set_index("function", drop=False)
         df.index.name = None
-        return df, {k: dict(v) for k, v in callees.items()}
+        return df, sums
 
     @property
     def functions(self) -> pd.DataFrame:
         """One row per function: inclusive/exclusive on-CPU and off-CPU seconds, file and first line seen."""
         return self._function_data[0]
 
-    @property
+    @cached_property
     def callees(self) -> dict[str, dict[str, float]]:
         """``callees[f][g]``: seconds under ``f`` spent in its direct callee ``g`` (innermost ``f`` on the stack)."""
-        return self._function_data[1]
+        sums = self._function_data[1]
+        names = sums.names
+        out: dict[str, dict[str, float]] = {}
+        for (a, b), w in zip(sums.callee_pairs.tolist(), (sums.callee_weight * self.seconds_per_unit).tolist()):
+            out.setdefault(names[a], {})[names[b]] = w
+        return out
 
     # -- per node -----------------------------------------------------------------------------------------
     @cached_property
     def nodes(self) -> pd.DataFrame:
-        """One row per call path. ``node`` 0 is the synthetic root (``all``)."""
-        index: dict[tuple[int, str], int] = {}
-        parent = [-1]
-        frame_of = ["all"]
-        depth = [0]
-        on_i = [0.0]
-        off_i = [0.0]
-        on_e = [0.0]
-        off_e = [0.0]
-        for col, stacks in ((0, self.on_cpu), (1, self.off_cpu)):
-            incl = on_i if col == 0 else off_i
-            excl = on_e if col == 0 else off_e
-            for frames, w in stacks.items():
-                node = 0
-                incl[0] += w
-                for d, f in enumerate(frames, 1):
-                    nxt = index.get((node, f))
-                    if nxt is None:
-                        nxt = index[(node, f)] = len(parent)
-                        parent.append(node)
-                        frame_of.append(f)
-                        depth.append(d)
-                        for arr in (on_i, off_i, on_e, off_e):
-                            arr.append(0.0)
-                    node = nxt
-                    incl[node] += w
-                excl[node] += w
+        """One row per call path. ``node`` 0 is the synthetic root (``all``); a parent comes before its children."""
+        table = self.table
+        trie = build_trie(table)
+        frame_of = ["all"] + [table.frames[i] for i in trie.frame[1:].tolist()]
+        split = [split_frame(f) for f in table.frames]
+        fkeys = [function_key(f) for f in table.frames]
+        fr = trie.frame[1:].tolist()
         spu = self.seconds_per_unit
-        split = [split_frame(f) for f in frame_of]
         df = pd.DataFrame({
-            "node": range(len(parent)),
-            "parent": parent,
-            "depth": depth,
+            "node": np.arange(len(trie)),
+            "parent": trie.parent,
+            "depth": trie.depth.astype(np.int64),
             "frame": frame_of,
-            "function": [function_key(f) if i else "all" for i, f in enumerate(frame_of)],
-            "name": [s[0] for s in split],
-            "file": [s[1] for s in split],
-            "line": pd.array([s[2] for s in split], dtype="Int64"),
+            "function": ["all"] + [fkeys[i] for i in fr],
+            "name": ["all"] + [split[i][0] for i in fr],
+            "file": [None] + [split[i][1] for i in fr],
+            "line": pd.array([None] + [split[i][2] for i in fr], dtype="Int64"),
+            "on_incl": trie.incl[:, 0] * spu,
+            "off_incl": trie.incl[:, 1] * spu,
+            "on_excl": trie.excl[:, 0] * spu,
+            "off_excl": trie.excl[:, 1] * spu,
         })
-        for name, arr in (("on_incl", on_i), ("off_incl", off_i), ("on_excl", on_e), ("off_excl", off_e)):
-            df[name] = pd.Series(arr, dtype="float64") * spu
         df["incl"] = df["on_incl"] + df["off_incl"]
         df["excl"] = df["on_excl"] + df["off_excl"]
         return df[NODE_COLUMNS]

@@ -1,0 +1,89 @@
+"""Benchmark: a 1,000,000-line folded profile (random stacks 3-30 deep over 2,000 function names, ~226 MB) read into
+the call tree and written as the interactive HTML flame graph.
+
+FlameGraph's flamegraph.pl needs about 134 s for such a file on this kind of machine; the target is a fifth of that.
+
+    .venv/bin/python benchmarks/flamegraph_large.py              # generates /tmp/phasm-bench/large.folded once
+    .venv/bin/python benchmarks/flamegraph_large.py --lines 100000 --dir /tmp/small
+
+Prints the time of each step, the total, the ratio to 134 s, and the peak resident memory (ru_maxrss).
+The big files live under --dir (default /tmp/phasm-bench), never in the repository.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+FLAMEGRAPH_PL_SECONDS = 134.0
+
+
+def function_names(n: int, rng: np.random.Generator) -> list[str]:
+    syll = ["calc", "step", "flux", "grid", "part", "init", "solve", "mesh", "adv", "rhs", "io", "bc", "kern"]
+    return [f"{syll[i % len(syll)]}_{rng.choice(syll)}_{i:04d}" for i in range(n)]
+
+
+def generate(path: Path, lines: int, names: int = 2000, seed: int = 1) -> None:
+    """Random stacks, depths uniform in 3..30, counts 1..99, written in chunks (bounded memory)."""
+    rng = np.random.default_rng(seed)
+    fn = function_names(names, rng)
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        done = 0
+        while done < lines:
+            n = min(100_000, lines - done)
+            depth = rng.integers(3, 31, n)
+            ids = rng.integers(0, names, (n, 30))
+            counts = rng.integers(1, 100, n)
+            fh.write("".join(";".join([fn[j] for j in row[:d]]) + f" {c}\n"
+                             for row, d, c in zip(ids.tolist(), depth.tolist(), counts.tolist())))
+            done += n
+    tmp.replace(path)
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lines", type=int, default=1_000_000)
+    ap.add_argument("--dir", default="/tmp/phasm-bench")
+    ap.add_argument("--regenerate", action="store_true")
+    args = ap.parse_args(argv)
+    from phasm_perf import api
+    from phasm_perf.report.flamegraph import write_flamegraph
+
+    d = Path(args.dir)
+    d.mkdir(parents=True, exist_ok=True)
+    src = d / f"random-{args.lines}.folded"
+    if args.regenerate or not src.exists():
+        t = time.perf_counter()
+        generate(src, args.lines)
+        print(f"generated {src} ({src.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.1f} s")
+    out = d / f"random-{args.lines}.html"
+    rss0 = peak_rss_mb()
+    t0 = time.perf_counter()
+    profile = api.read(src)
+    t1 = time.perf_counter()
+    tree = profile.tree()
+    fns = tree.functions
+    t2 = time.perf_counter()
+    info = write_flamegraph(profile, out, "html")
+    t3 = time.perf_counter()
+    total = t3 - t0
+    print(f"input: {src} ({src.stat().st_size / 1e6:.0f} MB, {args.lines:,} lines, {len(fns):,} functions)")
+    print(f"read {t1 - t0:.1f} s, call tree {t2 - t1:.1f} s, html {t3 - t2:.1f} s ({out.stat().st_size / 1e6:.1f} MB, "
+          f"{info.get('frames', 0):,} frames drawn, {info.get('merged', 0):,} merged below the width threshold)")
+    print(f"total {total:.1f} s = {total / FLAMEGRAPH_PL_SECONDS:.3f} of flamegraph.pl's {FLAMEGRAPH_PL_SECONDS:.0f} s "
+          f"(target <= 0.2); peak RSS {peak_rss_mb():.0f} MB (before reading: {rss0:.0f} MB)")
+    return 0 if total <= FLAMEGRAPH_PL_SECONDS / 5 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""Stacks as numpy arrays, for call trees of millions of stacks.
+
+A :class:`StackTable` holds several Counters of stacks (on-CPU and off-CPU, or two profiles to compare) as one
+table: every distinct frame gets an integer id, the stacks are the concatenation of their frame ids (``flat``)
+cut by ``offsets``, and ``weights`` has one column per Counter. :func:`build_trie` merges the stacks into the tree
+of call paths depth by depth with ``numpy.unique`` (no Python loop over the stacks), optionally merging the call
+paths narrower than a threshold (what a flame graph cannot draw anyway).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from itertools import chain
+from typing import Sequence
+
+import numpy as np
+
+
+def group(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.unique(key, return_inverse=True)`` for non-negative integer keys, much faster: a dense count when the
+    keys span a small range, else a stable sort (fast on the nearly sorted keys built from stack order)."""
+    if len(key) == 0:
+        return key.astype(np.int64), np.zeros(0, dtype=np.int64)
+    top = int(key.max()) + 1
+    if top <= 4 * len(key) + 1_000_000:
+        present = np.bincount(key, minlength=top) > 0
+        idmap = np.cumsum(present) - 1
+        return np.flatnonzero(present), idmap[key]
+    order = np.argsort(key, kind="stable")
+    sk = key[order]
+    start = np.ones(len(sk), dtype=bool)
+    start[1:] = sk[1:] != sk[:-1]
+    inv = np.empty(len(sk), dtype=np.int64)
+    inv[order] = np.cumsum(start) - 1
+    return sk[start], inv
+
+
+@dataclass
+class StackTable:
+    frames: list[str]          # frame id -> frame string
+    flat: np.ndarray           # int32, the frame ids of all stacks, root first, one stack after the other
+    offsets: np.ndarray        # int64, len n+1: stack i is flat[offsets[i]:offsets[i+1]]
+    weights: np.ndarray        # float64 (n, k): weight of stack i in Counter j
+
+    @classmethod
+    def from_counters(cls, counters: Sequence[Counter]) -> "StackTable":
+        keys: list[tuple] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        for j, c in enumerate(counters):
+            for s, w in c.items():
+                if s and w:
+                    keys.append(s)
+                    cols.append(j)
+                    vals.append(w)
+        frames = list(dict.fromkeys(chain.from_iterable(keys)))
+        ids = {f: i for i, f in enumerate(frames)}
+        lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+        offsets = np.zeros(len(keys) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        flat = np.fromiter(map(ids.__getitem__, chain.from_iterable(keys)), dtype=np.int32, count=int(offsets[-1]))
+        weights = np.zeros((len(keys), max(1, len(counters))), dtype=np.float64)
+        if keys:
+            weights[np.arange(len(keys)), np.asarray(cols)] = np.asarray(vals, dtype=np.float64)
+        return cls(frames, flat, offsets, weights)
+
+    @property
+    def n(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def rows(self) -> np.ndarray:
+        """The stack index of every entry of ``flat``."""
+        return np.repeat(np.arange(self.n, dtype=np.int64), self.lengths)
+
+
+@dataclass
+class Trie:
+    """The tree of call paths. Node 0 is the root (``frame`` -1). Weights are inclusive / exclusive per column."""
+
+    parent: np.ndarray         # int64
+    frame: np.ndarray          # int32, id into StackTable.frames, -1 for the root and for merged nodes
+    depth: np.ndarray          # int32
+    incl: np.ndarray           # float64 (nodes, k)
+    excl: np.ndarray           # float64 (nodes, k)
+    merged: np.ndarray         # int64: how many call paths a merged node (frame -1, depth > 0) stands for
+    merged_paths: int = 0      # call paths merged in all
+
+    def __len__(self) -> int:
+        return len(self.parent)
+
+
+def build_trie(table: StackTable, min_weight: float = 0.0) -> Trie:
+    """Merge the stacks into a tree. Call paths whose total weight (all columns) is below ``min_weight`` are merged,
+    per parent, into one node with ``frame == -1`` whose ``merged`` says how many paths it holds."""
+    k = table.weights.shape[1]
+    lengths = table.lengths
+    parents = [np.array([-1], dtype=np.int64)]
+    frames = [np.array([-1], dtype=np.int32)]
+    depths = [np.array([0], dtype=np.int32)]
+    incls = [table.weights.sum(axis=0, keepdims=True)]
+    excls = [np.zeros((1, k))]
+    merged = [np.zeros(1, dtype=np.int64)]
+    n_nodes = 1
+    merged_paths = 0
+    alive = np.flatnonzero(lengths > 0)
+    node_of = np.zeros(table.n, dtype=np.int64)  # current node of each alive stack
+    final = np.full(table.n, -1, dtype=np.int64)  # the leaf node of each stack (-1: merged away)
+    nf = max(1, len(table.frames))
+    d = 0
+    while len(alive):
+        fr = table.flat[table.offsets[alive] + d].astype(np.int64)
+        key = node_of[alive] * nf + fr
+        uniq, inv = group(key)
+        w = np.zeros((len(uniq), k))
+        for j in range(k):
+            w[:, j] = np.bincount(inv, weights=table.weights[alive, j], minlength=len(uniq))
+        keep_node = w.sum(axis=1) >= min_weight if min_weight > 0 else np.ones(len(uniq), dtype=bool)
+        ids = np.full(len(uniq), -1, dtype=np.int64)
+        n_keep = int(keep_node.sum())
+        ids[keep_node] = np.arange(n_nodes, n_nodes + n_keep)
+        parents.append(uniq[keep_node] // nf)
+        frames.append((uniq[keep_node] % nf).astype(np.int32))
+        depths.append(np.full(n_keep, d + 1, dtype=np.int32))
+        incls.append(w[keep_node])
+        excls.append(np.zeros((n_keep, k)))
+        merged.append(np.zeros(n_keep, dtype=np.int64))
+        n_nodes += n_keep
+        if n_keep < len(uniq):
+            # the narrow paths: one merged node per parent, holding their weight
+            small = ~keep_node
+            par = uniq[small] // nf
+            mpar, minv = group(par)
+            mw = np.zeros((len(mpar), k))
+            for j in range(k):
+                mw[:, j] = np.bincount(minv, weights=w[small, j], minlength=len(mpar))
+            parents.append(mpar)
+            frames.append(np.full(len(mpar), -1, dtype=np.int32))
+            depths.append(np.full(len(mpar), d + 1, dtype=np.int32))
+            incls.append(mw)
+            excls.append(mw.copy())
+            merged.append(np.bincount(minv, minlength=len(mpar)).astype(np.int64))
+            merged_paths += int(small.sum())
+            n_nodes += len(mpar)
+        new_node = ids[inv]
+        node_of[alive] = new_node
+        alive = alive[new_node >= 0]
+        leaf = lengths[alive] == d + 1
+        final[alive[leaf]] = node_of[alive[leaf]]
+        alive = alive[~leaf]
+        d += 1
+    excl = np.concatenate(excls)
+    ends = np.flatnonzero(final >= 0)
+    for j in range(k):
+        excl[:, j] += np.bincount(final[ends], weights=table.weights[ends, j], minlength=n_nodes)
+    return Trie(np.concatenate(parents), np.concatenate(frames), np.concatenate(depths), np.concatenate(incls),
+                excl, np.concatenate(merged), merged_paths)
+
+
+@dataclass
+class FunctionSums:
+    """Per function (ids into ``names``): inclusive (each stack once per function), exclusive, and direct callees."""
+
+    names: list[str]
+    incl: np.ndarray            # (functions, k)
+    excl: np.ndarray            # (functions, k)
+    callee_pairs: np.ndarray    # (m, 2) int64: caller id, callee id
+    callee_weight: np.ndarray   # (m,) float64, all columns summed
+
+
+def function_sums(table: StackTable, frame_fn: np.ndarray, names: list[str]) -> FunctionSums:
+    """``frame_fn[frame id]`` is the function id of a frame. Recursion is not double counted: a stack adds its weight
+    once to every function on it; the callee of a function is the frame just above its innermost occurrence."""
+    k = table.weights.shape[1]
+    nfn = max(1, len(names))
+    fn = frame_fn[table.flat].astype(np.int64)
+    key = table.rows() * nfn + fn
+    order = np.argsort(key, kind="stable")   # nearly sorted already (stack by stack): a fast merge
+    sk = key[order]
+    del key
+    last = np.ones(len(sk), dtype=bool)
+    if len(sk):
+        last[:-1] = sk[1:] != sk[:-1]
+    del sk
+    pos = order[last]                     # innermost position of each (stack, function)
+    del order, last
+    prow = np.searchsorted(table.offsets, pos, side="right") - 1
+    pfn = fn[pos]
+    incl = np.zeros((nfn, k))
+    excl = np.zeros((nfn, k))
+    nonempty = table.lengths > 0
+    leaf_fn = fn[table.offsets[1:][nonempty] - 1]
+    wp = table.weights[prow]
+    for j in range(k):
+        incl[:, j] = np.bincount(pfn, weights=wp[:, j], minlength=nfn)
+        excl[:, j] = np.bincount(leaf_fn, weights=table.weights[nonempty, j], minlength=nfn)
+    has_callee = pos + 1 < table.offsets[prow + 1]
+    caller = pfn[has_callee]
+    callee = fn[pos[has_callee] + 1]
+    w = wp.sum(axis=1)[has_callee]
+    del wp
+    pair = caller * nfn + callee
+    up, pinv = group(pair)
+    pw = np.bincount(pinv, weights=w, minlength=len(up))
+    return FunctionSums(names, incl[: len(names)], excl[: len(names)], np.stack([up // nfn, up % nfn], axis=1), pw)
+
+
+__all__ = ["StackTable", "Trie", "build_trie", "FunctionSums", "function_sums"]
