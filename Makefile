@@ -27,7 +27,7 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q tests
-	$(VENV)/bin/mkdocs build --strict -q -d $(VENV)/site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q -d $(VENV)/site
 
 test-fast: setup
 	$(PY) -m pytest -q -m 'not slow' tests

@@ -14,7 +14,7 @@ from ..collect.bundle import Bundle
 from ..collect.program import Target, resolve_target
 from ..errors import PhasmError, ProgramFailed, ProgramInterrupted, TooFewSamples
 
-stderr = Console(stderr=True, highlight=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def add_program_arguments(parser: argparse.ArgumentParser, what: str = "PROG") -> None:
@@ -24,8 +24,11 @@ def add_program_arguments(parser: argparse.ArgumentParser, what: str = "PROG") -
 
 def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("collection")
-    g.add_argument("--collector", default="auto", choices=["auto", "austin", "py-spy"],
-                   help="sampler (default: austin for Python, which splits on-CPU and off-CPU in one run)")
+    g.add_argument("--collector", default="auto", choices=["auto", "austin", "py-spy", "perf", "callgrind"],
+                   help="sampler (default: austin for Python, which splits on-CPU and off-CPU in one run; perf for "
+                        "a compiled program, callgrind where perf is not permitted)")
+    g.add_argument("--torch-profiler", action="store_true",
+                   help="also record the PyTorch operators (FLOPs, bytes, time) of a Python program")
     g.add_argument("--interval", type=float, default=0.001, metavar="SECONDS",
                    help="time between samples (default 0.001)")
     g.add_argument("--no-counts", dest="counts", action="store_false",
