@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     target = target_from(args.cmd)
     opts = ProfileOptions(collector=args.collector, interval=args.interval, counts=args.counts,
                           count_top=args.count_top, event_loop=args.event_loop, min_fraction=args.min_fraction,
-                          show_output=args.show_output, force=args.force)
+                          show_output=args.show_output, force=args.force, torch_profiler=args.torch_profiler)
     bundle = profile(target, args.output, opts, on_status=lambda m: stderr.print(f"[dim]phasm-perf: {m}[/]"))
     m = bundle.meta
     stderr.print(f"phasm-perf: wrote {bundle.path} ({m.status}, {m.samples} samples, {m.wall_seconds:.2f} s, "

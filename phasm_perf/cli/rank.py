@@ -15,6 +15,7 @@ from ..collect import ProfileOptions, profile
 from ..errors import PhasmError
 from ..report import RENDERERS, SUFFIX_FORMATS, RankOptions, build_report
 from ..report.render import render_table
+from ._prediction import add_prediction_arguments, apply_predictions, check_prediction_arguments, write_html
 from ._common import add_collect_arguments, add_program_arguments, add_selection_arguments, check_outcome, \
     split_command, stderr, target_from, write_output
 
@@ -29,6 +30,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--top", type=int, default=10, metavar="N", help="how many candidates to list (default 10)")
     out.add_argument("--bundle", metavar="DIR", help="where to keep the profile (default: phasm-out/NAME-TIME)")
     add_selection_arguments(parser)
+    add_prediction_arguments(parser)
     add_collect_arguments(parser)
     add_program_arguments(parser, "TARGET")
 
@@ -43,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if not words:
         raise PhasmError("nothing to rank: give a program (prog.py [ARGS...], or -- COMMAND) or a bundle directory")
     fmt = args.format or (SUFFIX_FORMATS.get(Path(args.output).suffix.lower(), "table") if args.output else "table")
+    check_prediction_arguments(args)
     bundle = None
     first = Path(words[0])
     if not as_command and (first.is_dir() or (first.is_file() and not _looks_like_program(first))):
@@ -55,12 +58,15 @@ def run(args: argparse.Namespace) -> int:
             ("python", "python3")) and len(target.argv) > 1 else target.argv[0])
         opts = ProfileOptions(collector=args.collector, interval=args.interval, counts=args.counts,
                               count_top=max(args.count_top, args.top), event_loop=args.event_loop,
-                              min_fraction=args.min_fraction, show_output=args.show_output, force=args.force)
+                              min_fraction=args.min_fraction, show_output=args.show_output, force=args.force,
+                              torch_profiler=args.torch_profiler)
         bundle = profile(target, dest, opts, on_status=lambda m: stderr.print(f"[dim]phasm-perf: {m}[/]"))
         stderr.print(f"[dim]phasm-perf: profile kept in {bundle.path}[/]")
     report = build_report(bundle, RankOptions(event_loop=args.event_loop, min_fraction=args.min_fraction,
                                               top=args.top))
+    report, hardware = apply_predictions(args, report, bundle)
     if bundle.on_cpu or bundle.off_cpu:
+        write_html(args, report, hardware)
         if fmt == "table" and not args.output:
             from rich.console import Console
 

@@ -195,7 +195,17 @@ class PySpy:
         return None
 
 
-COLLECTORS = {"austin": Austin, "py-spy": PySpy}
+def _native(module: str, cls: str):
+    """Native collectors (perf, callgrind) live in their own modules, imported when chosen."""
+    def make(interval: float):
+        import importlib
+
+        return getattr(importlib.import_module(f"{__package__}.{module}"), cls)(interval)
+    return make
+
+
+COLLECTORS = {"austin": Austin, "py-spy": PySpy, "perf": _native("perf", "Perf"),
+              "callgrind": _native("callgrind", "Callgrind")}
 
 
 def make_collector(name: str, interval: float):

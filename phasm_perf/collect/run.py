@@ -27,6 +27,7 @@ from .collectors import first_message, make_collector
 from .counts import count_calls
 from .host import host_info
 from .program import Target
+from .extras import RunExtras, pick_collector
 
 INTERRUPT_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL, signal.SIGQUIT}
 
@@ -42,6 +43,8 @@ class ProfileOptions:
     show_output: bool = False        # let the program write to the terminal instead of the bundle
     force: bool = False              # replace an existing bundle
     cwd: str | None = None
+    torch_profiler: bool = False     # record PyTorch operators (FLOPs, bytes) with torch.profiler
+    gpu_interval: float = 0.1        # seconds between NVML samples (when a GPU is present)
 
 
 @dataclass
@@ -81,10 +84,7 @@ def default_collector(target: Target) -> str:
     if target.kind == "python":
         return "austin"
     if target.kind == "native":
-        raise PhasmError(
-            f"{target.argv[0]!r} is a compiled program; profiling native code with perf/callgrind is not in this "
-            "version yet: run a Python program, or profile it with `perf record` and rank the perf script output"
-        )
+        return "perf"
     raise PhasmError(
         f"cannot tell what kind of program {target.argv[0]!r} is; for a Python program run it as "
         "`phasm-perf rank -- python prog.py ...`"
@@ -99,11 +99,14 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
     :class:`PhasmError` when there is nothing to keep (the collector is missing or cannot attach).
     """
     say = on_status or (lambda msg: None)
-    name = default_collector(target) if options.collector == "auto" else options.collector
+    name, choice_note = pick_collector(target, options.collector, default_collector)
     collector = make_collector(name, options.interval)
     writer = BundleWriter(out, overwrite=options.force)
     state = _RunState()
+    if choice_note:
+        state.notes.append(choice_note)
     proc: subprocess.Popen | None = None
+    extra = RunExtras(collector, target, options, writer, state.notes)
     try:
         raw = writer.file(f"{collector.name}.raw")
         out_f = None if options.show_output else open(writer.file("stdout.txt"), "wb")
@@ -114,14 +117,17 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
             say(f"running {target.display}")
             t0 = time.perf_counter()
             try:
-                proc = subprocess.Popen(target.argv, cwd=options.cwd, stdout=out_f, stderr=err_f,
+                proc = subprocess.Popen(extra.argv(raw), cwd=options.cwd, env=extra.env(), stdout=out_f, stderr=err_f,
                                         start_new_session=True, preexec_fn=_allow_sampler)
             except OSError as exc:
                 raise PhasmError(f"cannot run {target.argv[0]!r}: {exc.strerror}") from None
-            sampler = subprocess.Popen(collector.command(proc.pid, raw), stdout=coll_err, stderr=coll_err,
-                                       stdin=subprocess.DEVNULL, start_new_session=True)
+            extra.started()
+            sampler = extra.sampler(proc, raw) or subprocess.Popen(
+                collector.command(proc.pid, raw), stdout=coll_err, stderr=coll_err, stdin=subprocess.DEVNULL,
+                start_new_session=True)
             rc = _wait(proc)
             wall = time.perf_counter() - t0
+            extra.stopped()
             try:
                 sampler.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -134,7 +140,7 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
         for f in (out_f, err_f, coll_err):
             if f:
                 f.close()
-        samples = collector.parse(raw)
+        samples = extra.parse(raw)
         log = writer.file("collector.log").read_text(errors="replace")
         if samples.samples == 0 and wall > 0.5 and sampler.returncode not in (0, None):
             hint = collector.explain_failure(log)
@@ -161,6 +167,8 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
                 counts = CountsInfo(status=f"unavailable (the program's run was {status}; no counting pass)")
             elif not samples.on_cpu and not samples.off_cpu:
                 counts = CountsInfo(status="unavailable (no samples)")
+            elif extra.own_counts(samples) is not None:
+                counts = extra.own_counts(samples)
             else:
                 counts = _counting_pass(target, samples, options, writer, say, state)
         meta = Meta(
@@ -176,7 +184,7 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
             signal=signal.Signals(state.signal).name if state.signal else (
                 signal.Signals(-rc).name if rc < 0 and -rc in {s.value for s in signal.Signals} else None),
             collector=CollectorInfo(name=collector.name, version=collector.version, interval_seconds=options.interval,
-                                    off_cpu=collector.off_cpu, command=collector.command(0, Path("OUT"))),
+                                    off_cpu=collector.off_cpu, command=extra.command_shown()),
             weight_unit=samples.weight_unit,
             seconds_per_unit=samples.seconds_per_unit,
             samples=samples.samples,
@@ -185,7 +193,7 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
             counts=counts,
             notes=state.notes,
         )
-        meta.gpu = meta.host.get("gpu", {}).get("status", "unavailable")
+        meta.gpu = extra.gpu_status(meta.host.get("gpu", {}).get("status", "unavailable"))
         writer.write_json("counts.json", counts.model_dump())
         path = writer.commit(meta)
     except BaseException:
@@ -233,7 +241,13 @@ def _counting_pass(target, samples, options: ProfileOptions, writer: BundleWrite
         return CountsInfo(status="unavailable (no candidate to count)")
     say(f"counting calls of {len(functions)} candidate(s): running the program a second time")
     with _forward_signals(lambda: None, state):
-        info = count_calls(target, functions, cwd=options.cwd, stderr_path=writer.file("stderr.counting.txt"))
+        if target.kind == "native":
+            from .native_counts import count_native_calls
+
+            info = count_native_calls(target, functions, cwd=options.cwd,
+                                      stderr_path=writer.file("stderr.counting.txt"))
+        else:
+            info = count_calls(target, functions, cwd=options.cwd, stderr_path=writer.file("stderr.counting.txt"))
     if state.signal is not None:
         return CountsInfo(status="unavailable (interrupted during the counting pass)")
     return info

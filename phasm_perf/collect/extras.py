@@ -1,0 +1,124 @@
+"""What a profile run adds around the sampler, kept out of :mod:`.run` so that module stays about running:
+
+- native collectors (perf, callgrind) that *run* the program (``perf record -- PROG``) instead of attaching to it;
+  their frames get source files from the program's debug information (:mod:`.native`), their notes and summary
+  (``perf.json``, ``callgrind.json``) go into the bundle, and callgrind's exact call counts become the bundle's
+  counts without a second run;
+- the NVML sampler (:mod:`.gpu`) for the whole run, whatever the collector;
+- ``--torch-profiler``: the Python program runs under :mod:`._torchwrap`, which writes ``torch_ops.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+from ..errors import PhasmError
+from .bundle import CountsInfo
+from .collectors import Samples
+from .gpu import GpuSampler
+from .program import Target
+
+NATIVE_COLLECTORS = ("perf", "callgrind")
+
+
+def pick_collector(target: Target, requested: str, default: Callable[[Target], str]) -> tuple[str, str | None]:
+    """The collector's name and, when it was a fallback, one line saying why."""
+    if requested != "auto":
+        if requested in NATIVE_COLLECTORS and target.kind == "python":
+            raise PhasmError(f"--collector {requested} profiles compiled programs; for a Python program use "
+                             "austin (the default) or py-spy")
+        return requested, None
+    if target.kind == "native":
+        from .perf import choose_native_collector
+
+        return choose_native_collector()
+    return default(target), None
+
+
+class RunExtras:
+    def __init__(self, collector, target: Target, options, writer, notes: list[str]) -> None:
+        self.collector = collector
+        self.target = target
+        self.options = options
+        self.writer = writer
+        self.notes = notes
+        self.launches = bool(getattr(collector, "launches", False))
+        self.gpu = GpuSampler(interval=getattr(options, "gpu_interval", 0.1))
+        self.torch = bool(getattr(options, "torch_profiler", False))
+        if self.torch and target.kind != "python":
+            raise PhasmError("--torch-profiler records PyTorch operators of a Python program; "
+                             f"{target.argv[0]!r} is not one")
+
+    # -- the command ------------------------------------------------------------------------------------------
+    def _program_argv(self) -> list[str]:
+        if not self.torch:
+            return list(self.target.argv)
+        from .torch_ops import wrap_argv
+
+        return wrap_argv(self.target.argv)
+
+    def argv(self, raw: Path) -> list[str]:
+        prog = self._program_argv()
+        return self.collector.command(prog, raw) if self.launches else prog
+
+    def env(self) -> dict[str, str] | None:
+        if not self.torch:
+            return None
+        env = dict(os.environ)
+        env["PHASM_PERF_TORCH_OUT"] = str(self.writer.file("torch_ops.json"))
+        return env
+
+    def command_shown(self) -> list[str]:
+        return self.collector.command(["PROG"], Path("OUT")) if self.launches else self.collector.command(0, Path("OUT"))
+
+    def sampler(self, proc: subprocess.Popen, raw: Path):
+        """``None``: start the usual attaching sampler. A launching collector is already running: a stand-in."""
+        return proc if self.launches else None
+
+    # -- around the run ---------------------------------------------------------------------------------------
+    def started(self) -> None:
+        self.gpu.start()
+
+    def stopped(self) -> None:
+        self.gpu.stop()
+        self.gpu.write(self.writer.tmp)
+
+    def gpu_status(self, host_status: str) -> str:
+        return self.gpu.status_line()
+
+    # -- afterwards -------------------------------------------------------------------------------------------
+    def parse(self, raw: Path) -> Samples:
+        samples = self.collector.parse(raw)
+        if self.target.kind == "native" and self.collector.name in NATIVE_COLLECTORS:
+            from .native import symbol_index
+
+            index = symbol_index(self.target.program)
+            samples.on_cpu = index.annotate(samples.on_cpu)
+            samples.off_cpu = index.annotate(samples.off_cpu)
+            if index.note:
+                self.notes.append(index.note)
+            self._index = index
+        self.notes.extend(getattr(self.collector, "notes", []))
+        extra = getattr(self.collector, "extra", None)
+        if extra:
+            self.writer.write_json(f"{self.collector.name}.json", extra)
+        if self.torch:
+            from .torch_ops import import_ops
+
+            import_ops(self.writer.file("torch_ops.json"), samples, self.notes)
+        return samples
+
+    def own_counts(self, samples: Samples) -> CountsInfo | None:
+        """The collector's exact counts (callgrind), keyed like the call tree; ``None`` when it has none."""
+        counts = getattr(self.collector, "counts", None)
+        if counts is None:
+            return None
+        index = getattr(self, "_index", None)
+        return counts(index) if callable(counts) else counts
+
+
+__all__ = ["RunExtras", "pick_collector", "NATIVE_COLLECTORS"]

@@ -1,0 +1,123 @@
+"""Exact call counts of native candidates: a second run under ``uftrace`` patching only those functions.
+
+perf samples give time, not calls. uftrace's dynamic patching (``-P``) rewrites the entry of just the named
+functions in the unmodified binary (no ``-pg`` build needed), so the counting run costs little more than the
+program itself; ``uftrace report -f call`` then gives the exact number of calls. Functions are named by their
+mangled symbols (``--demangle=no``), so C++ overloads, templates and operators are matched exactly; the counts are
+keyed back to the call tree's function keys. A function that was inlined everywhere has no symbol to patch: it is
+reported with no count rather than a guess. Without uftrace the counts are ``unavailable`` with the reason
+(callgrind, ``--collector callgrind``, counts calls in its own run).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Iterable
+
+from .bundle import CallCount, CountsInfo
+from .program import Target
+
+
+def mangled_symbols(binary: Path) -> dict[str, list[str]]:
+    """Frame name (as the stacks name it) -> the binary's mangled symbols defining it."""
+    from .native import normalise_names
+
+    nm = shutil.which("nm")
+    if nm is None:
+        return {}
+    out = subprocess.run([nm, "--defined-only", str(binary)], capture_output=True, text=True, errors="replace")
+    mangled = []
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in ("T", "t", "W", "w") and not parts[2].endswith(".cold") \
+                and ".cold" not in parts[2] and ".part." not in parts[2]:
+            mangled.append(parts[2])
+    if not mangled:
+        return {}
+    filt = shutil.which("c++filt")
+    if filt:
+        dem = subprocess.run([filt], input="\n".join(mangled) + "\n", capture_output=True, text=True,
+                             errors="replace").stdout.split("\n")
+    else:
+        dem = mangled
+    names = normalise_names(dem[: len(mangled)])
+    result: dict[str, list[str]] = {}
+    for m, d in zip(mangled, dem):
+        result.setdefault(names.get(d, d), []).append(m)
+    return result
+
+
+_REPORT = re.compile(r"^\s*(\d+)\s+(\S+)\s*$")
+
+
+def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]], *, cwd: str | None = None,
+                       timeout: float | None = None, stderr_path: str | os.PathLike | None = None) -> CountsInfo:
+    """Run ``target`` once under uftrace and count calls of ``functions`` (``(key, file, name)`` triples)."""
+    functions = list(functions)
+    if not functions:
+        return CountsInfo(status="unavailable (no candidate to count)")
+    exe = shutil.which("uftrace")
+    if exe is None:
+        return CountsInfo(status="unavailable (uftrace is not installed: `make setup` installs it; "
+                                 "--collector callgrind counts calls in its own run)")
+    if target.program is None:
+        return CountsInfo(status="unavailable (no program binary to patch)")
+    symbols = mangled_symbols(target.program)
+    wanted: dict[str, str] = {}          # mangled -> function key
+    missing = []
+    for key, _file, name in functions:
+        syms = symbols.get(name)
+        if not syms:
+            missing.append(key)
+        for m in syms or ():
+            wanted[m] = key
+    rows: dict[str, int] = {}
+    status_note = ""
+    if wanted:
+        with tempfile.TemporaryDirectory(prefix="phasm-uftrace-") as tmp:
+            data = os.path.join(tmp, "data")
+            cmd = [exe, "record", "--demangle=no", "--no-libcall", "--no-event", "-d", data]
+            for m in wanted:
+                cmd += ["-P", f"^{re.escape(m)}$"]
+            err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
+            try:
+                proc = subprocess.run([*cmd, "--", *target.argv], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err,
+                                      stdin=subprocess.DEVNULL, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return CountsInfo(status=f"unavailable (counting pass exceeded {timeout:.0f} s)")
+            except OSError as exc:
+                return CountsInfo(status=f"unavailable (uftrace could not start: {exc.strerror})")
+            finally:
+                if stderr_path:
+                    err.close()
+            rep = subprocess.run([exe, "report", "--demangle=no", "-d", data, "-f", "call", "--no-pager"],
+                                 capture_output=True, text=True, errors="replace")
+            if rep.returncode != 0 or proc.returncode not in (0,) and not rep.stdout:
+                return CountsInfo(status=f"unavailable (uftrace exited {proc.returncode} without counts)")
+            if proc.returncode != 0:
+                status_note = f" (counting pass exited {proc.returncode})"
+            for line in rep.stdout.splitlines():
+                m = _REPORT.match(line)
+                if m and m.group(2) in wanted:
+                    key = wanted[m.group(2)]
+                    rows[key] = rows.get(key, 0) + int(m.group(1))
+    # a candidate has samples, so it ran: no row means uftrace could not patch it (too short), not zero calls
+    unpatched = [key for key, _f, _n in functions if key not in missing and key not in rows]
+    out = [CallCount(function=key, file=file or None, calls=rows[key]) for key, file, _name in functions if key in rows]
+    if not out:
+        why = "no symbol (inlined)" if missing and not unpatched else "uftrace could not patch them"
+        return CountsInfo(status=f"unavailable (none of the {len(functions)} candidates could be counted: {why})")
+    status = "exact" + status_note
+    if missing:
+        status += f"; {len(missing)} not counted (inlined, no symbol)"
+    if unpatched:
+        status += f"; {len(unpatched)} not counted (uftrace could not patch)"
+    return CountsInfo(status=status, method="uftrace dynamic patching (-P) of the named functions", functions=out)
+
+
+__all__ = ["count_native_calls", "mangled_symbols"]
