@@ -46,6 +46,8 @@ class CallCount(BaseModel):
     file: str | None = None
     line: int | None = None
     calls: int
+    inputs: int | None = Field(None, description="numbers in the flattened arguments of the first calls (most common)")
+    outputs: int | None = Field(None, description="numbers in the flattened result of the first calls (most common)")
 
 
 class CountsInfo(BaseModel):

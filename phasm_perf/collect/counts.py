@@ -19,6 +19,16 @@ from .bundle import CallCount, CountsInfo
 from .program import Target
 
 HOOK_DIR = Path(__file__).parent / "_sitehook"
+#: calls of each target whose arguments and result are sized (the surrogate's inputs and outputs)
+CAPTURE_CALLS = 3
+
+
+def typical_size(sizes: list[int]) -> int | None:
+    """The most common non-zero size among the sampled calls (the larger on a tie); None when none was numeric."""
+    nonzero = [int(s) for s in sizes if s]
+    if not nonzero:
+        return None
+    return max(set(nonzero), key=lambda s: (nonzero.count(s), s))
 
 
 def count_calls(
@@ -37,7 +47,8 @@ def count_calls(
         return CountsInfo(status="unavailable (no candidate to count)")
     with tempfile.TemporaryDirectory(prefix="phasm-count-") as tmp:
         spec = Path(tmp) / "spec.json"
-        spec.write_text(json.dumps({"targets": [[f, q] for _, f, q in functions], "out_dir": tmp}), encoding="utf-8")
+        spec.write_text(json.dumps({"targets": [[f, q] for _, f, q in functions], "out_dir": tmp,
+                                    "capture": CAPTURE_CALLS}), encoding="utf-8")
         env = dict(os.environ)
         env["PHASM_PERF_COUNT_SPEC"] = str(spec)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HOOK_DIR), env.get("PYTHONPATH", "")) if p)
@@ -63,12 +74,15 @@ def count_calls(
             data = json.loads(f.read_text(encoding="utf-8"))
             method = data["method"]
             for row in data["counts"]:
-                slot = totals.setdefault((row["file"], row["function"]), [0, row.get("line")])
+                slot = totals.setdefault((row["file"], row["function"]), [0, row.get("line"), [], []])
                 slot[0] += int(row["calls"])
+                slot[2] += row.get("inputs", [])
+                slot[3] += row.get("outputs", [])
     by_target = {(f, q): key for key, f, q in functions}
     rows = []
     for (file, qual), key in by_target.items():
-        calls, line = totals.get((file, qual), [0, None])
-        rows.append(CallCount(function=key, file=file, line=line, calls=calls))
+        calls, line, ins, outs = totals.get((file, qual), [0, None, [], []])
+        rows.append(CallCount(function=key, file=file, line=line, calls=calls, inputs=typical_size(ins),
+                              outputs=typical_size(outs)))
     status = "exact" if proc.returncode == 0 else f"exact (counting pass exited {proc.returncode})"
     return CountsInfo(status=status, method=method, functions=rows)

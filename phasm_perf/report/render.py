@@ -81,7 +81,7 @@ def render_table(r: RankReport, console: Console | None = None) -> str:
                fmt_seconds(c.seconds_per_call), fmt_speedup(c.amdahl_limit),
                "[yellow]waiting[/]" if c.kind == "waiting" else c.kind]
         if has_pred:
-            row.append(fmt_speedup(c.predicted.speedup) if c.predicted else "-")
+            row.append(_fmt_prediction(c.predicted) if c.predicted else "-")
         t.add_row(*row)
     console.print(t)
     if not r.candidates:
@@ -91,6 +91,12 @@ def render_table(r: RankReport, console: Console | None = None) -> str:
     if own:
         return console.export_text()
     return ""
+
+
+def _fmt_prediction(p) -> str:
+    """``4.15× @B=512, even at 1`` (break-even batch; ``never`` when no batch pays off)."""
+    even = "never" if p.break_even_batch is None else f"{p.break_even_batch:,}"
+    return f"{fmt_speedup(p.speedup)} @B={p.best_batch:,}, {p.bound}, even at {even}"
 
 
 def render_json(r: RankReport) -> str:

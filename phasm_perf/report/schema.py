@@ -9,6 +9,24 @@ from pydantic import BaseModel, Field
 SCHEMA_VERSION = 1
 
 
+class BatchRow(BaseModel):
+    """The model at one batch size B (DESIGN section 3)."""
+
+    batch: int
+    seconds_per_batch: float = Field(description="sum_l t_l + t_link + t_dispatch")
+    seconds_per_call: float = Field(description="t_s(B) = seconds_per_batch / B")
+    bound: Literal["compute", "memory", "link", "latency"]
+    utilisation: float = Field(description="achieved FLOP/s / peak FLOP/s of the dtype")
+    flops: float
+    bytes: float
+    compute_seconds: float
+    memory_seconds: float
+    link_seconds: float
+    latency_seconds: float = Field(description="kernels x t_launch + t_dispatch")
+    speedup: float | None = Field(None, description="end-to-end T / T' at this batch (rank only)")
+    kernel_speedup: float | None = Field(None, description="t_f / t_s(B) (rank only)")
+
+
 class Prediction(BaseModel):
     """What a surrogate would do for this candidate on the chosen hardware (filled by ``--hardware``)."""
 
@@ -17,14 +35,17 @@ class Prediction(BaseModel):
     dtype: str
     inputs: int
     outputs: int
+    io_source: Literal["captured", "given"] = Field(
+        "given", description="captured: counted in the arguments and results of the first real calls")
     best_batch: int | None
     speedup: float = Field(description="predicted end-to-end speedup at best_batch, T / T'")
     kernel_speedup: float | None = Field(None, description="t_f / t_s(best_batch)")
     break_even_batch: int | None = Field(description="smallest batch with t_s(B) <= t_f; null: never")
     bound: Literal["compute", "memory", "link", "latency"] | None = None
-    gustafson_speedup: float | None = None
+    gustafson_speedup: float | None = Field(None, description="(1 - p) + p k at best_batch")
     utilisation: float | None = None
-    per_batch: list[dict] = []
+    seconds_per_call: float | None = Field(None, description="t_s(best_batch)")
+    per_batch: list[BatchRow] = []
 
 
 class Candidate(BaseModel):

@@ -4,6 +4,8 @@ It counts calls of the functions named in ``$PHASM_PERF_COUNT_SPEC`` (a JSON fil
 ...], "out_dir": DIR}``) and writes ``DIR/counts-PID.json`` at exit. On Python 3.12+ it uses ``sys.monitoring``
 and disables the event at every code object that is not a target, so the rest of the program runs at full speed;
 on older Pythons it uses ``sys.setprofile`` (and ``threading.setprofile``) with a per-code-object cache.
+With ``"capture": N`` in the spec it also counts the flattened numeric values of the arguments and of the result
+of the first N calls of each target (the surrogate's inputs and outputs; ``inputs``/``outputs`` per row).
 Any ``sitecustomize`` the environment already had is loaded after it.
 """
 
@@ -22,15 +24,28 @@ def _install():
     targets = {(f, q) for f, q in spec["targets"]}
     names = {q for _, q in targets}
     out_dir = spec["out_dir"]
+    capture = int(spec.get("capture", 0))
     counts = {}
     first_line = {}
+    seen_in = {}   # key -> [numeric values in the arguments of each sampled call]
+    seen_out = {}  # key -> [numeric values in the result of each sampled call]
+
+    def record_args(key, frame):
+        code = frame.f_code
+        nargs = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)
+        names = code.co_varnames[:nargs]
+        values = [frame.f_locals.get(n) for n in names]
+        if names and names[0] in ("self", "cls"):
+            values = values[1:]
+        seen_in.setdefault(key, []).append(_numeric_size(values))
 
     def qualname(code):
         return getattr(code, "co_qualname", code.co_name)
 
     def dump():
         rows = [
-            {"file": f, "function": q, "line": first_line.get((f, q)), "calls": n}
+            {"file": f, "function": q, "line": first_line.get((f, q)), "calls": n,
+             "inputs": seen_in.get((f, q), []), "outputs": seen_out.get((f, q), [])}
             for (f, q), n in counts.items()
         ]
         path = os.path.join(out_dir, f"counts-{os.getpid()}.json")
@@ -49,12 +64,29 @@ def _install():
         def on_start(code, offset):
             key = (code.co_filename, qualname(code))
             if key in targets:
-                counts[key] = counts.get(key, 0) + 1
+                n = counts[key] = counts.get(key, 0) + 1
                 first_line.setdefault(key, code.co_firstlineno)
+                if n <= capture:
+                    frame = sys._getframe(1)
+                    while frame is not None and frame.f_code is not code:
+                        frame = frame.f_back
+                    if frame is not None:
+                        record_args(key, frame)
+                    if n == 1:
+                        mon.set_local_events(tool, code, mon.events.PY_RETURN)
                 return None
             return DISABLE
 
+        def on_return(code, offset, retval):
+            key = (code.co_filename, qualname(code))
+            got = seen_out.setdefault(key, [])
+            got.append(_numeric_size(retval))
+            if len(got) >= capture:
+                mon.set_local_events(tool, code, 0)
+
         mon.register_callback(tool, mon.events.PY_START, on_start)
+        if capture:
+            mon.register_callback(tool, mon.events.PY_RETURN, on_return)
         mon.set_events(tool, mon.events.PY_START)
     else:
         import threading
@@ -64,6 +96,10 @@ def _install():
 
         def hook(frame, event, arg):
             if event != "call":
+                if event == "return" and capture and frame.f_code in cache:
+                    key = cache[frame.f_code]
+                    if key is not None and len(seen_out.get(key, ())) < capture:
+                        seen_out.setdefault(key, []).append(_numeric_size(arg))
                 return
             code = frame.f_code
             key = cache.get(code, 0)
@@ -76,12 +112,34 @@ def _install():
                         first_line.setdefault(k, code.co_firstlineno)
                 cache[code] = key
             if key is not None:
-                counts[key] = counts.get(key, 0) + 1
+                n = counts[key] = counts.get(key, 0) + 1
+                if n <= capture:
+                    record_args(key, frame)
 
         sys.setprofile(hook)
         threading.setprofile(hook)
 
     atexit.register(dump)
+
+
+def _numeric_size(value, depth=0):
+    """How many numbers ``value`` holds once flattened: 1 per int/float/bool, an array's size, the sum over a
+    list, tuple or dict; 0 for anything else (strings, objects, None)."""
+    if isinstance(value, (bool, int, float, complex)):
+        return 1
+    size = getattr(value, "size", None)
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        kind = getattr(dtype, "kind", None)
+        if kind is not None:  # numpy
+            return int(size) if kind in "biufc" and isinstance(size, int) else 0
+        numel = getattr(value, "numel", None)  # torch
+        return int(numel()) if callable(numel) else 0
+    if depth < 4 and isinstance(value, (list, tuple)):
+        return sum(_numeric_size(v, depth + 1) for v in value[:100000])
+    if depth < 4 and isinstance(value, dict):
+        return sum(_numeric_size(v, depth + 1) for v in list(value.values())[:100000])
+    return 0
 
 
 def _chain():

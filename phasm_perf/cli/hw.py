@@ -1,0 +1,159 @@
+"""Hardware profiles: list the shipped ones, show one with the source of every figure, or measure this machine.
+
+`hw measure` writes an empirical roofline of this machine (GEMM peak per dtype, a triad bandwidth sweep that finds
+the cache levels, the framework's per-call cost) in the same format; `--hardware local` uses it."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import PhasmError
+from ..hardware import HardwareProfile, available, dump, load, local_path
+from ..model.surrogate import DTYPES
+from ._common import stderr, write_output
+
+NAME = "hw"
+HELP = "list, show or measure hardware profiles"
+
+
+def prepare_parser(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="hw_command", metavar="ACTION")
+    ls = sub.add_parser("list", help="the shipped profiles (and this machine's, once measured)")
+    ls.add_argument("--format", choices=["table", "json"], default="table")
+    show = sub.add_parser("show", help="one profile, every figure with its source")
+    show.add_argument("name", metavar="NAME", help="a profile name, 'local', or a YAML file")
+    show.add_argument("--format", choices=["table", "yaml", "json"], default="table")
+    m = sub.add_parser("measure", help="measure this machine and write its profile (the 'local' hardware)")
+    m.add_argument("-o", "--output", metavar="FILE",
+                   help=f"where to write it (default: {local_path()}, or $PHASM_PERF_LOCAL_PROFILE)")
+    m.add_argument("--quick", action="store_true", help="a few seconds, smaller problems (noisier roofs)")
+    m.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="what to measure (default cpu)")
+    m.add_argument("--threads", type=int, metavar="N", help="PyTorch threads (default: PyTorch's choice)")
+
+
+def _gflops(v: float | None) -> str:
+    return "-" if not v else (f"{v / 1e12:.3g} TFLOP/s" if v >= 1e12 else f"{v / 1e9:.3g} GFLOP/s")
+
+
+def _bytes(v: float | None) -> str:
+    if v is None:
+        return "all"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if v >= scale:
+            return f"{v / scale:.3g} {unit}"
+    return f"{v:.0f} B"
+
+
+def _bw(v: float) -> str:
+    return f"{v / 1e12:.3g} TB/s" if v >= 1e12 else f"{v / 1e9:.3g} GB/s"
+
+
+def _us(v: float | None) -> str:
+    return "-" if v is None else f"{v * 1e6:.3g} µs"
+
+
+def _console() -> Console:
+    c = Console(highlight=False)
+    return c if c.is_terminal else Console(highlight=False, width=160)
+
+
+def render_profile(p: HardwareProfile, console: Console) -> None:
+    console.print(f"[bold]{escape(p.name)}[/] ({p.kind}): {escape(p.description)}")
+    t = Table(show_header=True, header_style="bold", title_justify="left")
+    for col in ("figure", "value", "source"):
+        t.add_column(col, overflow="fold")
+    for d in DTYPES:
+        f = p.peak_flops.get(d)
+        if f:
+            t.add_row(f"peak {d}", _gflops(f.value) if f.value else "none", escape(f.source))
+    for lvl in p.memory:
+        t.add_row(f"memory {escape(lvl.name)}", f"{_bytes(lvl.size)} @ {_bw(lvl.bandwidth)}", escape(lvl.source))
+    if p.link:
+        t.add_row(f"link {escape(p.link.name)}", f"{_bw(p.link.bandwidth)}, {_us(p.link.latency)}",
+                  escape(p.link.source))
+    else:
+        t.add_row("link", "none (runs on the host)", "")
+    t.add_row("kernel launch", _us(p.launch_latency.value), escape(p.launch_latency.source))
+    t.add_row("framework dispatch", _us(p.dispatch.value), escape(p.dispatch.source))
+    t.add_row("achievable", f"compute {p.achievable.compute:.0%}, memory {p.achievable.memory:.0%}",
+              escape(p.achievable.source))
+    console.print(t)
+    if p.measured and "cuda" in p.measured:
+        console.print(f"cuda: {escape(str(p.measured['cuda']))}")
+    for n in p.notes:
+        console.print(f"note: {escape(n)}")
+
+
+def _list(args) -> int:
+    names = available()
+    profiles = [load(n) for n in names]
+    local = local_path()
+    if local.exists():
+        profiles.append(load("local"))
+    if args.format == "json":
+        import json
+
+        rows = [{"name": p.name, "kind": p.kind, "description": p.description,
+                 "peak_flops": {d: f.value for d, f in p.peak_flops.items()},
+                 "main_memory_bandwidth": p.main_memory().bandwidth} for p in profiles]
+        write_output(json.dumps(rows, indent=2) + "\n", None)
+        return 0
+    t = Table(title="Hardware profiles (peaks dense, from datasheets; 'local' measured)", title_justify="left")
+    for col, j in (("name", "left"), ("kind", "left"), ("fp32", "right"), ("bf16/fp16", "right"),
+                   ("memory", "right"), ("link", "left"), ("description", "left")):
+        t.add_column(col, justify=j)
+    for p in profiles:
+        half = max((p.peak_flops[d].value or 0) for d in ("bf16", "fp16") if d in p.peak_flops) \
+            if any(d in p.peak_flops for d in ("bf16", "fp16")) else 0
+        t.add_row(p.name, p.kind, _gflops(p.peak_flops.get("fp32").value if "fp32" in p.peak_flops else None),
+                  _gflops(half), _bw(p.main_memory().bandwidth),
+                  escape(f"{p.link.name} {_bw(p.link.bandwidth)}") if p.link else "-", escape(p.description))
+    c = _console()
+    c.print(t)
+    if not local.exists():
+        c.print("[dim]local: not measured yet (phasm-perf hw measure)[/]")
+    return 0
+
+
+def _show(args) -> int:
+    p = load(args.name)
+    if args.format == "yaml":
+        write_output(dump(p), None)
+    elif args.format == "json":
+        write_output(p.model_dump_json(indent=2) + "\n", None)
+    else:
+        render_profile(p, _console())
+    return 0
+
+
+def _measure(args) -> int:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..hardware.measure import MeasureOptions, measure_and_save
+
+    dest = args.output or str(local_path())
+    opts = MeasureOptions(quick=args.quick, device=args.device, threads=args.threads)
+    with Progress(TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TimeElapsedColumn(), console=stderr, transient=True) as progress:
+        task = progress.add_task("measuring", total=1.0)
+        prof = measure_and_save(dest, opts, on_progress=lambda what, frac: progress.update(
+            task, completed=frac, description=what))
+    render_profile(prof, _console())
+    stderr.print(f"phasm-perf: wrote {dest} in {prof.measured.get('seconds', 0):.1f} s"
+                 + ("" if args.output else " (the 'local' hardware)"))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    action = getattr(args, "hw_command", None)
+    if action == "list":
+        return _list(args)
+    if action == "show":
+        return _show(args)
+    if action == "measure":
+        return _measure(args)
+    raise PhasmError("hw needs an action: list, show NAME, or measure")

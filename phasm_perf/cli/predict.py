@@ -1,0 +1,56 @@
+"""The model alone, for what-if questions: the time per batch and per call of an MLP surrogate on one device,
+which roof bounds it (compute, memory, link or latency) and how much of the peak it uses. No program needed."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.markup import escape
+from rich.table import Table
+
+from ..predict import parse_batches, predict_report
+from ..report.render import fmt_seconds
+from ._common import write_output
+
+NAME = "predict"
+HELP = "predict a surrogate's time per batch and per call on a device (the model alone)"
+
+
+def prepare_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hardware", required=True, metavar="NAME|local|PATH",
+                        help="a profile (phasm-perf hw list), local (this machine, measured), or a YAML file")
+    parser.add_argument("--inputs", type=int, required=True, metavar="N", help="numbers into the surrogate")
+    parser.add_argument("--outputs", type=int, required=True, metavar="M", help="numbers out of it")
+    parser.add_argument("--surrogate", default="mlp:64x64", metavar="mlp:HIDDEN",
+                        help="hidden widths, e.g. mlp:64x64 is N -> 64 -> 64 -> M (default)")
+    parser.add_argument("--batch", metavar="LIST", help="batch sizes, e.g. 1,8,64 or 1-4096 (default: 1-65536)")
+    parser.add_argument("--dtype", default="fp32", help="fp64, fp32, tf32, bf16 or fp16 (default fp32)")
+    parser.add_argument("--format", choices=["table", "json"], default="table")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    rep = predict_report(args.hardware, args.inputs, args.outputs, args.surrogate, parse_batches(args.batch),
+                         args.dtype)
+    if args.format == "json":
+        write_output(rep.model_dump_json(indent=2) + "\n", args.output)
+        return 0
+    from rich.console import Console
+    import io
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=120, highlight=False, color_system=None if args.output else "auto",
+                      force_terminal=False)
+    console.print(f"{escape(rep.surrogate)} ({rep.inputs} -> {rep.outputs}, {rep.parameters:,} parameters, "
+                  f"{rep.dtype}) on {escape(rep.hardware)}: {escape(rep.hardware_description)}")
+    console.print(f"dispatch {fmt_seconds(rep.dispatch_seconds)} per call, launch {fmt_seconds(rep.launch_seconds)} "
+                  f"per kernel, peak {rep.peak_flops / 1e9:,.1f} GFLOP/s")
+    t = Table(title_justify="left")
+    for col in ("batch", "per batch", "per call", "bound", "utilisation", "GFLOP/s"):
+        t.add_column(col, justify="right" if col != "bound" else "left")
+    for r in rep.per_batch:
+        t.add_row(f"{r.batch:,}", fmt_seconds(r.seconds_per_batch), fmt_seconds(r.seconds_per_call), r.bound,
+                  f"{100 * r.utilisation:.2g}%", f"{r.flops / r.seconds_per_batch / 1e9:,.3g}")
+    console.print(t)
+    write_output(buf.getvalue(), args.output)
+    return 0

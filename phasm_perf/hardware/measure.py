@@ -1,0 +1,471 @@
+"""``hw measure``: an empirical roofline of this machine, written as a hardware profile.
+
+- GEMM peak per dtype through PyTorch (fp64, fp32, bf16, fp16) and numpy (fp64, fp32): the best of repeated
+  square matrix products, FLOP/s = 2 n^3 / t.
+- A STREAM-like triad ``a = b + s c`` (one fused ``torch.add(b, c, alpha=s, out=a)``) over working sets from a few
+  KB to several times the last-level cache; the cache sizes come from the OS (sysfs), the bandwidth of each level
+  from the sweep points that fit in it.
+- The framework's per-call cost: a small MLP (Linear + ReLU) at batch 1, at several depths; a least-squares line
+  ``t = t_dispatch + kernels * t_launch`` gives the fixed cost per call and the cost per kernel.
+- On a CUDA device, host-device bandwidth and latency and the kernel launch latency; here they are reported
+  ``unavailable (reason)`` when there is no GPU.
+
+Timings take the best of several trials (as STREAM does): on a shared machine the best trial is the one that was
+not interrupted. No printing here: progress goes through the ``on_progress`` callback.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import PhasmError
+from .profile import HardwareProfile, dump
+
+Progress = Callable[[str, float], None]  # (what is being measured, fraction done)
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    quick: bool = False          # a few seconds: smaller matrices, fewer sizes, shorter trials (for tests)
+    device: str = "cpu"          # cpu, or cuda for the first CUDA device
+    threads: int | None = None   # torch threads (default: torch's own choice)
+
+    @property
+    def trial_seconds(self) -> float:
+        return 0.04 if self.quick else 0.25
+
+
+# --------------------------------------------------------------------------------------------- timing helpers
+def best_time(fn: Callable[[], object], *, trials: int, min_seconds: float, sync: Callable[[], None] | None = None,
+              clock: Callable[[], float] = time.perf_counter, group_seconds: float = 1e-3,
+              quantile: float = 0.2) -> float:
+    """Time of one call of ``fn``: a low quantile over many short groups of calls.
+
+    The budget is ``trials * min_seconds``; each group runs long enough (~``group_seconds``) for the clock to be
+    exact. On a shared machine a group that was interrupted (a stolen core, an OpenMP thread that had to wait for
+    one) is slow; a low quantile of the groups keeps the uninterrupted rate without taking the single luckiest one.
+    """
+    fn()
+    if sync:
+        sync()
+    t0 = clock()
+    fn()
+    if sync:
+        sync()
+    one = max(clock() - t0, 1e-9)
+    reps = max(1, int(group_seconds / one))
+    groups = max(5, int(trials * min_seconds / (reps * one)))
+    times = []
+    for _ in range(groups):
+        t0 = clock()
+        for _ in range(reps):
+            fn()
+        if sync:
+            sync()
+        times.append((clock() - t0) / reps)
+    times.sort()
+    return times[min(len(times) - 1, int(quantile * len(times)))]
+
+
+def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """Least-squares ``y = a + b x``: returns ``(a, b)``."""
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
+    return my - b * mx, b
+
+
+# ------------------------------------------------------------------------------------------------ this CPU
+def cpu_caches(cpu: int = 0, root: str = "/sys/devices/system/cpu") -> list[dict]:
+    """Data and unified caches of ``cpu`` from sysfs: ``[{level, size, shared_with}]``, smallest level first."""
+    out = []
+    base = Path(root) / f"cpu{cpu}" / "cache"
+    for idx in sorted(base.glob("index*")):
+        try:
+            kind = (idx / "type").read_text().strip()
+            if kind == "Instruction":
+                continue
+            level = int((idx / "level").read_text())
+            size = parse_size((idx / "size").read_text().strip())
+            shared = len(parse_cpu_list((idx / "shared_cpu_list").read_text().strip()))
+        except (OSError, ValueError):
+            continue
+        out.append({"level": level, "size": size, "shared_with": max(shared, 1)})
+    return sorted(out, key=lambda c: c["level"])
+
+
+def parse_size(text: str) -> int:
+    """``"32K"`` -> 32768 (sysfs cache sizes)."""
+    units = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
+    text = text.strip().upper()
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def parse_cpu_list(text: str) -> list[int]:
+    """``"0-3,6"`` -> ``[0, 1, 2, 3, 6]``."""
+    cpus: list[int] = []
+    for part in filter(None, text.split(",")):
+        lo, _, hi = part.partition("-")
+        cpus.extend(range(int(lo), int(hi or lo) + 1))
+    return cpus
+
+
+def cpu_info(text: str | None = None) -> dict:
+    """Model name, vendor, family, flags and clock from ``/proc/cpuinfo`` text."""
+    if text is None:
+        try:
+            text = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            text = ""
+    info: dict = {}
+    for line in text.splitlines():
+        key, _, val = line.partition(":")
+        key, val = key.strip(), val.strip()
+        if key in ("model name", "vendor_id", "cpu family", "model", "cpu MHz", "flags") and key not in info:
+            info[key] = val
+    return {
+        "model": info.get("model name", platform.processor() or "unknown"),
+        "vendor": info.get("vendor_id", ""),
+        "family": int(info["cpu family"]) if info.get("cpu family", "").isdigit() else None,
+        "mhz": float(info["cpu MHz"]) if info.get("cpu MHz") else None,
+        "flags": set(info.get("flags", "").split()),
+    }
+
+
+def flops_per_cycle(info: dict, dtype: str) -> int | None:
+    """Peak FLOPs per cycle per core from the vector ISA (FMA = 2 FLOPs per lane, two FMA pipes).
+
+    AVX-512 counts as 512-bit only on Intel and on AMD Zen 5 (family 26); Zen 4 runs it on 256-bit pipes.
+    """
+    flags = info["flags"]
+    if "fma" not in flags and "avx512f" not in flags:
+        return None
+    wide = "avx512f" in flags and (info["vendor"] == "GenuineIntel" or (info.get("family") or 0) >= 26)
+    lanes32 = 16 if wide else 8
+    per_cycle = {"fp32": 2 * 2 * lanes32, "fp64": 2 * 2 * lanes32 // 2}
+    if "avx512_bf16" in flags or "amx_bf16" in flags:
+        per_cycle["bf16"] = 2 * per_cycle["fp32"]
+    if "avx512_fp16" in flags:
+        per_cycle["fp16"] = 2 * per_cycle["fp32"]
+    return per_cycle.get(dtype)
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+# ---------------------------------------------------------------------------------------------- measurements
+def gemm_flops_torch(dtype: str, n: int, opts: MeasureOptions, device: str = "cpu") -> float:
+    import torch
+
+    tdt = {"fp64": torch.float64, "fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
+    a = torch.randn(n, n, device=device).to(tdt)
+    b = torch.randn(n, n, device=device).to(tdt)
+    sync = torch.cuda.synchronize if device != "cpu" else None
+    t = best_time(lambda: torch.matmul(a, b), trials=3, min_seconds=opts.trial_seconds, sync=sync)
+    return 2.0 * n ** 3 / t
+
+
+def gemm_flops_numpy(dtype: str, n: int, opts: MeasureOptions) -> float:
+    import numpy as np
+
+    ndt = {"fp64": np.float64, "fp32": np.float32}[dtype]
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(ndt)
+    b = rng.standard_normal((n, n)).astype(ndt)
+    t = best_time(lambda: a @ b, trials=3, min_seconds=opts.trial_seconds)
+    return 2.0 * n ** 3 / t
+
+
+def triad_sizes(llc_bytes: int, quick: bool) -> list[int]:
+    """Working sets (bytes, three fp64 arrays) from 24 KB to 4x the last-level cache, ~2 points per octave."""
+    top = max(4 * llc_bytes, 64 << 20)
+    sizes, ws = [], 24 << 10
+    step = 2.0 if quick else 2 ** 0.5
+    while ws <= top:
+        sizes.append(int(ws) // 24 * 24)
+        ws *= step
+    return sizes
+
+
+def triad_bandwidth(ws: int, opts: MeasureOptions, overhead: float, device: str = "cpu") -> tuple[float, float]:
+    """``(bytes/s, seconds per triad)`` of ``a = b + 3 c`` on three fp64 arrays totalling ``ws`` bytes.
+
+    The framework's fixed per-call ``overhead`` (a one-element triad) is taken off when the triad takes at least
+    three times as long (so the subtraction cannot inflate the rate more than 1.5x); below that the raw rate is
+    kept, a lower bound on the cache's bandwidth.
+    """
+    import torch
+
+    n = max(1, ws // 24)
+    a = torch.zeros(n, dtype=torch.float64, device=device)
+    b = torch.rand(n, dtype=torch.float64, device=device)
+    c = torch.rand(n, dtype=torch.float64, device=device)
+    sync = torch.cuda.synchronize if device != "cpu" else None
+    t = best_time(lambda: torch.add(b, c, alpha=3.0, out=a), trials=3 if opts.quick else 5,
+                  min_seconds=opts.trial_seconds / (2 if opts.quick else 3), sync=sync)
+    net = t - overhead if t >= 3 * overhead else t
+    return 24.0 * n / net, t
+
+
+def call_overhead(opts: MeasureOptions, device: str = "cpu") -> float:
+    import torch
+
+    x = torch.zeros(1, dtype=torch.float64, device=device)
+    o = torch.zeros(1, dtype=torch.float64, device=device)
+    sync = torch.cuda.synchronize if device != "cpu" else None
+    return best_time(lambda: torch.add(x, x, alpha=3.0, out=o), trials=5, min_seconds=opts.trial_seconds / 2,
+                     sync=sync)
+
+
+def mlp_call_times(opts: MeasureOptions, device: str = "cpu", depths=(1, 2, 4, 8), width: int = 16) \
+        -> list[tuple[int, float]]:
+    """``[(kernels, seconds per call)]`` of an MLP (Linear + ReLU) at batch 1 under ``torch.no_grad()``."""
+    import torch
+
+    out = []
+    x = torch.randn(1, width, device=device)
+    sync = torch.cuda.synchronize if device != "cpu" else None
+    for depth in depths:
+        layers: list = []
+        for i in range(depth):
+            layers.append(torch.nn.Linear(width, width))
+            if i < depth - 1:
+                layers.append(torch.nn.ReLU())
+        net = torch.nn.Sequential(*layers).to(device).eval()
+        with torch.no_grad():
+            t = best_time(lambda: net(x), trials=5, min_seconds=opts.trial_seconds / 2, sync=sync)
+        out.append((2 * depth - 1, t))
+    return out
+
+
+def group_levels(sweep: list[tuple[int, float]], caches: list[dict], cores: int) -> list[dict]:
+    """Memory levels from the sweep: each OS-reported cache (its capacity summed over the cores used) gets the best
+    bandwidth of the sweep points that fit in it and not in the level below; main memory gets the points beyond
+    twice the last-level cache."""
+    levels: list[dict] = []
+    lo = 0.0
+    for c in caches:
+        size = c["size"] * max(1, cores // c["shared_with"]) if c["shared_with"] < cores else c["size"]
+        pts = [bw for ws, bw in sweep if lo < ws <= 0.75 * size]
+        if pts:
+            levels.append({"name": f"L{c['level']}", "size": float(size), "bandwidth": max(pts),
+                           "points": len(pts)})
+        lo = 0.75 * size
+    llc = max((lvl["size"] for lvl in levels), default=0.0)
+    pts = [bw for ws, bw in sweep if ws > 2 * llc] or [sweep[-1][1]]
+    levels.append({"name": "DRAM", "size": None, "bandwidth": statistics.median(pts), "points": len(pts)})
+    # a faster level can never be slower than the one behind it: keep the roofs monotone
+    for i in range(len(levels) - 2, -1, -1):
+        levels[i]["bandwidth"] = max(levels[i]["bandwidth"], levels[i + 1]["bandwidth"])
+    return levels
+
+
+def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | None = None) -> HardwareProfile:
+    """Measure this machine and return its profile (nothing is written)."""
+    try:
+        import torch
+    except ImportError:
+        raise PhasmError("hw measure needs PyTorch: pip install 'phasm-perf[bench]'") from None
+    if opts.device != "cpu":
+        if not torch.cuda.is_available():
+            raise PhasmError(f"--device {opts.device}: no CUDA device is visible to PyTorch "
+                             f"(torch {torch.__version__}, built {'with' if torch.version.cuda else 'without'} CUDA)")
+        return _measure_cuda(opts, on_progress)
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
+    say = on_progress or (lambda what, frac: None)
+    started = time.perf_counter()
+    info = cpu_info()
+    cores = min(usable_cores(), torch.get_num_threads())
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    how = f"measured by phasm-perf hw measure{' --quick' if opts.quick else ''} on {stamp}"
+    n = 512 if opts.quick else 1536
+    steps = ["fp64", "fp32", "bf16", "fp16", "np-fp64", "np-fp32"]
+    caches = cpu_caches()
+    llc = max((c["size"] for c in caches), default=32 << 20)
+    sizes = triad_sizes(llc, opts.quick)
+    total = len(steps) + len(sizes) + 2
+    done = 0
+
+    peaks: dict[str, float] = {}
+    numpy_peaks: dict[str, float] = {}
+    for step in steps:
+        say(f"GEMM {step} (n={n if 'fp16' not in step else 256})", done / total)
+        if step.startswith("np-"):
+            numpy_peaks[step[3:]] = gemm_flops_numpy(step[3:], n, opts)
+        else:
+            # fp16 has no fast path on most CPUs: a small matrix keeps the step short
+            peaks[step] = gemm_flops_torch(step, 256 if step == "fp16" else n, opts)
+        done += 1
+
+    say("per-call overhead", done / total)
+    overhead = call_overhead(opts)
+    done += 1
+    sweep: list[tuple[int, float]] = []
+    for ws in sizes:
+        say(f"triad {ws / 1024:,.0f} KB", done / total)
+        bw, _ = triad_bandwidth(ws, opts, overhead)
+        sweep.append((ws, bw))
+        done += 1
+    say("MLP dispatch", done / total)
+    calls = mlp_call_times(opts)
+    t_dispatch, t_launch = fit_line([k for k, _ in calls], [t for _, t in calls])
+    t_launch = max(t_launch, 1e-8)
+    t_dispatch = max(t_dispatch, 1e-8)
+    say("done", 1.0)
+
+    levels = group_levels(sweep, caches, cores)
+    cpu_ghz = (info["mhz"] or 0) / 1e3
+    theoretical = {d: cores * info["mhz"] * 1e6 * fpc for d in ("fp64", "fp32", "bf16", "fp16")
+                   if info["mhz"] and (fpc := flops_per_cycle(info, d))}
+    fig = lambda v, src: {"value": v, "source": src}  # noqa: E731
+    peak_flops = {
+        d: fig(peaks[d], f"{how}: torch.matmul {n if d != 'fp16' else 256}x{n if d != 'fp16' else 256} {d}, "
+                         f"{cores} threads, best of 3 trials (numpy: "
+                         f"{numpy_peaks[d] / 1e9:.1f} GFLOP/s)" if d in numpy_peaks else
+           f"{how}: torch.matmul {n if d != 'fp16' else 256}^2 {d}, {cores} threads, best of 3 trials")
+        for d in ("fp64", "fp32", "bf16", "fp16")
+    }
+    peak_flops["tf32"] = fig(None, "not applicable on a CPU (tf32 is a GPU tensor-core format)")
+    data = {
+        "name": "local",
+        "kind": "cpu",
+        "description": f"this machine: {info['model']}, {cores} core(s) used by PyTorch {torch.__version__}"
+                       + (f", {cpu_ghz:.2f} GHz" if cpu_ghz else ""),
+        "cores": cores,
+        "clock_hz": info["mhz"] * 1e6 if info["mhz"] else None,
+        "peak_flops": peak_flops,
+        "memory": [
+            {"name": lvl["name"], "size": lvl["size"], "bandwidth": lvl["bandwidth"],
+             "source": f"{how}: triad a = b + 3c (torch.add, fp64), best of {lvl['points']} working-set size(s) "
+                       + ("beyond twice the last-level cache" if lvl["size"] is None else
+                          f"that fit in {lvl['name']} ({lvl['size'] / 1024:,.0f} KB over {cores} core(s), size "
+                          f"from sysfs)")}
+            for lvl in levels
+        ],
+        "link": None,
+        "launch_latency": fig(t_launch, f"{how}: slope of MLP call time per kernel (Linear/ReLU at batch 1, "
+                                        f"depths 1-8, torch.no_grad)"),
+        "dispatch": fig(t_dispatch, f"{how}: intercept of MLP call time vs kernels (the fixed cost of a forward)"),
+        "achievable": {"compute": 1.0, "memory": 1.0,
+                       "source": "measured roofs are already achieved rates"},
+        "measured": {
+            "when": stamp,
+            "seconds": round(time.perf_counter() - started, 2),
+            "quick": opts.quick,
+            "torch": torch.__version__,
+            "threads": cores,
+            "cpu": info["model"],
+            "gemm_numpy_flops": numpy_peaks,
+            "theoretical_peak_flops": theoretical,
+            "triad_call_overhead_seconds": overhead,
+            "triad_sweep": [[ws, bw] for ws, bw in sweep],
+            "mlp_batch1_calls": [[k, t] for k, t in calls],
+            "cuda": _cuda_status(torch),
+        },
+        "notes": [f"GEMM vs theoretical peak ({cores} cores x clock x FLOPs/cycle): "
+                  + ", ".join(f"{d} {peaks[d] / theoretical[d]:.0%}" for d in theoretical if d in peaks)]
+        if theoretical else [],
+    }
+    return HardwareProfile.model_validate(data)
+
+
+def _cuda_status(torch) -> str:
+    if not torch.version.cuda:
+        return f"unavailable (torch {torch.__version__} is a CPU-only build)"
+    if not torch.cuda.is_available():
+        return "unavailable (no CUDA device visible)"
+    return f"available ({torch.cuda.get_device_name(0)}); measure it with --device cuda"
+
+
+def _measure_cuda(opts: MeasureOptions, on_progress: Progress | None) -> HardwareProfile:  # pragma: no cover
+    """The first CUDA device: GEMM per dtype, HBM triad, host link, kernel launch latency and dispatch."""
+    import torch
+
+    say = on_progress or (lambda what, frac: None)
+    dev = "cuda"
+    props = torch.cuda.get_device_properties(0)
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    how = f"measured by phasm-perf hw measure --device cuda on {stamp}"
+    n = 2048 if opts.quick else 8192
+    peaks = {}
+    for i, d in enumerate(("fp64", "fp32", "bf16", "fp16")):
+        say(f"GEMM {d}", i / 10)
+        peaks[d] = gemm_flops_torch(d, n, opts, dev)
+    say("GEMM tf32", 0.4)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    peaks["tf32"] = gemm_flops_torch("fp32", n, opts, dev)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    say("launch latency", 0.5)
+    launch = call_overhead(opts, dev)
+    say("HBM triad", 0.6)
+    hbm, _ = triad_bandwidth(1 << 30 if not opts.quick else 256 << 20, opts, launch, dev)
+    l2, _ = triad_bandwidth(int(0.5 * getattr(props, "L2_cache_size", 4 << 20)), opts, launch, dev)
+    say("host link", 0.75)
+    host = torch.empty(256 << 20, dtype=torch.uint8).pin_memory()
+    devbuf = torch.empty_like(host, device=dev)
+    t_big = best_time(lambda: devbuf.copy_(host, non_blocking=True), trials=3, min_seconds=opts.trial_seconds,
+                      sync=torch.cuda.synchronize)
+    small_h = torch.empty(4, dtype=torch.uint8).pin_memory()
+    small_d = torch.empty(4, dtype=torch.uint8, device=dev)
+    t_small = best_time(lambda: small_d.copy_(small_h), trials=5, min_seconds=opts.trial_seconds,
+                        sync=torch.cuda.synchronize)
+    say("MLP dispatch", 0.9)
+    calls = mlp_call_times(opts, dev)
+    t_dispatch, t_launch = fit_line([k for k, _ in calls], [t for _, t in calls])
+    say("done", 1.0)
+    fig = lambda v, src: {"value": v, "source": src}  # noqa: E731
+    data = {
+        "name": "local-cuda", "kind": "gpu",
+        "description": f"this machine's {props.name} ({props.total_memory / 1e9:.0f} GB)",
+        "cores": props.multi_processor_count,
+        "peak_flops": {d: fig(v, f"{how}: torch.matmul {n}^2 {d}, best of 3 trials") for d, v in peaks.items()},
+        "memory": [
+            {"name": "L2", "size": float(getattr(props, "L2_cache_size", 4 << 20)), "bandwidth": max(l2, hbm),
+             "source": f"{how}: triad at half the L2 size"},
+            {"name": "HBM", "size": float(props.total_memory), "bandwidth": hbm, "source": f"{how}: triad, 1 GB"},
+        ],
+        "link": {"name": "host link", "bandwidth": (256 << 20) / t_big, "latency": t_small,
+                 "source": f"{how}: pinned host-to-device copy of 256 MB (bandwidth) and 4 B (latency)"},
+        "launch_latency": fig(max(t_launch, launch, 1e-7), f"{how}: per-kernel slope of MLP calls, at least one "
+                                                           "tiny kernel with synchronisation"),
+        "dispatch": fig(max(t_dispatch, 1e-7), f"{how}: intercept of MLP call time vs kernels"),
+        "achievable": {"compute": 1.0, "memory": 1.0, "source": "measured roofs are already achieved rates"},
+        "measured": {"when": stamp, "torch": torch.__version__, "mlp_batch1_calls": calls},
+    }
+    return HardwareProfile.model_validate(data)
+
+
+def measure_and_save(path: str | os.PathLike, opts: MeasureOptions = MeasureOptions(),
+                     on_progress: Progress | None = None) -> HardwareProfile:
+    """Measure and write the profile to ``path`` atomically (its folder is created)."""
+    import tempfile
+
+    prof = measure(opts, on_progress)
+    dest = Path(path).expanduser()
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
+    except OSError as exc:
+        raise PhasmError(f"cannot write the profile to {str(dest)!r}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(dump(prof))
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return prof

@@ -1,0 +1,252 @@
+"""Hardware profiles: one YAML file per device, every figure with its source, validated on load.
+
+Format (``schema_version`` 1; sizes in bytes, bandwidths in bytes/s, times in seconds, peaks in FLOP/s, dense)::
+
+    schema_version: 1
+    name: a100-40gb-sxm
+    kind: gpu                       # gpu (an offload device) or cpu (the host itself)
+    description: NVIDIA A100 40GB SXM4
+    peak_flops:                     # one entry per dtype; value null when the device has no such path
+      fp32: {value: 19.5e12, source: "NVIDIA A100 datasheet, https://..."}
+    memory:                         # fastest first (a kernel is served by the first that holds it); size null on the last level means 'all of it'
+      - {name: L2, size: 40.0e6, bandwidth: 5.0e12, source: "..."}
+      - {name: HBM2, size: 40.0e9, bandwidth: 1.555e12, source: "..."}
+    link: {name: PCIe 4.0 x16, bandwidth: 25.0e9, latency: 10.0e-6, source: "..."}   # null on a cpu
+    launch_latency: {value: 5.0e-6, source: "..."}
+    dispatch: {value: 20.0e-6, source: "..."}
+    achievable: {compute: 0.8, memory: 0.85, source: "..."}
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..errors import PhasmError
+from ..model.roofline import MemoryLevel
+from ..model.surrogate import DTYPES, Device
+
+SCHEMA_VERSION = 1
+#: where the measured profile of this machine lives unless ``$PHASM_PERF_LOCAL_PROFILE`` says otherwise
+LOCAL_ENV = "PHASM_PERF_LOCAL_PROFILE"
+#: extra folders of profiles (``os.pathsep``-separated), searched before the shipped ones
+PATH_ENV = "PHASM_PERF_HARDWARE_PATH"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Figure(_Strict):
+    value: float | None = Field(description="null: the device has no such path (e.g. tf32 on a CPU)")
+    source: str = Field(min_length=3, description="datasheet/whitepaper URL, citation, or how it was measured")
+
+    @field_validator("value")
+    @classmethod
+    def _positive(cls, v: float | None) -> float | None:
+        if v is not None and not v > 0:
+            raise ValueError("must be > 0 (or null when the device lacks it)")
+        return v
+
+
+class Level(_Strict):
+    name: str
+    size: float | None = Field(description="capacity in bytes; null on the last level")
+    bandwidth: float = Field(gt=0, description="bytes/s")
+    source: str = Field(min_length=3)
+
+
+class Link(_Strict):
+    name: str
+    bandwidth: float = Field(gt=0, description="host <-> device bytes/s, one direction")
+    latency: float = Field(ge=0, description="seconds per transfer")
+    source: str = Field(min_length=3)
+
+
+class Achievable(_Strict):
+    compute: float = Field(gt=0, le=1, description="fraction of peak FLOP/s a large GEMM reaches")
+    memory: float = Field(gt=0, le=1, description="fraction of peak bandwidth a streaming kernel reaches")
+    source: str = Field(min_length=3)
+
+
+class HardwareProfile(_Strict):
+    schema_version: int = SCHEMA_VERSION
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    kind: Literal["gpu", "cpu"]
+    description: str
+    cores: int | None = Field(None, description="CPU cores or GPU streaming multiprocessors / compute units")
+    clock_hz: float | None = None
+    peak_flops: dict[str, Figure]
+    memory: list[Level] = Field(min_length=1)
+    link: Link | None = None
+    launch_latency: Figure
+    dispatch: Figure
+    achievable: Achievable
+    measured: dict | None = Field(None, description="raw measurements, for a profile written by `hw measure`")
+    notes: list[str] = []
+
+    @field_validator("peak_flops")
+    @classmethod
+    def _dtypes(cls, v: dict[str, Figure]) -> dict[str, Figure]:
+        unknown = sorted(set(v) - set(DTYPES))
+        if unknown:
+            raise ValueError(f"unknown dtype(s) {unknown}; known: {list(DTYPES)}")
+        if not any(f.value for f in v.values()):
+            raise ValueError("at least one dtype needs a peak")
+        return v
+
+    @model_validator(mode="after")
+    def _hierarchy(self) -> "HardwareProfile":
+        if any(lvl.size is None for lvl in self.memory[:-1]):
+            raise ValueError("every memory level but the last needs a size")
+        bws = [lvl.bandwidth for lvl in self.memory]
+        if bws != sorted(bws, reverse=True):
+            raise ValueError("memory levels must be listed fastest first (bandwidth never rising)")
+        if self.kind == "gpu" and self.link is None:
+            raise ValueError("a gpu profile needs its host link")
+        return self
+
+    def dtypes(self) -> list[str]:
+        return [d for d in DTYPES if d in self.peak_flops and self.peak_flops[d].value]
+
+    def device(self, dtype: str = "fp32") -> Device:
+        """The model's view of this device for ``dtype`` (roofs scaled by the achievable fractions)."""
+        fig = self.peak_flops.get(dtype)
+        if dtype not in DTYPES:
+            raise PhasmError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+        if fig is None or not fig.value:
+            raise PhasmError(f"{self.name} has no {dtype} peak in its profile; "
+                             f"choose one of {', '.join(self.dtypes())}")
+        a = self.achievable
+        levels = tuple(MemoryLevel(lvl.name, float("inf") if lvl.size is None else lvl.size,
+                                   lvl.bandwidth * a.memory) for lvl in self.memory)
+        return Device(name=self.name, dtype=dtype, peak=fig.value * a.compute, levels=levels,
+                      t_launch=self.launch_latency.value or 0.0, t_dispatch=self.dispatch.value or 0.0,
+                      nominal_peak=fig.value,
+                      link_bandwidth=self.link.bandwidth if self.link else None,
+                      link_latency=self.link.latency if self.link else 0.0)
+
+    def main_memory(self) -> Level:
+        return self.memory[-1]
+
+
+def shipped_dirs() -> list[Path]:
+    """Folders that hold the shipped profiles, in search order.
+
+    ``$PHASM_PERF_HARDWARE_PATH``; the repository's ``hardware_profiles/`` next to the package (a source checkout
+    or an editable install); the copy a wheel installs under ``<prefix>/share/phasm-perf/hardware_profiles``.
+    """
+    dirs: list[Path] = [Path(p) for p in os.environ.get(PATH_ENV, "").split(os.pathsep) if p]
+    dirs.append(Path(__file__).resolve().parents[2] / "hardware_profiles")
+    for scheme_prefix in {sysconfig.get_path("data"), sys.prefix, sys.base_prefix}:
+        dirs.append(Path(scheme_prefix) / "share" / "phasm-perf" / "hardware_profiles")
+    user = sysconfig.get_path("data", f"{os.name}_user") if os.name == "posix" else None
+    if user:
+        dirs.append(Path(user) / "share" / "phasm-perf" / "hardware_profiles")
+    seen, out = set(), []
+    for d in dirs:
+        if d not in seen and d.is_dir():
+            seen.add(d)
+            out.append(d)
+    return out
+
+
+def available() -> dict[str, Path]:
+    """Every shipped profile by name (the first folder that has a name wins)."""
+    found: dict[str, Path] = {}
+    for d in shipped_dirs():
+        for f in sorted(d.glob("*.yaml")):
+            found.setdefault(f.stem, f)
+    return found
+
+
+def local_path() -> Path:
+    """Where ``hw measure`` keeps this machine's profile: ``$PHASM_PERF_LOCAL_PROFILE`` or the user cache."""
+    env = os.environ.get(LOCAL_ENV)
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "phasm-perf" / "local.yaml"
+
+
+def parse_profile(text: str, origin: str = "<text>") -> HardwareProfile:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where else ""
+        raise PhasmError(f"{origin}: not valid YAML{at}; fix the file or re-create it") from None
+    if not isinstance(data, dict):
+        raise PhasmError(f"{origin}: a hardware profile is a YAML mapping (name, kind, peak_flops, memory, ...)")
+    try:
+        prof = HardwareProfile.model_validate(data)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        loc = ".".join(str(x) for x in e["loc"]) or "profile"
+        raise PhasmError(f"{origin}: invalid hardware profile: {loc}: {e['msg']} "
+                         f"({exc.error_count()} problem(s) in all)") from None
+    if prof.schema_version > SCHEMA_VERSION:
+        raise PhasmError(f"{origin}: schema_version {prof.schema_version} is newer than this phasm-perf; upgrade it")
+    return prof
+
+
+def load_file(path: str | os.PathLike) -> HardwareProfile:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PhasmError(f"hardware profile {str(p)!r} not found") from None
+    except OSError as exc:
+        raise PhasmError(f"cannot read hardware profile {str(p)!r}: {exc.strerror}") from None
+    return parse_profile(text, str(p))
+
+
+def close_names(name: str, names: list[str], n: int = 4) -> list[str]:
+    """The names nearest to ``name`` (difflib), for a one-line 'did you mean'."""
+    low = name.lower()
+    head = [c for c in names if c.startswith(low) or low.startswith(c)]
+    fuzzy = difflib.get_close_matches(low, names, n=n, cutoff=0.4)
+    return list(dict.fromkeys(head + fuzzy))[:n]
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.endswith((".yaml", ".yml")) or os.sep in name or name.startswith(".")
+
+
+def load(name: str) -> HardwareProfile:
+    """A profile by name (``a100-40gb-sxm``), ``local`` (this machine, measured), or a path to a YAML file.
+
+    ``local`` must already exist here; :func:`phasm_perf.hardware.resolve` also measures it the first time.
+    """
+    if name == "local":
+        p = local_path()
+        if not p.exists():
+            raise PhasmError(f"no profile of this machine yet ({p}); run `phasm-perf hw measure`")
+        return load_file(p)
+    if _looks_like_path(name) or Path(name).is_file():
+        return load_file(name)
+    names = available()
+    if name in names:
+        return load_file(names[name])
+    if name.lower() in names:
+        return load_file(names[name.lower()])
+    close = close_names(name, sorted(names) + ["local"])
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise PhasmError(f"unknown hardware {name!r}{hint} (`phasm-perf hw list` shows all)")
+
+
+def dump(profile: HardwareProfile) -> str:
+    """The profile as YAML, in the order of the schema."""
+    data = profile.model_dump(mode="json", exclude_none=False)
+    if data.get("measured") is None:
+        data.pop("measured", None)
+    if not data.get("notes"):
+        data.pop("notes", None)
+    return yaml.safe_dump(data, sort_keys=False, width=120, allow_unicode=True)

@@ -1,0 +1,162 @@
+"""Hardware profiles: every shipped one loads and cites its figures; bad files and names are one clear error;
+the pieces of `hw measure` that are pure (cpuinfo, sysfs, fits, grouping) against hand-made inputs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+
+from phasm_perf.errors import PhasmError
+from phasm_perf.hardware import available, dump, load, parse_profile
+from phasm_perf.hardware.measure import best_time, cpu_caches, cpu_info, fit_line, flops_per_cycle, group_levels, \
+    parse_cpu_list, parse_size, triad_sizes
+from phasm_perf.hardware.profile import close_names
+
+REQUIRED = ["t4", "v100-sxm2", "titan-rtx", "a100-40gb-sxm", "a100-80gb-sxm", "a100-80gb-pcie", "h100-sxm",
+            "h100-pcie", "h200", "mi250x", "xeon-8380", "epyc-7763"]
+
+
+def test_every_required_profile_ships_and_cites_every_figure():
+    names = available()
+    assert set(REQUIRED) <= set(names)
+    for name in REQUIRED:
+        p = load(name)
+        assert p.name == name == names[name].stem
+        figures = list(p.peak_flops.values()) + [p.launch_latency, p.dispatch]
+        assert all(len(f.source) > 10 for f in figures)
+        assert all(len(lvl.source) > 10 for lvl in p.memory) and len(p.achievable.source) > 10
+        assert set(p.peak_flops) == {"fp64", "fp32", "tf32", "bf16", "fp16"}
+        assert (p.link is not None) == (p.kind == "gpu")
+        dev = p.device("fp32")
+        assert dev.peak == pytest.approx(p.peak_flops["fp32"].value * p.achievable.compute)
+        assert dev.levels[-1].size > 1e9  # main memory: GBs, or all of it (inf) on a CPU
+
+
+def test_datasheet_figures_that_are_easy_to_get_wrong():
+    a100 = load("a100-40gb-sxm")
+    assert a100.peak_flops["fp16"].value == 312e12  # dense, not the 624 TFLOPS sparse figure
+    assert a100.main_memory().bandwidth == 1555e9
+    assert load("h100-sxm").peak_flops["bf16"].value == pytest.approx(989.5e12)
+    assert load("t4").peak_flops["bf16"].value is None  # Turing has no bf16 path
+
+
+def test_a_dump_reloads_to_the_same_profile():
+    p = load("h200")
+    assert parse_profile(dump(p), "dumped") == p
+
+
+def test_unknown_name_gives_close_names():
+    with pytest.raises(PhasmError) as e:
+        load("a100-40gb")
+    msg = str(e.value)
+    assert "a100-40gb-sxm" in msg and "\n" not in msg
+    assert close_names("h100", sorted(available()))[:2] == ["h100-pcie", "h100-sxm"]
+
+
+def test_a_dtype_the_device_lacks_is_a_clear_error():
+    with pytest.raises(PhasmError, match="t4 has no bf16 peak.*fp16"):
+        load("t4").device("bf16")
+    with pytest.raises(PhasmError, match="unknown dtype"):
+        load("t4").device("int8")
+
+
+@pytest.mark.parametrize("edit, expect", [
+    (lambda d: d.update(kind="tpu"), "kind"),
+    (lambda d: d["peak_flops"]["fp32"].update(value=-1), "peak_flops.fp32.value"),
+    (lambda d: d["peak_flops"]["fp32"].pop("source"), "source"),
+    (lambda d: d["peak_flops"].update(int4={"value": 1, "source": "made up"}), "unknown dtype"),
+    (lambda d: d["memory"].reverse(), "fastest first"),
+    (lambda d: d.update(link=None), "host link"),
+    (lambda d: d.update(colour="green"), "colour"),
+])
+def test_invalid_profiles_are_one_line_errors(edit, expect, tmp_path: Path):
+    data = yaml.safe_load(Path(available()["a100-40gb-sxm"]).read_text())
+    edit(data)
+    f = tmp_path / "bad.yaml"
+    f.write_text(yaml.safe_dump(data))
+    with pytest.raises(PhasmError) as e:
+        load(str(f))
+    assert expect in str(e.value) and "\n" not in str(e.value) and str(f) in str(e.value)
+
+
+def test_not_yaml_and_missing_files(tmp_path: Path):
+    f = tmp_path / "x.yaml"
+    f.write_text("name: [unclosed\n")
+    with pytest.raises(PhasmError, match="not valid YAML at line"):
+        load(str(f))
+    with pytest.raises(PhasmError, match="not found"):
+        load(str(tmp_path / "none.yaml"))
+
+
+def test_local_without_a_measurement_says_how_to_make_one(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("PHASM_PERF_LOCAL_PROFILE", str(tmp_path / "local.yaml"))
+    with pytest.raises(PhasmError, match="hw measure"):
+        load("local")
+
+
+# ------------------------------------------------------------------------------------------ measure, pure parts
+CPUINFO_ZEN4 = "vendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC 9654\n" \
+               "cpu MHz\t\t: 2400.000\nflags\t\t: fpu sse2 avx fma avx2 avx512f avx512_bf16\n"
+CPUINFO_ICX = "vendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel name\t: Intel(R) Xeon(R) Platinum 8380\n" \
+              "cpu MHz\t\t: 2300.000\nflags\t\t: fpu avx fma avx2 avx512f\n"
+
+
+def test_flops_per_cycle_from_cpuinfo():
+    zen4, icx = cpu_info(CPUINFO_ZEN4), cpu_info(CPUINFO_ICX)
+    assert zen4["model"] == "AMD EPYC 9654" and zen4["mhz"] == 2400.0 and zen4["family"] == 25
+    assert flops_per_cycle(zen4, "fp32") == 32   # AVX-512 on 256-bit pipes: 2 FMA x 8 lanes x 2
+    assert flops_per_cycle(zen4, "fp64") == 16
+    assert flops_per_cycle(zen4, "bf16") == 64
+    assert flops_per_cycle(icx, "fp32") == 64    # 2 FMA x 16 lanes x 2
+    assert flops_per_cycle(icx, "bf16") is None
+    assert flops_per_cycle(cpu_info("flags\t: sse2\n"), "fp32") is None
+
+
+def test_sysfs_parsing(tmp_path: Path):
+    assert parse_size("32K") == 32768 and parse_size("1024K") == 1 << 20 and parse_size("12") == 12
+    assert parse_cpu_list("0-3,6") == [0, 1, 2, 3, 6]
+    for i, (lvl, kind, size, shared) in enumerate([(1, "Data", "32K", "0"), (1, "Instruction", "32K", "0"),
+                                                   (2, "Unified", "1024K", "0"), (3, "Unified", "32768K", "0-1")]):
+        d = tmp_path / "cpu0" / "cache" / f"index{i}"
+        d.mkdir(parents=True)
+        for name, val in (("level", lvl), ("type", kind), ("size", size), ("shared_cpu_list", shared)):
+            (d / name).write_text(f"{val}\n")
+    caches = cpu_caches(0, str(tmp_path))
+    assert caches == [{"level": 1, "size": 32768, "shared_with": 1}, {"level": 2, "size": 1 << 20, "shared_with": 1},
+                      {"level": 3, "size": 32 << 20, "shared_with": 2}]
+
+
+def test_group_levels_takes_each_cache_from_the_points_that_fit_in_it():
+    caches = [{"level": 1, "size": 32768, "shared_with": 1}, {"level": 2, "size": 1 << 20, "shared_with": 1},
+              {"level": 3, "size": 32 << 20, "shared_with": 2}]
+    sweep = [(24 << 10, 100e9), (48 << 10, 90e9), (1 << 20, 60e9), (8 << 20, 40e9), (100 << 20, 10e9),
+             (200 << 20, 12e9)]
+    levels = group_levels(sweep, caches, cores=2)
+    assert [(lvl["name"], lvl["size"]) for lvl in levels] == [("L1", 65536.0), ("L2", 2097152.0),
+                                                             ("L3", 33554432.0), ("DRAM", None)]
+    assert [lvl["bandwidth"] for lvl in levels] == [100e9, 60e9, 40e9, 11e9]
+
+
+def test_fit_line_and_sizes():
+    a, b = fit_line([1, 3, 7, 15], [3.0, 7.0, 15.0, 31.0])
+    assert (a, b) == (pytest.approx(1.0), pytest.approx(2.0))
+    sizes = triad_sizes(32 << 20, quick=True)
+    assert sizes[0] == 24 << 10 and sizes[-1] >= 64 << 20 and sizes == sorted(sizes)
+
+
+def test_best_time_keeps_the_uninterrupted_rate():
+    """A fake clock: every fifth group is interrupted (10x slower); the low quantile ignores it."""
+    state = {"t": 0.0, "calls": 0}
+
+    def clock():
+        return state["t"]
+
+    def fn():
+        state["calls"] += 1
+        state["t"] += 1e-3 * (10 if (state["calls"] // 7) % 5 == 4 else 1)
+
+    t = best_time(fn, trials=3, min_seconds=0.1, clock=clock, group_seconds=1e-3)
+    assert t == pytest.approx(1e-3)

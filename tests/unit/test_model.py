@@ -1,0 +1,153 @@
+"""The model (DESIGN section 3) against hand-computed values, and its properties (hypothesis)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from phasm_perf.model.laws import amdahl_limit, amdahl_speedup, brent_floor, end_to_end, gustafson_speedup
+from phasm_perf.model.roofline import MemoryLevel, attainable, hierarchical_time, level_for, ridge_point, \
+    roofline_time
+from phasm_perf.model.surrogate import MLP, Device, activation_bytes, break_even_batch, best_batch, layer_bytes, \
+    layer_flops, link_time, parse_hidden, powers_of_two, predict_batch, sweep
+
+FLAT = (MemoryLevel("DRAM", math.inf, 1e9),)
+
+
+def device(**kw) -> Device:
+    base = dict(name="toy", dtype="fp32", peak=1e9, levels=FLAT, t_launch=1e-6, t_dispatch=1e-5, nominal_peak=1e9)
+    base.update(kw)
+    return Device(**base)
+
+
+# ---------------------------------------------------------------------------------------------------- laws
+def test_amdahl_gustafson_brent_by_hand():
+    assert amdahl_limit(0.7) == pytest.approx(1 / 0.3)
+    assert amdahl_limit(1.0) == math.inf
+    assert amdahl_speedup(0.5, 2.0) == pytest.approx(1 / (0.5 + 0.25))
+    assert amdahl_speedup(0.7, math.inf) == pytest.approx(amdahl_limit(0.7))
+    assert gustafson_speedup(0.7, 7.0) == pytest.approx(0.3 + 4.9)
+    assert brent_floor(1e9, 1e9, 3, 1e-6) == pytest.approx(1.0 + 3e-6)
+    t_new, s = end_to_end(T=10.0, T_f=7.0, n=1000, t_s=1e-3)
+    assert (t_new, s) == (pytest.approx(4.0), pytest.approx(2.5))
+
+
+def test_amdahl_speedup_rejects_a_non_positive_kernel_speedup():
+    with pytest.raises(ValueError):
+        amdahl_speedup(0.5, 0.0)
+
+
+# ------------------------------------------------------------------------------------------------ roofline
+def test_roofline_and_levels_by_hand():
+    assert attainable(0.5, 1e9, 1e9) == 0.5e9
+    assert attainable(4.0, 1e9, 1e9) == 1e9
+    assert ridge_point(2e12, 1e11) == 20.0
+    assert roofline_time(100, 50, 1e9, 1e9) == (pytest.approx(1e-7), "compute")
+    assert roofline_time(100, 500, 1e9, 1e9) == (pytest.approx(5e-7), "memory")
+    levels = (MemoryLevel("L1", 100, 1e11), MemoryLevel("DRAM", math.inf, 1e9))
+    assert level_for(50, levels).name == "L1"
+    assert level_for(500, levels).name == "DRAM"
+    t, bound, lvl = hierarchical_time(10, 80, 1e12, levels)
+    assert (t, bound, lvl.name) == (pytest.approx(80 / 1e11), "memory", "L1")
+    with pytest.raises(ValueError):
+        level_for(1, ())
+
+
+# ----------------------------------------------------------------------------------------------- surrogate
+def test_layer_formulas_by_hand():
+    assert layer_flops(2, 2, 3) == 24
+    assert layer_bytes(2, 2, 3, 4) == 4 * (6 + 3 + 4 + 6)
+    assert activation_bytes(2, 3, 4) == 48
+    assert link_time(2, 2, 1, 4, 1e9, 1e-6) == pytest.approx(2e-6 + 24e-9)
+
+
+def test_predict_batch_by_hand():
+    # 2 -> 3 -> 1, fp32, B = 2: linear1 76 B, relu 48 B, linear2 48 B, all memory-bound at 1 GB/s
+    p = predict_batch(MLP.of(2, [3], 1), 2, device())
+    assert p.flops == 24 + 6 + 12
+    assert p.memory_seconds == pytest.approx(172e-9)
+    assert p.compute_seconds == 0
+    assert p.latency_seconds == pytest.approx(3e-6 + 1e-5)
+    assert p.seconds_per_batch == pytest.approx(1.3172e-5)
+    assert p.seconds_per_call == pytest.approx(6.586e-6)
+    assert p.bound == "latency"
+    assert p.utilisation == pytest.approx(42 / 1.3172e-5 / 1e9)
+    assert p.brent_floor_seconds == pytest.approx(42 / 1e9 + 3e-6)
+
+
+def test_link_adds_to_an_offload_device_only():
+    host = predict_batch(MLP.of(2, [3], 1), 2, device())
+    gpu = predict_batch(MLP.of(2, [3], 1), 2, device(link_bandwidth=1e9, link_latency=1e-6))
+    assert gpu.link_seconds == pytest.approx(2.024e-6)
+    assert gpu.seconds_per_batch - host.seconds_per_batch == pytest.approx(2.024e-6)
+    slow_link = predict_batch(MLP.of(1000, [8], 1000), 4096, device(link_bandwidth=1e6, t_dispatch=0.0))
+    assert slow_link.bound == "link"
+
+
+def test_compute_bound_at_large_batch_on_a_wide_mlp():
+    p = predict_batch(MLP.of(512, [512, 512], 512), 8192, device(peak=1e9, levels=(MemoryLevel("M", math.inf, 1e12),)))
+    assert p.bound == "compute"
+    assert p.utilisation == pytest.approx(p.compute_seconds / p.seconds_per_batch, rel=1e-3)
+
+
+def test_break_even_and_best_batch():
+    preds = sweep(MLP.of(2, [3], 1), powers_of_two(1024), device())
+    # t_s(B) = (13 us + memory terms) / B: 13.17 us at B=1, about 6.6 us at B=2
+    assert break_even_batch(7e-6, preds) == 2
+    assert break_even_batch(1e-12, preds) is None  # "never"
+    assert best_batch(preds).batch == 1024
+    with pytest.raises(ValueError):
+        best_batch([])
+
+
+def test_parse_hidden_and_mlp_shapes():
+    assert parse_hidden("mlp:64x64") == (64, 64)
+    assert parse_hidden("MLP:128") == (128,)
+    assert parse_hidden("mlp:linear") == ()
+    for bad in ("64x64", "mlp:64xx", "mlp:0", "cnn:3"):
+        with pytest.raises(ValueError):
+            parse_hidden(bad)
+    m = MLP.of(7, (64, 64), 6)
+    assert m.layers == [(7, 64), (64, 64), (64, 6)]
+    assert m.depth == 5
+    assert m.parameters == 7 * 64 + 64 + 64 * 64 + 64 + 64 * 6 + 6
+    assert m.spec() == "mlp:64x64"
+    assert powers_of_two(10) == [1, 2, 4, 8]
+
+
+# ------------------------------------------------------------------------------------------------ properties
+widths = st.integers(min_value=1, max_value=512)
+mlps = st.builds(lambda i, h, o: MLP.of(i, h, o), widths, st.lists(widths, min_size=0, max_size=4), widths)
+devices = st.builds(
+    lambda peak, bw, launch, disp, link: device(peak=peak, levels=(MemoryLevel("M", math.inf, bw),), t_launch=launch,
+                                                t_dispatch=disp, link_bandwidth=link, link_latency=1e-6 if link else 0),
+    st.floats(1e9, 1e15), st.floats(1e9, 1e13), st.floats(0, 1e-4), st.floats(0, 1e-3),
+    st.one_of(st.none(), st.floats(1e9, 1e11)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(mlps, devices, st.integers(1, 2 ** 16), st.integers(1, 2 ** 16))
+def test_time_per_call_never_rises_with_the_batch_under_one_roof(mlp, dev, b1, b2):
+    """With one memory level (no roof changes), t_s(B) falls or stays flat as B grows; t per batch never falls."""
+    lo, hi = sorted((b1, b2))
+    p_lo, p_hi = predict_batch(mlp, lo, dev), predict_batch(mlp, hi, dev)
+    assert p_hi.seconds_per_call <= p_lo.seconds_per_call * (1 + 1e-9)
+    assert p_hi.seconds_per_batch >= p_lo.seconds_per_batch * (1 - 1e-9)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(0.0, 0.999), st.floats(1e-3, 1e4), st.integers(1, 10 ** 7), st.floats(1e-12, 10.0))
+def test_predicted_speedup_never_exceeds_the_amdahl_limit(p, T, n, t_s):
+    _, s = end_to_end(T, p * T, n, t_s)
+    assert s <= amdahl_limit(p) * (1 + 1e-9)
+
+
+@settings(max_examples=100, deadline=None)
+@given(mlps, st.integers(1, 4096))
+def test_a_slower_memory_level_never_makes_a_batch_faster(mlp, batch):
+    fast = device(levels=(MemoryLevel("L2", 1e6, 1e11), MemoryLevel("DRAM", math.inf, 1e11)))
+    tiered = device(levels=(MemoryLevel("L2", 1e6, 1e11), MemoryLevel("DRAM", math.inf, 1e9)))
+    assert predict_batch(mlp, batch, tiered).seconds_per_batch >= predict_batch(mlp, batch, fast).seconds_per_batch
