@@ -44,18 +44,29 @@ def normalise_names(raw: Iterable[str]) -> dict[str, str]:
     return out
 
 
+def display_names(raw: Iterable[str]) -> dict[str, str]:
+    """:func:`normalise_names`, but a call operator keeps its ``()``: ``phys::FieldMap::operator()``, where
+    FlameGraph's rule (drop everything from the first ``(``) would leave ``phys::FieldMap::operator``."""
+    out = normalise_names(raw)
+    for full, name in out.items():
+        if name.endswith("operator") and "operator()(" in full:
+            out[full] = name + "()"
+    return out
+
+
 @dataclass
 class SymbolIndex:
-    """Functions defined in the user's program: frame name -> (source file, line)."""
+    """Functions defined in the user's program: frame name (as the reader names it) -> (display name, source
+    file, line)."""
 
     binary: Path | None = None
-    where: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    where: dict[str, tuple[str, str, int | None]] = field(default_factory=dict)
     note: str | None = None
 
     def frame(self, name: str) -> str:
         """The frame string for ``name``: with its source file when it is the user's code."""
         loc = self.where.get(name)
-        return make_frame(name, loc[0], loc[1]) if loc else name
+        return make_frame(loc[0], loc[1], loc[2]) if loc else name
 
     def annotate(self, stacks: Counter) -> Counter:
         out: Counter = Counter()
@@ -109,9 +120,10 @@ def symbol_index(binary: Path | None) -> SymbolIndex:
     else:
         note = None
     names = normalise_names(raw)
-    where: dict[str, tuple[str, int | None]] = {}
-    for full, loc in raw.items():
-        where.setdefault(names.get(full, full), loc)
+    shown = display_names(raw)
+    where: dict[str, tuple[str, str, int | None]] = {}
+    for full, (file, line_no) in raw.items():
+        where.setdefault(names.get(full, full), (shown.get(full, full), file, line_no))
     return SymbolIndex(binary, where, note)
 
 
@@ -127,4 +139,4 @@ def is_elf(path: str | os.PathLike) -> bool:
         return False
 
 
-__all__ = ["SymbolIndex", "symbol_index", "normalise_names", "is_elf", "SYSTEM_SOURCE_PREFIXES"]
+__all__ = ["SymbolIndex", "symbol_index", "normalise_names", "display_names", "is_elf", "SYSTEM_SOURCE_PREFIXES"]

@@ -25,7 +25,7 @@ from .program import Target
 
 def mangled_symbols(binary: Path) -> dict[str, list[str]]:
     """Frame name (as the stacks name it) -> the binary's mangled symbols defining it."""
-    from .native import normalise_names
+    from .native import display_names
 
     nm = shutil.which("nm")
     if nm is None:
@@ -45,7 +45,7 @@ def mangled_symbols(binary: Path) -> dict[str, list[str]]:
                              errors="replace").stdout.split("\n")
     else:
         dem = mangled
-    names = normalise_names(dem[: len(mangled)])
+    names = display_names(dem[: len(mangled)])
     result: dict[str, list[str]] = {}
     for m, d in zip(mangled, dem):
         result.setdefault(names.get(d, d), []).append(m)
