@@ -7,9 +7,9 @@ PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip
 STAMP   = $(VENV)/.installed
 # extras installed for development and CI; torch is pinned to the CPU build by constraints/ci.txt
-EXTRAS ?= test,docs
+EXTRAS ?= test,docs,gpu
 
-.PHONY: setup system-deps demo test test-fast docs clean
+.PHONY: setup system-deps examples demo test test-fast docs clean
 
 $(STAMP): pyproject.toml constraints/ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,11 @@ $(STAMP): pyproject.toml constraints/ci.txt
 system-deps:
 	bash scripts/install-system-deps.sh
 
-setup: $(STAMP) system-deps
+# the compiled example programs (g++ comes with system-deps)
+examples: system-deps
+	$(MAKE) -s -C examples/shower
+
+setup: $(STAMP) system-deps examples
 
 demo: setup
 	$(VENV)/bin/phasm-perf rank --event-loop run examples/particles.py
