@@ -133,5 +133,33 @@ def place_operators(ax, points: list[OperatorPoint]) -> None:
                     xytext=(3, -9), textcoords="offset points")
 
 
-__all__ = ["wrap_argv", "import_ops", "load_ops", "operator_tree", "roofline_points", "place_operators",
+__all__ = ["wrap_argv", "import_ops", "load_ops", "operator_tree", "roofline_points", "place_operators", "add_to_roofline",
            "OperatorPoint", "WRAPPER"]
+
+
+def add_to_roofline(fig, source: str | os.PathLike, profile, dtype: str = "fp32", top: int = 8) -> str:
+    """Put the bundle's heaviest operators (if ``--torch-profiler`` recorded any) on the roofline figure ``fig``
+    of ``profile``; return an HTML table of them (empty string when there are none)."""
+    import html
+
+    path = Path(source)
+    ops = load_ops(path if path.is_dir() else path.parent)
+    if not ops:
+        return ""
+    peak = profile.device(dtype).peak
+    bw = profile.main_memory().bandwidth
+    points = roofline_points(ops, peak, bw, top)
+    if not points:
+        return ""
+    place_operators(fig.axes[0], points)
+    fig.axes[0].legend(fontsize=7, loc="lower right")
+    rows = "".join(
+        f"<tr><td class='l'><code>{html.escape(p.name)}</code></td><td>{p.calls:,}</td>"
+        f"<td>{p.seconds * 1e3:.3g} ms</td><td>{p.flops / 1e9:.3g}</td><td>{p.bytes / 1e6:.3g}</td>"
+        f"<td>{p.intensity:.3g}</td><td>{p.flops_per_second / 1e9:.3g}</td>"
+        f"<td>{100 * p.flops_per_second / p.attainable:.2g}%</td><td class='l'>{p.bound}</td></tr>"
+        for p in points)
+    head = "".join(f"<th class='{'l' if h in ('operator', 'bound') else ''}'>{h}</th>" for h in (
+        "operator", "calls", "time", "GFLOP", "MB moved", "FLOP/byte", "GFLOP/s", "of roof", "bound"))
+    return (f"<h3>PyTorch operators on the roofline (measured by --torch-profiler, {html.escape(dtype)} roofs)</h3>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")

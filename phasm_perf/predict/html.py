@@ -57,9 +57,12 @@ def render_html(report: RankReport, profile: HardwareProfile | None = None) -> s
                 series[f"#{c.rank} {c.function}"[:48]] = sweep(mlp, [r.batch for r in p.per_batch],
                                                                profile.device(p.dtype))
         dtype = next((c.predicted.dtype for c in report.candidates if c.predicted), "fp32")
-        plot = figure_svg(roofline_figure(profile, series, dtype,
-                                          f"Roofline of {profile.name} ({dtype}): each candidate's surrogate "
-                                          f"at its batch sizes"))
+        fig = roofline_figure(profile, series, dtype,
+                              f"Roofline of {profile.name} ({dtype}): each candidate's surrogate at its batch sizes")
+        from ..collect.torch_ops import add_to_roofline
+
+        ops_table = add_to_roofline(fig, report.source, profile, dtype)
+        plot = figure_svg(fig) + ops_table
     summary = "".join(f"<li>{_e(line)}</li>" for line in summary_lines(report))
     notes = "".join(f'<li class="note">{_e(n)}</li>' for n in report.notes)
     title = f"phasm-perf: {' '.join(report.argv) if report.argv else report.source}"
