@@ -9,15 +9,14 @@
 from __future__ import annotations
 
 import os
-from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
-from .calltree.folded import parse_folded_lines, _decode
+from .calltree.readers import Profile, read_profile
 from .calltree.tree import CallTree
-from .collect.bundle import Bundle, CollectorInfo, CountsInfo, Meta, load_bundle
+from .collect.bundle import Bundle, CallCount, CollectorInfo, CountsInfo, Meta, load_bundle
 from .collect.program import resolve_target
 from .collect.run import ProfileOptions, profile as _profile
 from .errors import PhasmError
@@ -29,25 +28,28 @@ def profile(prog: str, args: Sequence[str] = (), out: str | os.PathLike = "out.p
     return _profile(resolve_target(prog, args), out, ProfileOptions(**options))
 
 
-def load_profile(path: str | os.PathLike) -> Bundle:
-    """A bundle directory, or a profile file (folded stacks), as a :class:`Bundle`."""
+def load_profile(path: str | os.PathLike, fmt: str | None = None, **options) -> Bundle:
+    """A bundle directory, or a profile file in any format phasm-perf reads (detected from its content unless
+    ``fmt`` names it: see :data:`phasm_perf.calltree.readers.FORMATS`), as a :class:`Bundle`."""
     p = Path(path)
     if p.is_dir():
         return load_bundle(p)
-    if not p.exists():
-        raise PhasmError(f"{str(p)!r} not found")
-    parsed = parse_folded_lines(_decode(p.read_bytes()).splitlines())
-    if not parsed.stacks:
-        detail = f" (line {parsed.invalid[0][0]}: {parsed.invalid[0][1][:60]!r})" if parsed.invalid else ""
-        raise PhasmError(f"{str(p)!r} holds no stacks in a format phasm-perf reads{detail}; "
-                         "give a bundle directory or a folded-stacks file")
-    notes = [f"{len(parsed.invalid)} invalid line(s) skipped, first at line {parsed.invalid[0][0]}"] if parsed.invalid else []
+    return bundle_from_profile(read_profile(p, fmt, **options), p)
+
+
+def bundle_from_profile(profile: Profile, path: str | os.PathLike) -> Bundle:
+    """Wrap a profile file's stacks as an in-memory :class:`Bundle` (nothing is written)."""
+    if profile.calls:
+        counts = CountsInfo(status=f"exact ({profile.format})", method=profile.format,
+                            functions=[CallCount(function=k, calls=n) for k, n in profile.calls.items()])
+    else:
+        counts = CountsInfo(status=f"unavailable (a {profile.format} profile has no call counts)")
     meta = Meta(tool_version="", argv=[], cwd=os.getcwd(), kind="other", start_time="", wall_seconds=0.0,
                 exit_status=None, status="complete",
-                collector=CollectorInfo(name="folded", off_cpu=False), weight_unit="samples", seconds_per_unit=1.0,
-                samples=int(sum(parsed.stacks.values())),
-                counts=CountsInfo(status="unavailable (a profile file has no call counts)"), notes=notes)
-    return Bundle(p, meta, parsed.stacks, Counter())
+                collector=CollectorInfo(name=profile.format, off_cpu=profile.off_cpu_known),
+                weight_unit=profile.weight_unit, seconds_per_unit=profile.seconds_per_unit,
+                samples=int(profile.samples), threads=profile.threads, counts=counts, notes=list(profile.notes))
+    return Bundle(Path(path), meta, profile.on_cpu, profile.off_cpu)
 
 
 def load(path: str | os.PathLike) -> Bundle:

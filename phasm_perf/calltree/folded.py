@@ -58,6 +58,8 @@ def parse_folded_lines(lines: Iterable[str]) -> FoldedParse:
     """Parse folded lines; bad lines are collected with their 1-based numbers, not fatal."""
     out = FoldedParse()
     stacks = out.stacks
+    seen: dict[str, str] = {}
+    same = seen.setdefault  # one string object per distinct frame: millions of stacks share a few thousand names
     for lineno, raw in enumerate(lines, 1):
         line = raw.rstrip("\r\n")
         if not line.strip() or line.startswith("#"):
@@ -78,7 +80,7 @@ def parse_folded_lines(lines: Iterable[str]) -> FoldedParse:
         if weight < 0 or weight != weight:  # negative or NaN
             out.invalid.append((lineno, line[:200]))
             continue
-        frames = tuple(f for f in stack.split(";") if f != "")
+        frames = tuple([same(f, f) for f in stack.split(";") if f != ""])
         if not frames:
             out.invalid.append((lineno, line[:200]))
             continue

@@ -152,4 +152,23 @@ def read_perf_script(source: str | os.PathLike | Iterable[str], *, pid: bool = F
     return collapsed
 
 
-__all__ = ["read_perf_script", "demangle_names"]
+__all__ = ["read_perf_script", "demangle_names", "read", "sniff"]
+
+
+_SNIFF_FRAME = re.compile(r"^\s+[0-9a-fA-F]+ .+ \(.*\)$", re.M | re.ASCII)
+
+
+def sniff(head: str) -> bool:
+    lines = [ln for ln in head.splitlines()[:200] if ln.strip() and not ln.startswith("#")]
+    return bool(lines) and bool(_HEADER.match(lines[0])) and bool(_SNIFF_FRAME.search(head))
+
+
+def read(path: Path, pid: bool = False, tid: bool = False, kernel: bool = False, jit: bool = False,
+         addrs: bool = False, demangle: bool = False) -> "Profile":
+    from .base import Profile
+
+    stacks = read_perf_script(path, pid=pid, tid=tid, kernel=kernel, jit=jit, addrs=addrs, demangle=demangle)
+    if not stacks:
+        raise PhasmError(f"{str(path)!r} holds no perf sample with a call stack; record with `perf record -g`")
+    return Profile(stacks, format="perf-script", weight_unit="period",
+                   notes=["weights are sample periods as perf script prints them (e.g. ns for cpu-clock)"])
