@@ -47,7 +47,8 @@ def import_ops(path: Path, samples, notes: list[str]) -> None:
         out: Counter = Counter()
         for frames, w in stacks.items():
             kept = tuple(f for f in frames if split_frame(f)[1] != wrapper)
-            out[kept or frames] += w
+            if kept:  # a stack of the wrapper alone is the profiler writing its events: not the program's time
+                out[kept] += w
         return out
 
     samples.on_cpu = strip(samples.on_cpu)
