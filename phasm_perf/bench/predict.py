@@ -1,0 +1,89 @@
+"""The model's prediction for the surrogate bench measures: same shape, same dtype, same hardware profile.
+
+A thin adapter over :mod:`phasm_perf.model.surrogate` (the roofline cost of an MLP) and :mod:`phasm_perf.hardware`
+(profiles, ``local`` measured by ``hw measure``). The end-to-end composition is DESIGN section 3 with the batches
+the program really formed: ``T' = T - n_s t_f + sum_B count_B t_batch(B)``, ``S = T / T'``, where ``n_s`` is the
+number of calls the surrogate answered and ``count_B`` how many batches of ``B`` it was given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+#: bench's dtype names (torch) -> the model's
+MODEL_DTYPE = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "float64": "fp64"}
+
+
+@dataclass
+class BatchPredicted:
+    batch: int
+    seconds: float  # one forward of ``batch`` rows
+    bound: str
+    utilisation: float
+
+    @property
+    def seconds_per_call(self) -> float:
+        return self.seconds / self.batch
+
+
+@dataclass
+class Prediction:
+    status: str  # "ok" or "unavailable (reason)"
+    hardware: str | None = None
+    dtype: str | None = None
+    t_dispatch: float | None = None
+    t_launch: float | None = None
+    rows: dict[int, BatchPredicted] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def predict(profile, widths: Sequence[int], dtype: str, batches: Iterable[int]) -> Prediction:
+    """Per-batch predicted time of an MLP of ``widths`` (inputs, hidden..., outputs) on ``profile`` (a
+    :class:`~phasm_perf.hardware.HardwareProfile` from :func:`load_profile`; ``None``: the model is not installed).
+    """
+    if profile is None:
+        return Prediction(status="unavailable (the prediction model, phasm_perf.predict, is not installed)")
+    from ..predict import predict_sweep
+
+    mdtype = MODEL_DTYPE.get(dtype, dtype)
+    rows = predict_sweep(profile, inputs=int(widths[0]), outputs=int(widths[-1]), hidden=tuple(widths[1:-1]),
+                         dtype=mdtype, batches=sorted(set(int(b) for b in batches)))
+    device = profile.device(mdtype)
+    return Prediction(status="ok", hardware=profile.name, dtype=mdtype, t_dispatch=device.t_dispatch,
+                      t_launch=device.t_launch,
+                      rows={p.batch: BatchPredicted(p.batch, p.seconds_per_batch, p.bound, p.utilisation)
+                            for p in rows})
+
+
+def load_profile(hardware: str, on_status: Callable[[str], None] | None = None):
+    """The hardware profile (``local``: this machine's, measured by ``hw measure`` the first time), or ``None``
+    when the prediction model is not installed. An unknown name is a one-line error, raised before any run."""
+    try:
+        from ..predict import profile_of
+    except ImportError:
+        return None
+    return profile_of(hardware, on_status=on_status)
+
+
+def profile_threads(profile) -> int | None:
+    """How many threads a CPU profile was measured with (``hw measure`` records them as ``cores``)."""
+    if profile is None or profile.kind != "cpu":
+        return None
+    return int(profile.cores) if profile.cores else None
+
+
+def surrogate_seconds(histogram: dict[int, int], per_batch: Callable[[int], float]) -> float:
+    """Time the surrogate spends in a run that formed ``histogram`` (batch size -> number of batches)."""
+    return sum(count * per_batch(b) for b, count in histogram.items())
+
+
+def end_to_end(baseline: float, calls: int, t_f: float, histogram: dict[int, int],
+               per_batch: Callable[[int], float]) -> tuple[float, float]:
+    """``(T', S)`` for a baseline of ``baseline`` seconds whose ``calls`` calls of ``t_f`` each are answered by
+    the surrogate in the batches of ``histogram``."""
+    t_new = baseline - calls * t_f + surrogate_seconds(histogram, per_batch)
+    return t_new, (baseline / t_new if t_new > 0 else float("inf"))

@@ -1,0 +1,232 @@
+"""The whole check, as one library call: capture, train, time, predict, swap, report.
+
+    from phasm_perf.bench.run import BenchOptions, bench
+    report = bench(resolve_target("examples/particles.py"), "particles:boris_push", BenchOptions(), out_dir)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import __version__
+from ..collect.program import Target
+from ..errors import PhasmError
+from . import report as R
+from .capture import Capture, capture, parse_function
+from .predict import Prediction, end_to_end, load_profile, predict, profile_threads
+from .swap import compare_output, run_session
+from .timing import resolve_device, time_forward
+from .train import TrainOptions, hidden_text, parse_hidden, save, train
+
+Status = Callable[[str], None]
+Progress = Callable[[int, int, float, float], None]
+
+
+@dataclass
+class BenchOptions:
+    surrogate: str = "mlp:64x64"
+    activation: str = "relu"
+    dtype: str = "float32"
+    samples: int = 4096
+    min_samples: int = 64
+    epochs: int = 400
+    patience: int = 40
+    seed: int = 0
+    batches: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024])
+    device: str = "auto"
+    threads: int | None = None  # None: as many as the CPU profile was measured with (like for like)
+    hardware: str = "local"
+    repeats: int = 3
+    timing_repeats: int = 25
+    swap: bool = True
+    timeout: float | None = None
+
+
+def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.PathLike, *,
+          on_status: Status | None = None, on_progress: Progress | None = None) -> R.BenchReport:
+    status = on_status or (lambda m: None)
+    t_start = time.perf_counter()
+    fn = parse_function(function, target)
+    hidden = parse_hidden(opts.surrogate)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    profile = load_profile(opts.hardware, on_status=status)  # an unknown name fails here, before any run
+    threads = opts.threads or profile_threads(profile) or 1
+    dev = resolve_device(opts.device, threads)
+
+    status(f"capture run: {fn.display}, budget {opts.samples} samples")
+    cap = capture(target, fn, budget=opts.samples, seed=opts.seed, min_samples=opts.min_samples,
+                  timeout=opts.timeout)
+    status(f"captured {len(cap.X)} of {cap.calls} calls; training {opts.surrogate} ({len(cap.input_names)} -> "
+           f"{len(cap.output_names)})")
+    trained = train(cap.X, cap.Y, cap.output_names,
+                    TrainOptions(hidden=hidden, activation=opts.activation, epochs=opts.epochs,
+                                 patience=opts.patience, seed=opts.seed, dtype=opts.dtype,
+                                 threads=dev.threads or 1), progress=on_progress)
+    path = save(trained, out_dir / "surrogate.pt",
+                {"function": fn.display, "inputs": cap.inputs, "result_schema": cap.result_schema,
+                 "input_names": cap.input_names, "output_names": cap.output_names})
+    widths = [len(cap.input_names), *hidden, len(cap.output_names)]
+    np.savez_compressed(out_dir / "samples.npz", X=cap.X, Y=cap.Y, input_names=np.array(cap.input_names),
+                        output_names=np.array(cap.output_names))
+
+    swap_batches = sorted(set(cap.batch_sizes) | {1})
+    batches = sorted(set(opts.batches) | set(swap_batches))
+    status(f"timing the surrogate on {dev.device} at {len(batches)} batch sizes")
+    from .train import load
+
+    module, _ = load(path, dev.device)
+    x_mean = module.x_mean.cpu().numpy()
+    x_std = module.x_std.cpu().numpy()
+    import torch
+
+    timings = time_forward(torch.jit.freeze(module), widths[0], batches, dev.device, repeats=opts.timing_repeats,
+                           x_mean=x_mean, x_std=x_std)
+    pred = predict(profile, widths, opts.dtype, batches)
+
+    notes: list[str] = []
+    rows = []
+    for tm in timings:
+        p = pred.rows.get(tm.batch) if pred.ok else None
+        rows.append(R.BatchRow(
+            batch=tm.batch, measured_seconds=tm.seconds, measured_p25=tm.p25, measured_p75=tm.p75,
+            measured_seconds_per_call=tm.seconds_per_call, predicted_seconds=p.seconds if p else None,
+            predicted_seconds_per_call=p.seconds_per_call if p else None, bound=p.bound if p else None,
+            error=(p.seconds / tm.seconds - 1) if p else None, original_seconds_per_call=cap.seconds_per_call))
+    errs = [abs(r.error) for r in rows if r.error is not None]
+    per_batch_error = statistics.median(errs) if errs else None
+
+    e2e = None
+    e2e_error = None
+    verdict = "unchanged"
+    if opts.swap:
+        batched = bool(cap.batch_sizes)
+        status(f"end to end: {opts.repeats} baseline and {opts.repeats} surrogate runs, interleaved"
+               + (" (and one call at a time)" if batched else ""))
+        variants = run_session(target, fn, str(path), repeats=opts.repeats, batched=batched, threads=dev.threads,
+                               device=dev.device, timeout=opts.timeout, on_status=status)
+        e2e = _end_to_end(variants, cap, timings, pred, opts.repeats)
+        for r in rows:
+            r.original_seconds_per_call = e2e.seconds_per_call
+        first = e2e.variants[0]
+        e2e_error = abs(first.speedup_error) if first.speedup_error is not None else None
+        verdict = "faster" if first.measured_speedup > 1.02 else "slower" if first.measured_speedup < 0.98 \
+            else "unchanged"
+        for v in e2e.variants:
+            if v.calls_original:
+                notes.append(f"{v.name}: {v.calls_original} call(s) answered by the original function "
+                             "(first call before the swap, or inputs that did not fit the captured shape)")
+    p_threads = profile_threads(profile)
+    if dev.device == "cpu" and p_threads and p_threads != dev.threads:
+        notes.append(f"the hardware profile {profile.name} was measured on {p_threads} thread(s), the surrogate ran on "
+                     f"{dev.threads}: not like for like (measure one with `phasm-perf hw measure --threads "
+                     f"{dev.threads} -o FILE` and pass --hardware FILE)")
+    if not pred.ok:
+        notes.append(f"prediction {pred.status}: measured numbers only")
+    if cap.constant_inputs:
+        notes.append(f"inputs constant in every sample: {', '.join(cap.constant_inputs)} (the surrogate learns "
+                     "nothing about them; it is valid only at these values)")
+    if dev.device == "cpu":
+        notes.append(f"CUDA {dev.cuda}: timed on the CPU")
+
+    t = trained
+    rels = [e.relative for e in t.errors if e.relative is not None]
+    return R.BenchReport(
+        tool_version=__version__,
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        function=fn.display, argv=list(target.argv), cwd=os.getcwd(),
+        seconds=time.perf_counter() - t_start,
+        device=R.DeviceSummary(device=dev.device, name=dev.name, threads=dev.threads, cuda=dev.cuda),
+        options={k: v for k, v in vars(opts).items()},
+        capture=_capture_summary(cap),
+        training=R.Training(
+            surrogate=hidden_text(t.hidden), widths=widths, activation=t.activation, dtype=t.dtype,
+            parameters=t.parameters, seed=opts.seed, samples_train=t.n_train, samples_validation=t.n_val,
+            epochs=t.epochs_run, best_epoch=t.best_epoch, stopped_early=t.stopped_early, seconds=t.seconds,
+            validation_loss=t.val_loss, errors=[R.OutputErrorRow(**vars(e)) for e in t.errors],
+            max_relative_error=max(rels) if rels else None, path=str(path)),
+        prediction=R.PredictionInfo(status=pred.status, hardware=pred.hardware, dtype=pred.dtype,
+                                    t_dispatch=pred.t_dispatch, t_launch=pred.t_launch),
+        per_batch=rows, per_batch_median_error=per_batch_error, end_to_end=e2e, end_to_end_error=e2e_error,
+        verdict=verdict, notes=notes)
+
+
+def _capture_summary(cap: Capture) -> R.CaptureSummary:
+    return R.CaptureSummary(
+        calls=cap.calls, samples=len(cap.X), budget=cap.budget,
+        inputs=[R.InputInfo(name=i["name"], width=i["width"], kind=i["schema"]["kind"]) for i in cap.inputs],
+        skipped_inputs=[R.SkippedInput(**s) for s in cap.skipped], input_names=cap.input_names,
+        output_names=cap.output_names, constant_inputs=cap.constant_inputs, result_kind=cap.result_schema["kind"],
+        seconds_per_call=cap.seconds_per_call, function_seconds=cap.function_seconds,
+        program_seconds=cap.program_seconds, swapped_at=cap.swap,
+        batch_points={str(k): v for k, v in sorted(cap.batch_sizes.items())})
+
+
+def _end_to_end(variants, cap: Capture, timings, pred: Prediction, repeats: int) -> R.EndToEnd:
+    by_name = {v.name: v for v in variants}
+    base, timed = by_name["baseline"], by_name["timed"]
+    t_f = timed.seconds_per_call
+    measured = {t.batch: t.seconds for t in timings}
+    rows = []
+    for v in variants:
+        if not v.name.startswith("surrogate"):
+            continue
+        rep = v.runs[0].report
+        hist = v.histogram()
+        calls_sur = sum(b * n for b, n in hist.items())
+        calls_orig = int(rep.get("fallback_calls", 0)) + (1 if rep.get("first_call_original") else 0)
+        speed = base.median / v.median
+        kernel_t, kernel_s = end_to_end(base.median, calls_sur, t_f, hist,
+                                        lambda b: measured[b] if b in measured else _interp(measured, b))
+        p_t = p_s = err = None
+        if pred.ok:
+            p_t, p_s = end_to_end(base.median, calls_sur, t_f, hist,
+                                  lambda b: pred.rows[b].seconds)
+            err = p_s / speed - 1
+        oc = compare_output(base.runs[0].stdout, v.runs[0].stdout,
+                            base.runs[1].stdout if len(base.runs) > 1 else None)
+        in_situ = [r.report.get("function_seconds", 0.0) / max(1, r.report.get("calls", 0)) for r in v.runs]
+        rows.append(R.VariantRow(
+            name=v.name, batches={str(b): n for b, n in hist.items()}, runs_seconds=v.seconds, seconds=v.median,
+            wall_seconds=v.wall_median,
+            load_seconds=statistics.median(r.report.get("setup_seconds", 0.0) for r in v.runs),
+            calls_surrogate=calls_sur, calls_original=calls_orig,
+            in_situ_seconds_per_call=statistics.median(in_situ) if in_situ else None,
+            measured_speedup=speed, predicted_seconds=p_t, predicted_speedup=p_s, speedup_error=err,
+            kernel_composed_speedup=kernel_s,
+            output_change=R.OutputChangeInfo(numbers=oc.numbers, max_abs=oc.max_abs, max_rel=oc.max_rel,
+                                             first_pairs=oc.pairs, note=oc.note)))
+    first = rows[0]
+    return R.EndToEnd(repeats=repeats, seconds_per_call=t_f, timed_runs_seconds_per_call=[
+                          _per_call(r) for r in timed.runs],
+                      calls=int(timed.runs[0].report.get("calls", 0)),
+                      baseline_seconds=base.median, baseline_runs=base.seconds,
+                      baseline_wall_seconds=base.wall_median, surrogate_seconds=first.seconds,
+                      measured_speedup=first.measured_speedup, predicted_speedup=first.predicted_speedup,
+                      variants=rows)
+
+
+def _per_call(run) -> float:
+    r = run.report
+    timed = int(r.get("calls", 0)) - (1 if r.get("first_call_original") else 0)
+    return r.get("function_seconds", 0.0) / timed if timed > 0 else 0.0
+
+
+def _interp(measured: dict[int, float], b: int) -> float:
+    """Measured time of a batch size that was not timed: linear between the neighbours (never needed when the
+    program's batch sizes are added to the timed ones, as :func:`bench` does)."""
+    keys = sorted(measured)
+    lo = max([k for k in keys if k <= b], default=keys[0])
+    hi = min([k for k in keys if k >= b], default=keys[-1])
+    if lo == hi:
+        return measured[lo] * b / lo
+    w = (b - lo) / (hi - lo)
+    return measured[lo] * (1 - w) + measured[hi] * w

@@ -1,0 +1,166 @@
+"""Sweep surrogate shapes x dtypes x batch sizes as Dask trials (``dask.distributed``).
+
+A local cluster by default, or any scheduler (``--scheduler tcp://host:8786``; a Slurm or PBS cluster started with
+``dask-jobqueue`` is just another scheduler address). Two kinds of task:
+
+- building (and with ``train``, training) one surrogate per shape and dtype: independent, run in parallel; the
+  result travels back as TorchScript bytes, so workers need no shared file system;
+- timing one (shape, dtype, batch) trial: each holds ``distributed.Lock("phasm-perf-timing-HOST-DEVICE")`` while it
+  times, so two timed trials never share a device, whichever worker runs them. Timing starts only once every
+  build has finished, so training never runs beside a timed trial either.
+"""
+
+from __future__ import annotations
+
+import io
+import socket
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..errors import PhasmError
+from . import report as R
+from .predict import load_profile, predict
+from .train import TrainOptions, build_surrogate, load, parse_hidden, set_dtype, train
+
+
+@dataclass
+class SweepOptions:
+    surrogates: list[str] = field(default_factory=lambda: ["mlp:32x32", "mlp:64x64", "mlp:128x128"])
+    dtypes: list[str] = field(default_factory=lambda: ["float32", "bfloat16"])
+    batches: list[int] = field(default_factory=lambda: [1, 8, 64, 512])
+    device: str = "cpu"
+    threads: int | None = None
+    hardware: str = "local"
+    repeats: int = 15
+    train: bool = False
+    epochs: int = 200
+    seed: int = 0
+    scheduler: str | None = None
+    workers: int = 2
+
+
+def lock_name(device: str, host: str | None = None) -> str:
+    """One lock per physical device: the host's CPU, or one GPU of a host."""
+    return f"phasm-perf-timing-{host or socket.gethostname()}-{device}"
+
+
+def build_task(hidden: tuple[int, ...], dtype: str, base: dict, data: dict | None, epochs: int, seed: int) -> dict:
+    """Build (and optionally train) one surrogate shape; returns TorchScript bytes and its validation error."""
+    import torch
+
+    torch.set_num_threads(1)
+    rel = None
+    if data is not None:
+        t = train(data["X"], data["Y"], base["output_names"],
+                  TrainOptions(hidden=hidden, activation=base["activation"], epochs=epochs, seed=seed, dtype=dtype))
+        module = t.module
+        rels = [e.relative for e in t.errors if e.relative is not None]
+        rel = max(rels) if rels else None
+    else:
+        module = build_surrogate(base["n_in"], base["n_out"], hidden, base["activation"], base["x_mean"],
+                                 base["x_std"], base["y_mean"], base["y_std"])
+        set_dtype(module.eval(), dtype)
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(module.eval()), buf)
+    return {"bytes": buf.getvalue(), "relative": rel}
+
+
+def time_task(model: dict, n_in: int, batch: int, device: str, threads: int | None, repeats: int,
+              x_mean, x_std) -> dict:
+    """One timed trial, holding the device's lock for its whole duration."""
+    import torch
+    from distributed import Lock, get_worker
+
+    from .timing import time_forward
+
+    if threads:
+        torch.set_num_threads(threads)
+    module = torch.jit.freeze(torch.jit.load(io.BytesIO(model["bytes"]), map_location=device).eval())
+    host = socket.gethostname()
+    with Lock(lock_name(device, host)):
+        t0 = time.time()
+        tm = time_forward(module, n_in, [batch], device, repeats=repeats, x_mean=x_mean, x_std=x_std)[0]
+        t1 = time.time()
+    return {"seconds": tm.seconds, "start": t0, "end": t1, "worker": get_worker().address, "host": host}
+
+
+def _client(opts: SweepOptions):
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise PhasmError("--sweep needs Dask: pip install 'phasm-perf[dist]'") from None
+    if opts.scheduler:
+        try:
+            return Client(opts.scheduler, timeout="10s"), None
+        except (OSError, TimeoutError) as exc:
+            raise PhasmError(f"cannot reach the Dask scheduler at {opts.scheduler!r}: {exc}") from None
+    cluster = LocalCluster(n_workers=opts.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
+              on_status: Callable[[str], None] | None = None) -> R.SweepSummary:
+    """Run the sweep around the surrogate saved at ``surrogate_path`` (its inputs, outputs, normalisation)."""
+    status = on_status or (lambda m: None)
+    module, meta = load(surrogate_path)
+    n_in, n_out = len(meta["input_names"]), len(meta["output_names"])
+    base = {"n_in": n_in, "n_out": n_out, "activation": meta.get("activation", "relu"),
+            "output_names": meta["output_names"],
+            "x_mean": module.x_mean.numpy(), "x_std": module.x_std.numpy(),
+            "y_mean": module.y_mean.numpy(), "y_std": module.y_std.numpy()}
+    data = None
+    if opts.train:
+        samples = Path(surrogate_path).with_name("samples.npz")
+        if not samples.exists():
+            raise PhasmError(f"--sweep-train needs the captured samples next to the surrogate ({samples})")
+        with np.load(samples) as z:
+            data = {"X": z["X"], "Y": z["Y"]}
+    shapes = [parse_hidden(s) for s in opts.surrogates]
+    t0 = time.perf_counter()
+    client, cluster = _client(opts)
+    try:
+        workers = len(client.scheduler_info()["workers"])
+        where = opts.scheduler or f"local cluster ({workers} workers)"
+        status(f"sweep on {where}: {len(shapes)} shapes x {len(opts.dtypes)} dtypes x {len(opts.batches)} batches")
+        builds = {(h, d): client.submit(build_task, h, d, base, data, opts.epochs, opts.seed, pure=False)
+                  for h in shapes for d in opts.dtypes}
+        built = dict(zip(builds, client.gather(list(builds.values()))))
+        trials = {}
+        for (h, d), model in built.items():
+            fut = client.scatter(model)
+            for b in opts.batches:
+                trials[(h, d, b)] = client.submit(time_task, fut, n_in, b, opts.device, opts.threads, opts.repeats,
+                                                  base["x_mean"], base["x_std"], pure=False)
+        results = dict(zip(trials, client.gather(list(trials.values()))))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    overlaps = 0
+    for host in {r["host"] for r in results.values()}:
+        spans = sorted((r["start"], r["end"]) for r in results.values() if r["host"] == host)
+        overlaps += sum(1 for a, b in zip(spans, spans[1:]) if b[0] < a[1])
+    lock = lock_name(opts.device, "HOST")
+    rows = []
+    profile = load_profile(opts.hardware)
+    for h in shapes:
+        for d in opts.dtypes:
+            pred = predict(profile, [n_in, *h, n_out], d, opts.batches)
+            for b in opts.batches:
+                r = results[(h, d, b)]
+                p = pred.rows[b].seconds if pred.ok else None
+                rows.append(R.SweepRow(surrogate="mlp:" + "x".join(map(str, h)), dtype=d, batch=b,
+                                       measured_seconds=r["seconds"], predicted_seconds=p,
+                                       error=(p / r["seconds"] - 1) if p else None,
+                                       validation_relative_error=built[(h, d)]["relative"], worker=r["worker"]))
+    errs = [abs(r.error) for r in rows if r.error is not None]
+    if overlaps:
+        raise PhasmError(f"{overlaps} timed sweep trials overlapped on {opts.device}: the lock {lock!r} did not hold")
+    return R.SweepSummary(scheduler=opts.scheduler or "local", workers=workers, trials=len(results),
+                          seconds=time.perf_counter() - t0, lock=lock, rows=rows,
+                          per_batch_median_error=statistics.median(errs) if errs else None)

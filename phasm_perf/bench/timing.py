@@ -1,0 +1,122 @@
+"""Time a surrogate's forward pass over batch sizes on one device: warm-up, synchronise, median of repeats.
+
+What is timed is the saved TorchScript module itself, on a float32 input tensor already on the device: the
+normalisation, the network and the de-normalisation, exactly what the program calls. Each repeat runs the forward
+``inner`` times (chosen so that a repeat lasts at least ``min_repeat_seconds``, well above the clock's
+resolution) and the result is the median over repeats of the time per forward. On a CUDA device the clock is read
+after ``torch.cuda.synchronize``, so the time covers the kernels and not only their launch.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from ..errors import PhasmError
+
+
+@dataclass
+class BatchTiming:
+    batch: int
+    seconds: float  # median time of one forward of ``batch`` rows
+    p25: float
+    p75: float
+    repeats: int
+    inner: int
+
+    @property
+    def seconds_per_call(self) -> float:
+        return self.seconds / self.batch
+
+
+@dataclass
+class DeviceInfo:
+    device: str
+    name: str
+    threads: int | None
+    cuda: str  # "available (NAME)" or "unavailable (reason)"
+
+
+def resolve_device(requested: str = "auto", threads: int | None = None) -> DeviceInfo:
+    """``auto`` picks CUDA when torch sees a GPU; asking for ``cuda`` without one is a one-line error."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    if torch.cuda.is_available():
+        cuda = f"available ({torch.cuda.get_device_name(0)})"
+    else:
+        reason = "torch was built without CUDA" if not torch.backends.cuda.is_built() else \
+            "no CUDA device visible to torch"
+        cuda = f"unavailable ({reason})"
+    if requested == "auto":
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    if requested.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise PhasmError(f"--device {requested}: CUDA is {cuda}; use --device cpu")
+        return DeviceInfo(requested, torch.cuda.get_device_name(torch.device(requested)), None, cuda)
+    if requested != "cpu":
+        raise PhasmError(f"--device {requested!r}: choose auto, cpu or cuda[:N]")
+    import platform
+
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            name = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), name)
+    except OSError:
+        pass
+    return DeviceInfo("cpu", name, torch.get_num_threads(), cuda)
+
+
+def _sync(device: str) -> Callable[[], None]:
+    if device.startswith("cuda"):
+        import torch
+
+        return lambda: torch.cuda.synchronize(device)
+    return lambda: None
+
+
+def time_forward(module, n_in: int, batches: Iterable[int], device: str = "cpu", *, repeats: int = 25,
+                 warmup: int = 10, min_repeat_seconds: float = 2e-3, x_mean=None, x_std=None,
+                 clock: Callable[[], float] = time.perf_counter) -> list[BatchTiming]:
+    """Median time of one forward of ``module`` at every batch size (inputs drawn around the training data)."""
+    import torch
+
+    sync = _sync(device)
+    gen = torch.Generator().manual_seed(0)
+    batches = [int(b) for b in batches]
+    inputs, inner = {}, {}
+    with torch.no_grad():  # as in the program (grad off, frozen module)
+        for b in batches:
+            x = torch.randn(b, n_in, generator=gen)
+            if x_mean is not None:
+                x = x * torch.as_tensor(x_std, dtype=torch.float32) + torch.as_tensor(x_mean, dtype=torch.float32)
+            x = x.to(device)
+            inputs[b] = x
+            for _ in range(max(1, warmup)):  # the first calls of a shape compile and specialise the graph
+                module(x)
+            sync()
+            t = clock()
+            for _ in range(3):
+                module(x)
+            sync()
+            per = max((clock() - t) / 3, 1e-9)
+            inner[b] = max(1, min(10_000, int(min_repeat_seconds / per)))
+        samples: dict[int, list[float]] = {b: [] for b in batches}
+        for _ in range(repeats):  # round-robin over the batch sizes: a burst of load hits them all alike
+            for b in batches:
+                x, k = inputs[b], inner[b]
+                sync()
+                t = clock()
+                for _ in range(k):
+                    module(x)
+                sync()
+                samples[b].append((clock() - t) / k)
+    out = []
+    for b in batches:
+        s = samples[b]
+        q = statistics.quantiles(s, n=4) if len(s) >= 2 else [s[0]] * 3
+        out.append(BatchTiming(b, statistics.median(s), q[0], q[2], repeats, inner[b]))
+    return out

@@ -1,0 +1,251 @@
+"""Train the MLP surrogate on the captured samples and save it portably (TorchScript, normalisation inside).
+
+The saved file is one TorchScript archive: the network with its input and output normalisation as buffers
+(``forward(x) = net((x - x_mean) / x_std) * y_std + y_mean``, so it takes and returns the function's own units),
+and ``phasm_surrogate.json`` as an extra file: which arguments it reads, the schemas to flatten them and to rebuild
+the result, the dtype, and the shape. ``torch.jit.load`` is all a user needs to run it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import PhasmError
+
+ACTIVATIONS = ("silu", "tanh", "relu", "gelu")
+DTYPES = ("float32", "bfloat16", "float16", "float64")
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """``mlp:64x64`` (or ``64x64``) -> ``(64, 64)``; ``mlp:`` alone is a linear model."""
+    body = text[4:] if text.startswith("mlp:") else text
+    if body == "":
+        return ()
+    try:
+        widths = tuple(int(w) for w in body.split("x"))
+    except ValueError:
+        widths = ()
+        body = None
+    if body is None or any(w < 1 for w in widths):
+        raise PhasmError(f"surrogate {text!r}: give mlp:HIDDEN, the hidden widths joined by x, e.g. mlp:64x64")
+    return widths
+
+
+def hidden_text(hidden: Sequence[int]) -> str:
+    return "mlp:" + "x".join(str(h) for h in hidden)
+
+
+@dataclass
+class TrainOptions:
+    hidden: tuple[int, ...] = (64, 64)
+    activation: str = "relu"
+    epochs: int = 400
+    patience: int = 40
+    val_fraction: float = 0.2
+    lr: float = 3e-3
+    batch_size: int = 256
+    seed: int = 0
+    dtype: str = "float32"
+    threads: int = 1
+
+
+@dataclass
+class OutputError:
+    name: str
+    mae: float
+    rmse: float
+    max_abs: float
+    relative: float | None  # mae / mean |y| on the validation set
+
+
+@dataclass
+class Trained:
+    module: object  # the torch.nn.Module (normalisation inside), in the chosen dtype, eval mode
+    hidden: tuple[int, ...]
+    activation: str
+    dtype: str
+    n_train: int
+    n_val: int
+    epochs_run: int
+    best_epoch: int
+    stopped_early: bool
+    seconds: float
+    train_loss: float
+    val_loss: float
+    errors: list[OutputError] = field(default_factory=list)
+    parameters: int = 0
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        raise PhasmError("bench needs PyTorch: pip install 'phasm-perf[bench]'") from None
+    return torch
+
+
+def build_surrogate(n_in: int, n_out: int, hidden: Sequence[int], activation: str = "relu",
+                    x_mean=None, x_std=None, y_mean=None, y_std=None):
+    """The surrogate module: normalise, MLP, de-normalise (untrained unless the caller trains it)."""
+    torch = _torch()
+    nn = torch.nn
+    act = {"silu": nn.SiLU, "tanh": nn.Tanh, "relu": nn.ReLU, "gelu": nn.GELU}[activation]
+    layers: list = []
+    widths = [n_in, *hidden, n_out]
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(widths) - 2:
+            layers.append(act())
+
+    class Surrogate(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = nn.Sequential(*layers)
+            self.register_buffer("x_mean", torch.zeros(n_in) if x_mean is None else torch.as_tensor(x_mean))
+            self.register_buffer("x_std", torch.ones(n_in) if x_std is None else torch.as_tensor(x_std))
+            self.register_buffer("y_mean", torch.zeros(n_out) if y_mean is None else torch.as_tensor(y_mean))
+            self.register_buffer("y_std", torch.ones(n_out) if y_std is None else torch.as_tensor(y_std))
+            self.register_buffer("probe", torch.zeros(0))  # carries the network's dtype
+
+        def forward(self, x):
+            h = (x.float() - self.x_mean) / self.x_std
+            return self.net(h.to(self.probe.dtype)).float() * self.y_std + self.y_mean
+
+    return Surrogate().float()
+
+
+def set_dtype(module, dtype: str):
+    """Run the network in ``dtype``; normalisation, input and output stay float32 (the function's units)."""
+    torch = _torch()
+    t = getattr(torch, dtype)
+    module.net.to(t)
+    module.probe = module.probe.to(t)
+    return module
+
+
+def _stats(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = a.mean(axis=0)
+    std = a.std(axis=0)
+    std[~np.isfinite(std) | (std == 0)] = 1.0
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def train(X: np.ndarray, Y: np.ndarray, output_names: Sequence[str], opts: TrainOptions,
+          progress: Callable[[int, int, float, float], None] | None = None) -> Trained:
+    """Fit the surrogate; ``progress(epoch, epochs, train_loss, val_loss)`` is called after every epoch."""
+    torch = _torch()
+    if opts.dtype not in DTYPES:
+        raise PhasmError(f"--dtype {opts.dtype!r}: choose one of {', '.join(DTYPES)}")
+    if opts.activation not in ACTIVATIONS:
+        raise PhasmError(f"--activation {opts.activation!r}: choose one of {', '.join(ACTIVATIONS)}")
+    if not np.isfinite(X).all() or not np.isfinite(Y).all():
+        bad = int((~np.isfinite(X)).any(axis=1).sum() + (~np.isfinite(Y)).any(axis=1).sum())
+        keep = np.isfinite(X).all(axis=1) & np.isfinite(Y).all(axis=1)
+        X, Y = X[keep], Y[keep]
+        if len(X) < 8:
+            raise PhasmError(f"too few samples to train: {bad} captured calls had NaN or infinite values")
+    torch.manual_seed(opts.seed)
+    torch.set_num_threads(max(1, opts.threads))
+    n = len(X)
+    rng = np.random.default_rng(opts.seed)
+    order = rng.permutation(n)
+    n_val = max(1, int(round(n * opts.val_fraction)))
+    if n - n_val < 2:
+        raise PhasmError(f"too few samples to train: {n} (need a training and a validation set)")
+    val_idx, tr_idx = order[:n_val], order[n_val:]
+    xm, xs = _stats(X[tr_idx])
+    ym, ys = _stats(Y[tr_idx])
+    model = build_surrogate(X.shape[1], Y.shape[1], opts.hidden, opts.activation, xm, xs, ym, ys)
+    xt = torch.as_tensor(X, dtype=torch.float32)
+    yt = torch.as_tensor(Y, dtype=torch.float32)
+    yn = (yt - torch.as_tensor(ym)) / torch.as_tensor(ys)
+    xtr, ytr, xva, yva = xt[tr_idx], yn[tr_idx], xt[val_idx], yn[val_idx]
+    optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(optim, factor=0.5, patience=max(2, opts.patience // 4))
+    gen = torch.Generator().manual_seed(opts.seed)
+    ym_t, ys_t = torch.as_tensor(ym), torch.as_tensor(ys)
+
+    def normalised(x):
+        return (model(x) - ym_t) / ys_t
+
+    best, best_state, best_epoch, stale = math.inf, None, 0, 0
+    t0 = time.perf_counter()
+    epoch = 0
+    tr_loss = math.nan
+    for epoch in range(1, opts.epochs + 1):
+        model.train()
+        perm = torch.randperm(len(xtr), generator=gen)
+        total = 0.0
+        for i in range(0, len(xtr), opts.batch_size):
+            b = perm[i:i + opts.batch_size]
+            optim.zero_grad()
+            loss = torch.nn.functional.mse_loss(normalised(xtr[b]), ytr[b])
+            loss.backward()
+            optim.step()
+            total += float(loss.detach()) * len(b)
+        tr_loss = total / len(xtr)
+        model.eval()
+        with torch.no_grad():
+            va_loss = float(torch.nn.functional.mse_loss(normalised(xva), yva))
+        sched.step(va_loss)
+        if progress:
+            progress(epoch, opts.epochs, tr_loss, va_loss)
+        if va_loss < best * (1 - 1e-4):
+            best, best_epoch, stale = va_loss, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= opts.patience:
+                break
+    seconds = time.perf_counter() - t0
+    model.load_state_dict(best_state)
+    model.eval()
+    set_dtype(model, opts.dtype)
+    with torch.no_grad():
+        pred = model(xva).double().numpy()
+    truth = Y[val_idx]
+    errors = []
+    for j, name in enumerate(output_names):
+        err = pred[:, j] - truth[:, j]
+        scale = float(np.mean(np.abs(truth[:, j])))
+        mae = float(np.mean(np.abs(err)))
+        errors.append(OutputError(name=name, mae=mae, rmse=float(np.sqrt(np.mean(err ** 2))),
+                                  max_abs=float(np.max(np.abs(err))), relative=mae / scale if scale > 0 else None))
+    return Trained(module=model, hidden=tuple(opts.hidden), activation=opts.activation, dtype=opts.dtype,
+                   n_train=len(tr_idx), n_val=n_val, epochs_run=epoch, best_epoch=best_epoch,
+                   stopped_early=epoch < opts.epochs, seconds=seconds, train_loss=tr_loss, val_loss=best,
+                   errors=errors, parameters=sum(p.numel() for p in model.parameters()))
+
+
+def save(trained: Trained, path: str | Path, meta: dict) -> Path:
+    """Write the surrogate as TorchScript with ``meta`` (inputs, result schema, names) inside; atomic."""
+    torch = _torch()
+    path = Path(path)
+    meta = dict(meta, dtype=trained.dtype, surrogate=hidden_text(trained.hidden), activation=trained.activation)
+    scripted = torch.jit.script(trained.module)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        torch.jit.save(scripted, str(tmp), _extra_files={"phasm_surrogate.json": json.dumps(meta)})
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path: str | Path, device: str = "cpu"):
+    """``(module, meta)`` from a saved surrogate."""
+    torch = _torch()
+    extra = {"phasm_surrogate.json": ""}
+    try:
+        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
+    except (RuntimeError, ValueError) as exc:
+        raise PhasmError(f"cannot load surrogate {str(path)!r}: {str(exc).splitlines()[0]}") from None
+    return module.eval(), json.loads(extra["phasm_surrogate.json"])

@@ -1,0 +1,186 @@
+"""Check the prediction on real hardware: capture a function's inputs and outputs while the program runs, train an
+MLP surrogate, time it over batch sizes, swap it into the program, and set every measured number beside the
+model's prediction (time per batch, end-to-end speedup) with the surrogate's error.
+
+    phasm-perf bench --function particles:boris_push -- examples/particles.py --events 40
+
+MODULE is the script's own name for functions defined in it. The surrogate, bench.json and bench.html are kept
+in --out (default phasm-out/bench-FUNCTION-TIME)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+from pathlib import Path
+
+from ..errors import PhasmError
+from ._common import add_program_arguments, split_command, stderr, write_output
+
+NAME = "bench"
+HELP = "train and time a real surrogate, swap it in, and compare with the prediction"
+
+DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "fp64": "float64",
+                 "float32": "float32", "bfloat16": "bfloat16", "float16": "float16", "float64": "float64"}
+
+
+def _batches(text: str) -> list[int]:
+    try:
+        out = sorted({int(b) for b in text.split(",") if b.strip()})
+    except ValueError:
+        out = []
+    if not out or out[0] < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give batch sizes >= 1 joined by commas, e.g. 1,8,64")
+    return out
+
+
+def _dtype(text: str) -> str:
+    if text.lower() not in DTYPE_ALIASES:
+        raise argparse.ArgumentTypeError(f"{text!r}: choose fp32, bf16, fp16 or fp64")
+    return DTYPE_ALIASES[text.lower()]
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= 1")
+    return v
+
+
+def prepare_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--function", required=True, metavar="MODULE:QUALNAME",
+                        help="the function to replace, e.g. particles:boris_push (the script's name for its own)")
+    s = parser.add_argument_group("surrogate")
+    s.add_argument("--surrogate", default="mlp:64x64", metavar="mlp:HIDDEN", help="hidden widths (default mlp:64x64)")
+    s.add_argument("--activation", default="relu", choices=["relu", "silu", "tanh", "gelu"],
+                   help="hidden activation (default relu: the kernel `hw measure` calibrates launch costs with)")
+    s.add_argument("--dtype", type=_dtype, default="float32", help="fp32 (default), bf16, fp16, fp64")
+    s.add_argument("--samples", type=_positive, default=4096, metavar="N", help="sample budget (default 4096)")
+    s.add_argument("--min-samples", type=_positive, default=64, metavar="N",
+                   help="fewer captured calls than this is an error (default 64)")
+    s.add_argument("--epochs", type=_positive, default=400, metavar="N", help="at most N epochs (default 400)")
+    s.add_argument("--patience", type=_positive, default=40, metavar="N",
+                   help="stop after N epochs without a better validation loss (default 40)")
+    s.add_argument("--seed", type=int, default=0, help="sampling, split and training seed (default 0)")
+    t = parser.add_argument_group("timing and prediction")
+    t.add_argument("--batch", type=_batches, default=None, metavar="LIST",
+                   help="batch sizes to time (default 1,2,4,...,1024)")
+    t.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda[:N]")
+    t.add_argument("--threads", type=_positive, default=None, metavar="N",
+                   help="torch threads for timing and in the program (default: as many as the CPU hardware profile "
+                        "was measured with, so that measured and predicted are like for like)")
+    t.add_argument("--hardware", default="local", metavar="NAME|local",
+                   help="hardware profile for the prediction (default local: this machine, measured)")
+    t.add_argument("--repeats", type=_positive, default=3, metavar="N",
+                   help="baseline and surrogate runs of the program each, interleaved (default 3)")
+    t.add_argument("--timing-repeats", type=_positive, default=25, metavar="N", help="repeats per batch size")
+    t.add_argument("--no-swap", dest="swap", action="store_false", help="skip the end-to-end runs")
+    t.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="limit for each program run")
+    w = parser.add_argument_group("sweep (on Dask)")
+    w.add_argument("--sweep", action="store_true",
+                   help="also time surrogate shapes x batch sizes x dtypes as Dask trials")
+    w.add_argument("--sweep-surrogates", default="mlp:32x32,mlp:64x64,mlp:128x128", metavar="LIST")
+    w.add_argument("--sweep-dtypes", default="fp32,bf16", metavar="LIST")
+    w.add_argument("--sweep-train", action="store_true", help="train every shape too (its validation error)")
+    w.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a local cluster)")
+    w.add_argument("--workers", type=_positive, default=2, metavar="N", help="local cluster workers (default 2)")
+    o = parser.add_argument_group("output")
+    o.add_argument("--out", metavar="DIR", help="where to keep surrogate.pt, bench.json, bench.html")
+    o.add_argument("--format", choices=["table", "json"], default="table", help="what to print (default table)")
+    o.add_argument("-o", "--output", metavar="FILE", help="also write the JSON report here")
+    o.add_argument("--html", metavar="FILE", help="also write the HTML report here")
+    o.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    add_program_arguments(parser, "-- PROG")
+
+
+def _target(cmd: list[str]):
+    from ..collect.program import resolve_target
+
+    words, as_command = split_command(cmd)
+    if not words:
+        raise PhasmError("no program given: phasm-perf bench --function MODULE:QUALNAME -- prog.py [ARGS...]")
+    if as_command and words[0].endswith(".py") and os.path.isfile(words[0]):
+        as_command = False  # `-- prog.py ARGS`: a script, run with this Python
+    return resolve_target(words[0], words[1:], as_command=as_command)
+
+
+def run(args: argparse.Namespace) -> int:
+    target = _target(args.cmd)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise PhasmError("bench needs PyTorch: pip install 'phasm-perf[bench]'") from None
+    from ..bench.report import render_html, render_terminal
+    from ..bench.run import BenchOptions, bench
+
+    opts = BenchOptions(surrogate=args.surrogate, activation=args.activation, dtype=args.dtype, samples=args.samples,
+                        min_samples=args.min_samples, epochs=args.epochs, patience=args.patience, seed=args.seed,
+                        device=args.device, threads=args.threads, hardware=args.hardware, repeats=args.repeats,
+                        timing_repeats=args.timing_repeats, swap=args.swap, timeout=args.timeout)
+    if args.batch:
+        opts.batches = args.batch
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    fname = args.function.replace(":", "-").replace("<", "").replace(">", "")
+    out_dir = Path(args.out) if args.out else Path("phasm-out") / f"bench-{fname}-{stamp}"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise PhasmError(f"--out {str(out_dir)!r} is a file; give a folder")
+
+    def status(msg: str) -> None:
+        if not args.quiet:
+            stderr.print(f"[dim]phasm-perf: {msg}[/]")
+
+    progress, on_epoch = _progress(args.quiet)
+    with progress:
+        report = bench(target, args.function, opts, out_dir, on_status=status, on_progress=on_epoch)
+        if args.sweep:
+            from ..bench.sweep import SweepOptions, run_sweep
+
+            sweep_opts = SweepOptions(
+                surrogates=[x for x in args.sweep_surrogates.split(",") if x],
+                dtypes=[_dtype(d) for d in args.sweep_dtypes.split(",") if d],
+                batches=opts.batches, device=report.device.device, threads=report.device.threads,
+                hardware=args.hardware, repeats=args.timing_repeats, train=args.sweep_train,
+                epochs=min(args.epochs, 200), seed=args.seed, scheduler=args.scheduler, workers=args.workers)
+            report.sweep = run_sweep(Path(report.training.path), sweep_opts, on_status=status)
+    text = report.model_dump_json(indent=2) + "\n"
+    write_output(text, str(out_dir / "bench.json"))
+    write_output(render_html(report), str(out_dir / "bench.html"))
+    if args.output:
+        write_output(text, args.output)
+    if args.html:
+        write_output(render_html(report), args.html)
+    status(f"kept {out_dir}/surrogate.pt, bench.json, bench.html")
+    if args.format == "json":
+        write_output(text, None)
+    else:
+        from rich.console import Console
+
+        console = Console(highlight=False)
+        if not console.is_terminal:
+            console = Console(highlight=False, width=132)
+        render_terminal(report, console)
+    return 0
+
+
+def _progress(quiet: bool):
+    """A rich progress bar for the training epochs (a no-op context when quiet)."""
+    import contextlib
+
+    if quiet:
+        return contextlib.nullcontext(), None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
+                        TimeElapsedColumn(), console=stderr, transient=False)
+    task = {}
+
+    def on_epoch(epoch: int, epochs: int, train_loss: float, val_loss: float) -> None:
+        if "id" not in task:
+            task["id"] = progress.add_task("train", total=epochs, loss="")
+        progress.update(task["id"], completed=epoch,
+                        loss=f"train {train_loss:.3g}  validation {val_loss:.3g}")
+
+    return progress, on_epoch
