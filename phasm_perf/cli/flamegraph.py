@@ -1,0 +1,52 @@
+"""Draw a profile as a flame graph: an interactive HTML page (zoom, search, on-CPU / off-CPU / both, candidates
+highlighted, differential view), a static SVG, folded stacks or a speedscope JSON file.
+
+SOURCE is a bundle directory or any profile file phasm-perf reads (folded, py-spy raw, speedscope, perf script,
+callgrind, Scalene, Austin); its format is detected from the content unless --input-format says.
+With --diff OTHER, the page compares SOURCE against OTHER (OTHER scaled to the same total): red frames take more
+time in SOURCE, blue ones less."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.markup import escape
+
+from ..api import flamegraph
+from ..calltree.readers import FORMATS
+from ..errors import PhasmError
+from ..report.flamegraph import DEFAULT_MIN_WIDTH, WRITERS, format_for
+from ._common import stderr, write_output
+
+NAME = "flamegraph"
+HELP = "draw a profile as a flame graph (html, svg, folded, speedscope), or compare two"
+
+
+def prepare_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="SOURCE", help="a bundle directory or a profile file")
+    parser.add_argument("-o", "--output", metavar="FILE", help="where to write (default: stdout); format from suffix")
+    parser.add_argument("--format", choices=sorted(WRITERS), help="html (default), svg, folded or speedscope")
+    parser.add_argument("--diff", metavar="OTHER", help="compare SOURCE against this profile (html and svg)")
+    parser.add_argument("--input-format", choices=FORMATS, help="the format of SOURCE and OTHER (default: detected)")
+    parser.add_argument("--view", choices=["both", "on", "off"], default="both",
+                        help="which stacks svg, folded and speedscope outputs hold (default both; html has a toggle)")
+    parser.add_argument("--min-width", type=float, default=DEFAULT_MIN_WIDTH, metavar="F",
+                        help=f"merge call paths narrower than this share of the total (default {DEFAULT_MIN_WIDTH:g})")
+    parser.add_argument("--no-candidates", dest="candidates", action="store_false",
+                        help="do not rank and highlight surrogate candidates")
+
+
+def run(args: argparse.Namespace) -> int:
+    fmt = format_for(args.output, args.format)
+    if args.diff and fmt not in ("html", "svg"):
+        raise PhasmError(f"--diff draws html or svg, not {fmt}")
+    if not 0 <= args.min_width < 1:
+        raise PhasmError("--min-width is a share of the total, between 0 and 1")
+    text, notes = flamegraph(args.source, fmt=fmt, other=args.diff, input_format=args.input_format, view=args.view,
+                             min_width=args.min_width, candidates=args.candidates)
+    write_output(text, args.output)
+    if args.output:
+        stderr.print(f"[dim]phasm-perf: wrote {args.output} ({fmt})[/]")
+    for n in notes:
+        stderr.print(f"[dim]phasm-perf: note: {escape(n)}[/]", highlight=False)
+    return 0

@@ -1,0 +1,44 @@
+"""Flame graphs out: one module per format (html, svg, folded, speedscope), all behind :func:`render_flamegraph`."""
+
+from __future__ import annotations
+
+import os
+
+from ...collect.bundle import Bundle
+from . import folded, html, speedscope, svg
+from .data import DEFAULT_MIN_WIDTH, FlameData, Highlight, flame_data, highlights_of
+
+#: format -> (module, file suffix, needs the drawn tree)
+WRITERS = {
+    "html": (html, ".html", True),
+    "svg": (svg, ".svg", True),
+    "folded": (folded, ".folded", False),
+    "speedscope": (speedscope, ".speedscope.json", False),
+}
+SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".svg": "svg", ".folded": "folded", ".txt": "folded",
+                  ".json": "speedscope"}
+
+
+def format_for(path: str | os.PathLike | None, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    name = str(path or "").lower()
+    for suffix, f in SUFFIX_FORMATS.items():
+        if name.endswith(suffix):
+            return f
+    return "html"
+
+
+def render_flamegraph(bundle: Bundle, fmt: str = "html", other: Bundle | None = None, view: str = "both",
+                      min_width: float = DEFAULT_MIN_WIDTH, highlight: bool = True, title: str | None = None) -> str:
+    """The flame graph of a bundle (or of ``bundle`` against ``other``) as text in ``fmt``."""
+    module, _, drawn = WRITERS[fmt]
+    if not drawn:
+        return module.render(bundle, view=view)
+    hl = highlights_of(bundle) if highlight and other is None else {}
+    data = flame_data(bundle, other, min_width=min_width, highlights=hl, title=title)
+    return module.render(data, view=view)
+
+
+__all__ = ["WRITERS", "SUFFIX_FORMATS", "format_for", "render_flamegraph", "flame_data", "FlameData", "Highlight",
+           "highlights_of", "DEFAULT_MIN_WIDTH"]

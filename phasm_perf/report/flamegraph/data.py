@@ -1,0 +1,127 @@
+"""What every flame-graph writer draws: the call-path tree of one profile (on-CPU and off-CPU weights) or of two
+(a differential view), with the paths narrower than a threshold merged, and the ranked candidates to highlight."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...calltree.encoded import StackTable, Trie, build_trie
+from ...calltree.tree import function_key
+from ...collect.bundle import Bundle
+
+#: paths narrower than this share of the total are merged (flamegraph.pl hides frames under 0.1 px of 1200 px)
+DEFAULT_MIN_WIDTH = 1e-4
+
+
+@dataclass
+class Highlight:
+    rank: int
+    function: str
+    share: float
+    amdahl_limit: float
+    kind: str
+    on_cpu_fraction: float
+
+
+@dataclass
+class FlameData:
+    """Node 0 is the root; ``children[i]`` are sorted by name. Columns of ``incl``: on-CPU and off-CPU, or, in a
+    differential view, SOURCE and OTHER scaled to SOURCE's total (``diff_scale``)."""
+
+    title: str
+    frames: list[str]
+    trie: Trie
+    children: list[list[int]]
+    unit: str
+    seconds_per_unit: float
+    diff: bool = False
+    diff_scale: float = 1.0
+    labels: tuple[str, str] = ("on-CPU", "off-CPU")
+    off_cpu_known: bool = True
+    min_width: float = DEFAULT_MIN_WIDTH
+    highlights: dict[str, Highlight] = field(default_factory=dict)   # function key -> candidate
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.trie.incl[0]
+
+    def name(self, node: int) -> str:
+        f = int(self.trie.frame[node])
+        if node == 0:
+            return "all"
+        if f < 0:
+            return f"[{int(self.trie.merged[node])} narrow call paths merged]"
+        return self.frames[f]
+
+    def order(self) -> list[int]:
+        """Nodes depth-first, children by name: the order flame graphs lay frames out."""
+        out, todo = [], [0]
+        while todo:
+            n = todo.pop()
+            out.append(n)
+            todo.extend(reversed(self.children[n]))
+        return out
+
+
+def _children(trie: Trie, frames: list[str]) -> list[list[int]]:
+    kids: list[list[int]] = [[] for _ in range(len(trie))]
+    for node, parent in enumerate(trie.parent.tolist()):
+        if parent >= 0:
+            kids[parent].append(node)
+    fr = trie.frame.tolist()
+    for k in kids:
+        if len(k) > 1:
+            k.sort(key=lambda n: (fr[n] < 0, frames[fr[n]] if fr[n] >= 0 else ""))
+    return kids
+
+
+def flame_data(bundle: Bundle, other: Bundle | None = None, min_width: float = DEFAULT_MIN_WIDTH,
+               highlights: dict[str, Highlight] | None = None, title: str | None = None) -> FlameData:
+    """The tree to draw. With ``other``, a differential view: SOURCE's on+off stacks against OTHER's, OTHER scaled
+    to SOURCE's total (so a function that takes the same share in both has the same width and no colour)."""
+    notes: list[str] = []
+    if other is None:
+        counters = [bundle.on_cpu, bundle.off_cpu]
+        labels = ("on-CPU", "off-CPU")
+        scale = 1.0
+    else:
+        a: Counter = bundle.on_cpu + bundle.off_cpu
+        b: Counter = other.on_cpu + other.off_cpu
+        ta, tb = sum(a.values()), sum(b.values())
+        scale = ta / tb if tb else 1.0
+        b = Counter({k: v * scale for k, v in b.items()})
+        counters = [a, b]
+        labels = (str(bundle.path.name), str(other.path.name))
+        notes.append(f"differential view: {labels[1]} scaled by {scale:.4g} to the same total as {labels[0]}; "
+                     "red: more in " + labels[0] + ", blue: less")
+    table = StackTable.from_counters(counters)
+    total = float(table.weights.sum())
+    trie = build_trie(table, min_weight=min_width * total if min_width > 0 else 0.0)
+    if trie.merged_paths:
+        notes.append(f"{trie.merged_paths:,} call paths narrower than {100 * min_width:g}% of the total were merged "
+                     f"into {int((trie.frame[1:] < 0).sum()):,} '[... merged]' frames")
+    hl = highlights or {}
+    return FlameData(title or str(bundle.path), table.frames, trie, _children(trie, table.frames),
+                     bundle.meta.weight_unit, bundle.meta.seconds_per_unit, diff=other is not None, diff_scale=scale,
+                     labels=labels, off_cpu_known=bundle.meta.collector.off_cpu or bool(bundle.off_cpu),
+                     min_width=min_width, highlights=hl, notes=notes)
+
+
+def highlights_of(bundle: Bundle) -> dict[str, Highlight]:
+    """The ranked candidates (``phasm-perf rank``'s defaults), by function key."""
+    from .. import build_report
+
+    report = build_report(bundle)
+    return {c.key: Highlight(c.rank, c.function, c.share, c.amdahl_limit, c.kind, c.on_cpu_fraction)
+            for c in report.candidates}
+
+
+def frame_function_keys(frames: list[str]) -> list[str]:
+    return [function_key(f) for f in frames]
+
+
+__all__ = ["FlameData", "Highlight", "flame_data", "highlights_of", "frame_function_keys", "DEFAULT_MIN_WIDTH"]
