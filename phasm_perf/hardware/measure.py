@@ -173,8 +173,9 @@ def gemm_flops_torch(dtype: str, n: int, opts: MeasureOptions, device: str = "cp
     tdt = {"fp64": torch.float64, "fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
     a = torch.randn(n, n, device=device).to(tdt)
     b = torch.randn(n, n, device=device).to(tdt)
+    c = torch.empty(n, n, device=device, dtype=tdt)
     sync = torch.cuda.synchronize if device != "cpu" else None
-    t = best_time(lambda: torch.matmul(a, b), trials=3, min_seconds=opts.trial_seconds, sync=sync)
+    t = best_time(lambda: torch.matmul(a, b, out=c), trials=2, min_seconds=opts.trial_seconds, sync=sync)
     return 2.0 * n ** 3 / t
 
 
@@ -185,7 +186,8 @@ def gemm_flops_numpy(dtype: str, n: int, opts: MeasureOptions) -> float:
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, n)).astype(ndt)
     b = rng.standard_normal((n, n)).astype(ndt)
-    t = best_time(lambda: a @ b, trials=3, min_seconds=opts.trial_seconds)
+    c = np.empty_like(a)
+    t = best_time(lambda: np.matmul(a, b, out=c), trials=2, min_seconds=opts.trial_seconds)
     return 2.0 * n ** 3 / t
 
 
@@ -228,6 +230,23 @@ def call_overhead(opts: MeasureOptions, device: str = "cpu") -> float:
     sync = torch.cuda.synchronize if device != "cpu" else None
     return best_time(lambda: torch.add(x, x, alpha=3.0, out=o), trials=5, min_seconds=opts.trial_seconds / 2,
                      sync=sync)
+
+
+def linear_flops(opts: MeasureOptions, device: str = "cpu", widths=(64, 128, 256), batch: int = 1024) \
+        -> dict[int, float]:
+    """FLOP/s of MLP-shaped layers (``F.linear`` of a batch x w input by a w x w weight, fp32), per width ``w``:
+    what a surrogate's layers reach, usually less than a large square GEMM."""
+    import torch
+
+    out = {}
+    sync = torch.cuda.synchronize if device != "cpu" else None
+    for w in widths:
+        x = torch.randn(batch, w, device=device)
+        lin = torch.nn.Linear(w, w).to(device)
+        with torch.no_grad():
+            t = best_time(lambda: lin(x), trials=2, min_seconds=opts.trial_seconds / 2, sync=sync)
+        out[w] = 2.0 * batch * w * w / t
+    return out
 
 
 def mlp_call_times(opts: MeasureOptions, device: str = "cpu", depths=(1, 2, 4, 8), width: int = 16) \
@@ -292,7 +311,7 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
     cores = min(usable_cores(), torch.get_num_threads())
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     how = f"measured by phasm-perf hw measure{' --quick' if opts.quick else ''} on {stamp}"
-    n = 512 if opts.quick else 1536
+    gemm_sizes = [256, 512] if opts.quick else [256, 512, 1024, 2048]
     steps = ["fp64", "fp32", "bf16", "fp16", "np-fp64", "np-fp32"]
     caches = cpu_caches()
     llc = max((c["size"] for c in caches), default=32 << 20)
@@ -300,15 +319,23 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
     total = len(steps) + len(sizes) + 2
     done = 0
 
+    # the peak is the best over a few square sizes: a BLAS reaches its peak at a size that suits its blocking,
+    # and that size differs per dtype and per library
     peaks: dict[str, float] = {}
+    peak_n: dict[str, int] = {}
     numpy_peaks: dict[str, float] = {}
     for step in steps:
-        say(f"GEMM {step} (n={n if 'fp16' not in step else 256})", done / total)
-        if step.startswith("np-"):
-            numpy_peaks[step[3:]] = gemm_flops_numpy(step[3:], n, opts)
-        else:
-            # fp16 has no fast path on most CPUs: a small matrix keeps the step short
-            peaks[step] = gemm_flops_torch(step, 256 if step == "fp16" else n, opts)
+        dt = step.removeprefix("np-")
+        # fp16 has no fast path on most CPUs: one small matrix keeps the step short
+        ns = [256] if dt == "fp16" else gemm_sizes
+        say(f"GEMM {step} (n={'/'.join(map(str, ns))})", done / total)
+        for n in ns:
+            if step.startswith("np-"):
+                numpy_peaks[dt] = max(numpy_peaks.get(dt, 0.0), gemm_flops_numpy(dt, n, opts))
+            else:
+                f = gemm_flops_torch(dt, n, opts)
+                if f > peaks.get(dt, 0.0):
+                    peaks[dt], peak_n[dt] = f, n
         done += 1
 
     say("per-call overhead", done / total)
@@ -320,7 +347,8 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
         bw, _ = triad_bandwidth(ws, opts, overhead)
         sweep.append((ws, bw))
         done += 1
-    say("MLP dispatch", done / total)
+    say("MLP layers and dispatch", done / total)
+    layer_rates = linear_flops(opts)
     calls = mlp_call_times(opts)
     t_dispatch, t_launch = fit_line([k for k, _ in calls], [t for _, t in calls])
     t_launch = max(t_launch, 1e-8)
@@ -333,10 +361,8 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
                    if info["mhz"] and (fpc := flops_per_cycle(info, d))}
     fig = lambda v, src: {"value": v, "source": src}  # noqa: E731
     peak_flops = {
-        d: fig(peaks[d], f"{how}: torch.matmul {n if d != 'fp16' else 256}x{n if d != 'fp16' else 256} {d}, "
-                         f"{cores} threads, best of 3 trials (numpy: "
-                         f"{numpy_peaks[d] / 1e9:.1f} GFLOP/s)" if d in numpy_peaks else
-           f"{how}: torch.matmul {n if d != 'fp16' else 256}^2 {d}, {cores} threads, best of 3 trials")
+        d: fig(peaks[d], f"{how}: torch.matmul, best square size n={peak_n[d]} {d}, {cores} thread(s)"
+                         + (f" (numpy: {numpy_peaks[d] / 1e9:.1f} GFLOP/s)" if d in numpy_peaks else ""))
         for d in ("fp64", "fp32", "bf16", "fp16")
     }
     peak_flops["tf32"] = fig(None, "not applicable on a CPU (tf32 is a GPU tensor-core format)")
@@ -360,8 +386,13 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
         "launch_latency": fig(t_launch, f"{how}: slope of MLP call time per kernel (Linear/ReLU at batch 1, "
                                         f"depths 1-8, torch.no_grad)"),
         "dispatch": fig(t_dispatch, f"{how}: intercept of MLP call time vs kernels (the fixed cost of a forward)"),
-        "achievable": {"compute": 1.0, "memory": 1.0,
-                       "source": "measured roofs are already achieved rates"},
+        "achievable": {"compute": min(1.0, statistics.median(layer_rates.values()) / peaks["fp32"]),
+                       "memory": 1.0,
+                       "source": f"{how}: compute = median FLOP/s of MLP-shaped fp32 layers (F.linear, batch 1024, "
+                                 f"widths {'/'.join(map(str, layer_rates))}: "
+                                 + ", ".join(f"{v / 1e9:.1f}" for v in layer_rates.values())
+                                 + " GFLOP/s) over the square-GEMM peak; memory = 1, the triad roofs are achieved "
+                                   "rates"},
         "measured": {
             "when": stamp,
             "seconds": round(time.perf_counter() - started, 2),
@@ -374,6 +405,7 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
             "triad_call_overhead_seconds": overhead,
             "triad_sweep": [[ws, bw] for ws, bw in sweep],
             "mlp_batch1_calls": [[k, t] for k, t in calls],
+            "linear_layer_flops": {str(w): v for w, v in layer_rates.items()},
             "cuda": _cuda_status(torch),
         },
         "notes": [f"GEMM vs theoretical peak ({cores} cores x clock x FLOPs/cycle): "
