@@ -83,15 +83,19 @@ class RunExtras:
     def started(self) -> None:
         self.gpu.start()
 
-    def stopped(self) -> None:
+    def stopped(self, rc: int | None = None) -> None:
         self.gpu.stop()
         self.gpu.write(self.writer.tmp)
+        self._rc = rc
 
     def gpu_status(self, host_status: str) -> str:
         return self.gpu.status_line()
 
     # -- afterwards -------------------------------------------------------------------------------------------
     def parse(self, raw: Path) -> Samples:
+        calibrate = getattr(self.collector, "calibrate", None)
+        if calibrate is not None and getattr(self, "_rc", None) == 0:
+            calibrate(self._program_argv(), getattr(self.options, "cwd", None))
         samples = self.collector.parse(raw)
         if self.target.kind == "native" and self.collector.name in NATIVE_COLLECTORS:
             from .native import symbol_index

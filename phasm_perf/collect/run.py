@@ -127,7 +127,7 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
                 start_new_session=True)
             rc = _wait(proc)
             wall = time.perf_counter() - t0
-            extra.stopped()
+            extra.stopped(rc)
             try:
                 sampler.wait(timeout=15)
             except subprocess.TimeoutExpired:
