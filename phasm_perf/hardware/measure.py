@@ -271,18 +271,19 @@ def mlp_call_times(opts: MeasureOptions, device: str = "cpu", depths=(1, 2, 4, 8
 
 
 def group_levels(sweep: list[tuple[int, float]], caches: list[dict], cores: int) -> list[dict]:
-    """Memory levels from the sweep: each OS-reported cache (its capacity summed over the cores used) gets the best
-    bandwidth of the sweep points that fit in it and not in the level below; main memory gets the points beyond
-    twice the last-level cache."""
+    """Memory levels from the sweep: each OS-reported cache (its capacity summed over the cores used) gets the
+    median bandwidth of the sweep points well inside it (above 1.5x the level below, up to 0.75x its own size);
+    main memory gets the points beyond twice the last-level cache."""
     levels: list[dict] = []
-    lo = 0.0
+    prev = 0.0
     for c in caches:
         size = c["size"] * max(1, cores // c["shared_with"]) if c["shared_with"] < cores else c["size"]
-        pts = [bw for ws, bw in sweep if lo < ws <= 0.75 * size]
+        pts = [bw for ws, bw in sweep if 1.5 * prev < ws <= 0.75 * size] or \
+              [bw for ws, bw in sweep if prev < ws <= size]
         if pts:
-            levels.append({"name": f"L{c['level']}", "size": float(size), "bandwidth": max(pts),
+            levels.append({"name": f"L{c['level']}", "size": float(size), "bandwidth": statistics.median(pts),
                            "points": len(pts)})
-        lo = 0.75 * size
+        prev = size
     llc = max((lvl["size"] for lvl in levels), default=0.0)
     pts = [bw for ws, bw in sweep if ws > 2 * llc] or [sweep[-1][1]]
     levels.append({"name": "DRAM", "size": None, "bandwidth": statistics.median(pts), "points": len(pts)})
@@ -362,7 +363,8 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
     fig = lambda v, src: {"value": v, "source": src}  # noqa: E731
     peak_flops = {
         d: fig(peaks[d], f"{how}: torch.matmul, best square size n={peak_n[d]} {d}, {cores} thread(s)"
-                         + (f" (numpy: {numpy_peaks[d] / 1e9:.1f} GFLOP/s)" if d in numpy_peaks else ""))
+                         + (f" (numpy, with its BLAS's own threads: {numpy_peaks[d] / 1e9:.1f} GFLOP/s)"
+                            if d in numpy_peaks else ""))
         for d in ("fp64", "fp32", "bf16", "fp16")
     }
     peak_flops["tf32"] = fig(None, "not applicable on a CPU (tf32 is a GPU tensor-core format)")
@@ -376,7 +378,7 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
         "peak_flops": peak_flops,
         "memory": [
             {"name": lvl["name"], "size": lvl["size"], "bandwidth": lvl["bandwidth"],
-             "source": f"{how}: triad a = b + 3c (torch.add, fp64), best of {lvl['points']} working-set size(s) "
+             "source": f"{how}: triad a = b + 3c (torch.add, fp64), median of {lvl['points']} working-set size(s) "
                        + ("beyond twice the last-level cache" if lvl["size"] is None else
                           f"that fit in {lvl['name']} ({lvl['size'] / 1024:,.0f} KB over {cores} core(s), size "
                           f"from sysfs)")}
