@@ -1,0 +1,109 @@
+"""The glue between the model, the profiles and the reports: per-candidate predictions worked by hand, the notes
+when a candidate cannot be predicted, batch lists, and the HTML report's escaping."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from phasm_perf.errors import PhasmError
+from phasm_perf.hardware import load
+from phasm_perf.model.laws import amdahl_limit
+from phasm_perf.model.surrogate import MLP, predict_batch
+from phasm_perf.predict import PredictOptions, attach_predictions, default_batches, parse_batches, \
+    predict_candidate, predict_report, predict_sweep
+from phasm_perf.predict.html import render_html
+from phasm_perf.report.schema import Candidate, RankReport
+
+
+def candidate(name="boris_push", calls=1000, T_f=1.5, T=2.0, key=None) -> Candidate:
+    p = T_f / T
+    return Candidate(rank=1, function=name, key=key or f"{name} (x.py)", file="x.py", line=1, inclusive_seconds=T_f,
+                     share=p, on_cpu_seconds=T_f, off_cpu_seconds=0.0, on_cpu_fraction=1.0, self_seconds=T_f,
+                     kind="compute", calls=calls, seconds_per_call=(T_f / calls) if calls else None,
+                     amdahl_limit=amdahl_limit(p), amdahl_limit_on_cpu=amdahl_limit(p))
+
+
+def report(*cands: Candidate, T: float = 2.0) -> RankReport:
+    return RankReport(tool_version="0", source="b", status="complete", collector="austin", wall_seconds=T,
+                      sampled_seconds=T, on_cpu_seconds=T, off_cpu_seconds=0.0, calls_status="exact",
+                      candidates=list(cands))
+
+
+def test_a_candidate_prediction_worked_by_hand():
+    prof = load("xeon-8380")
+    c = candidate()
+    pred = predict_candidate(c, 2.0, prof, (64, 64), "fp32", 7, 6, [1, 8, 512])
+    dev = prof.device("fp32")
+    t512 = predict_batch(MLP.of(7, (64, 64), 6), 512, dev).seconds_per_call
+    assert pred.best_batch == 512 and pred.seconds_per_call == pytest.approx(t512)
+    t_new = 2.0 - 1.5 + 1000 * t512                         # T' = T - T_f + n t_s(B)
+    assert pred.speedup == pytest.approx(2.0 / t_new)
+    assert pred.kernel_speedup == pytest.approx(1.5e-3 / t512)  # k = t_f / t_s(B)
+    assert pred.gustafson_speedup == pytest.approx(0.25 + 0.75 * pred.kernel_speedup)
+    assert pred.break_even_batch == 1 and pred.speedup < c.amdahl_limit
+    assert [r.batch for r in pred.per_batch] == [1, 8, 512]
+    assert pred.per_batch[0].speedup < pred.per_batch[-1].speedup
+
+
+def test_a_cheap_function_never_breaks_even_and_is_slowed_down():
+    c = candidate("tiny", calls=10 ** 6, T_f=0.05, T=2.0)  # 50 ns per call
+    pred = predict_candidate(c, 2.0, load("t4"), (64, 64), "fp32", 3, 3, [1, 2, 4, 8, 16, 32, 64])
+    assert pred.break_even_batch is None
+    assert pred.speedup < 1.0 and pred.bound == "latency"
+
+
+def test_attach_predictions_uses_captured_sizes_and_explains_what_it_cannot_predict():
+    rep = report(candidate("a", key="a (x.py)"), candidate("b", key="b (x.py)"), candidate("c", calls=None))
+    out = attach_predictions(rep, {"a (x.py)": (7, 6), "b (x.py)": (None, None)},
+                             PredictOptions(hardware="h100-sxm", batches=(1, 64)))
+    a, b, c = out.candidates
+    assert (a.predicted.inputs, a.predicted.outputs, a.predicted.io_source) == (7, 6, "captured")
+    assert b.predicted is None and c.predicted is None
+    assert any("b: its inputs/outputs are not known" in n for n in out.notes)
+    assert any("c: no exact call count" in n for n in out.notes)
+    assert out.options["hardware"] == "h100-sxm" and out.options["batch"] == [1, 64]
+    given = attach_predictions(rep, {}, PredictOptions(hardware="h100-sxm", inputs=3, outputs=2))
+    assert given.candidates[1].predicted.io_source == "given"
+    assert given.candidates[0].predicted.best_batch <= 1000  # the default sweep stops at the call count
+
+
+def test_attach_predictions_rejects_a_dtype_the_device_lacks():
+    with pytest.raises(PhasmError, match="no bf16"):
+        attach_predictions(report(candidate()), {}, PredictOptions(hardware="v100-sxm2", dtype="bf16"))
+
+
+def test_batch_lists_and_defaults():
+    assert parse_batches("64, 1,8") == [1, 8, 64]
+    assert parse_batches("1-16") == [1, 2, 4, 8, 16]
+    assert parse_batches("3-16") == [4, 8, 16]
+    assert parse_batches(None) is None
+    for bad in ("", "x", "0", "-3"):
+        with pytest.raises(PhasmError):
+            parse_batches(bad)
+    assert default_batches(1000)[-1] == 512 and default_batches()[-1] == 65536 and default_batches(1) == [1]
+
+
+def test_predict_report_and_sweep_agree():
+    rep = predict_report("mi250x", 10, 2, "mlp:32", [1, 1024], "bf16")
+    sweep = predict_sweep("mi250x", 10, 2, (32,), "bf16", [1, 1024])
+    assert rep.parameters == 10 * 32 + 32 + 32 * 2 + 2
+    assert [r.seconds_per_call for r in rep.per_batch] == [p.seconds_per_call for p in sweep]
+    assert rep.peak_flops == 383e12
+    with pytest.raises(PhasmError, match="unknown dtype"):
+        predict_sweep("mi250x", 1, 1, (), "int8")
+
+
+def test_html_report_escapes_names_and_draws_the_roofline():
+    evil = "<script>alert('x')</script>"
+    rep = attach_predictions(report(candidate(evil, key="k")), {"k": (3, 3)},
+                             PredictOptions(hardware="a100-40gb-sxm", batches=(1, 32, 1024)))
+    page = render_html(rep, load("a100-40gb-sxm"))
+    assert evil not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert page.count("<svg") == 1 and "<script" not in page
+    # self-contained: nothing is fetched (XML namespace URIs are names, not requests)
+    assert 'src="http' not in page and 'href="http' not in page and "<link" not in page
+    plain = render_html(report(candidate()), None)
+    assert "no --hardware given" in plain and "<svg" not in plain
+    assert math.isfinite(rep.candidates[0].predicted.speedup)
