@@ -62,6 +62,8 @@ class PerfAccess:
     off_cpu: bool
     reason: str | None = None      # why on-CPU sampling is impossible (one line for the user)
     off_cpu_reason: str | None = None
+    #: ``--no-bpf-event`` where perf knows it: reading every loaded BPF program's info costs ~1 s per record
+    flags: tuple[str, ...] = ()
 
 
 def explain_perf_failure(log: str) -> str:
@@ -86,21 +88,25 @@ def _off_cpu_reason(log: str) -> str:
 @functools.lru_cache(maxsize=8)
 def probe_access(exe: str) -> PerfAccess:
     """Record ``true`` with the on-CPU event, then with the off-CPU events: what works here, and why not."""
-    def attempt(events: list[str]) -> tuple[bool, str]:
+    def attempt(args: list[str]) -> tuple[bool, str]:
         with tempfile.TemporaryDirectory(prefix="phasm-perf-probe-") as tmp:
             try:
-                p = subprocess.run([exe, "record", "-q", "-o", os.path.join(tmp, "probe.data"), *events, "--", "true"],
+                p = subprocess.run([exe, "record", "-q", "-o", os.path.join(tmp, "probe.data"), *args, "--", "true"],
                                    capture_output=True, text=True, errors="replace", timeout=60,
                                    stdin=subprocess.DEVNULL)
             except (OSError, subprocess.TimeoutExpired) as exc:
                 return False, str(exc)
         return p.returncode == 0, p.stderr + p.stdout
 
-    ok, log = attempt(["-e", "cpu-clock"])
+    flags: tuple[str, ...] = ("--no-bpf-event",)
+    ok, log = attempt([*flags, "-e", "cpu-clock"])
+    if not ok and ("unknown option" in log or "no-bpf-event" in log):
+        flags = ()
+        ok, log = attempt(["-e", "cpu-clock"])
     if not ok:
         return PerfAccess(False, False, reason=explain_perf_failure(log))
-    ok, log = attempt(["-e", "cpu-clock", "-e", "sched:sched_switch", "--switch-events"])
-    return PerfAccess(True, ok, off_cpu_reason=None if ok else _off_cpu_reason(log))
+    ok, log = attempt([*flags, "-e", "cpu-clock", "-e", "sched:sched_switch", "--switch-events"])
+    return PerfAccess(True, ok, off_cpu_reason=None if ok else _off_cpu_reason(log), flags=flags)
 
 
 def perf_exe() -> str | None:
@@ -269,7 +275,8 @@ class Perf:
         events = ["-e", f"cpu-clock/period={self.period_ns}/"]
         if self.off_cpu:
             events += ["-e", "sched:sched_switch", "--switch-events"]
-        return [self.exe, "record", "-q", "-o", str(out), *events, "--call-graph", "dwarf", "--", *argv]
+        return [self.exe, "record", "-q", *self.access.flags, "-o", str(out), *events, "--call-graph", "dwarf", "--",
+                *argv]
 
     def script(self, raw: Path, text: Path) -> None:
         with open(text, "wb") as fh:
