@@ -13,6 +13,7 @@ The big files live under --dir (default /tmp/phasm-bench), never in the reposito
 from __future__ import annotations
 
 import argparse
+import re
 import resource
 import sys
 import time
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--regenerate", action="store_true")
     args = ap.parse_args(argv)
     from phasm_perf import api
-    from phasm_perf.report.flamegraph import write_flamegraph
+    from phasm_perf.cli._common import write_output
 
     d = Path(args.dir)
     d.mkdir(parents=True, exist_ok=True)
@@ -69,19 +70,25 @@ def main(argv: list[str] | None = None) -> int:
     out = d / f"random-{args.lines}.html"
     rss0 = peak_rss_mb()
     t0 = time.perf_counter()
-    profile = api.read(src)
+    bundle = api.load_profile(src)
     t1 = time.perf_counter()
-    tree = profile.tree()
+    tree = api.call_tree(bundle)
     fns = tree.functions
     t2 = time.perf_counter()
-    info = write_flamegraph(profile, out, "html")
+    text, notes = api.flamegraph(bundle, "html", tree=tree)
+    write_output(text, str(out))
     t3 = time.perf_counter()
+    m = re.search(r'"merged":(\d+)', text)
+    info = {"frames": text.count(",", text.index('"parent":['), text.index('],"name":')) + 1,
+            "merged": int(m.group(1)) if m else 0}
     total = t3 - t0
     print(f"input: {src} ({src.stat().st_size / 1e6:.0f} MB, {args.lines:,} lines, {len(fns):,} functions)")
     print(f"read {t1 - t0:.1f} s, call tree {t2 - t1:.1f} s, html {t3 - t2:.1f} s ({out.stat().st_size / 1e6:.1f} MB, "
           f"{info.get('frames', 0):,} frames drawn, {info.get('merged', 0):,} merged below the width threshold)")
     print(f"total {total:.1f} s = {total / FLAMEGRAPH_PL_SECONDS:.3f} of flamegraph.pl's {FLAMEGRAPH_PL_SECONDS:.0f} s "
           f"(target <= 0.2); peak RSS {peak_rss_mb():.0f} MB (before reading: {rss0:.0f} MB)")
+    for n in notes:
+        print(f"note: {n}")
     return 0 if total <= FLAMEGRAPH_PL_SECONDS / 5 else 1
 
 

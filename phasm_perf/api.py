@@ -69,16 +69,18 @@ def call_tree(source: Bundle | str | os.PathLike) -> CallTree:
 
 def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bundle | str | os.PathLike | None = None,
                input_format: str | None = None, view: str = "both", min_width: float = 1e-4,
-               candidates: bool = True) -> tuple[str, list[str]]:
-    """A flame graph of ``source`` (against ``other`` for a differential view) as text, and the notes to show."""
+               candidates: bool = True, tree: CallTree | None = None) -> tuple[str, list[str]]:
+    """A flame graph of ``source`` (against ``other`` for a differential view) as text, and the notes to show.
+    ``tree``: ``call_tree(source)`` if already built (its tables are reused)."""
     from .report.flamegraph import render_flamegraph
 
     bundle = source if isinstance(source, Bundle) else load_profile(source, input_format)
     base = None
     if other is not None:
         base = other if isinstance(other, Bundle) else load_profile(other, input_format)
-    text = render_flamegraph(bundle, fmt, other=base, view=view, min_width=min_width, highlight=candidates)
-    return text, list(bundle.meta.notes)
+    text, notes = render_flamegraph(bundle, fmt, other=base, view=view, min_width=min_width, highlight=candidates,
+                                    tree=tree)
+    return text, list(bundle.meta.notes) + notes
 
 
 def candidates_frame(report: RankReport) -> pd.DataFrame:

@@ -9,7 +9,7 @@ paths narrower than a threshold (what a flame graph cannot draw anyway).
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import chain
 from typing import Sequence
@@ -54,12 +54,13 @@ class StackTable:
                     keys.append(s)
                     cols.append(j)
                     vals.append(w)
-        frames = list(dict.fromkeys(chain.from_iterable(keys)))
-        ids = {f: i for i, f in enumerate(frames)}
         lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
         offsets = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
+        ids: defaultdict = defaultdict()
+        ids.default_factory = ids.__len__  # a new frame gets the next id, in one C-level pass over all frames
         flat = np.fromiter(map(ids.__getitem__, chain.from_iterable(keys)), dtype=np.int32, count=int(offsets[-1]))
+        frames = list(ids)
         weights = np.zeros((len(keys), max(1, len(counters))), dtype=np.float64)
         if keys:
             weights[np.arange(len(keys)), np.asarray(cols)] = np.asarray(vals, dtype=np.float64)

@@ -12,6 +12,7 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -22,6 +23,7 @@ Stack = tuple[str, ...]
 _FRAME_RE = re.compile(r"^(?P<name>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
 
+@lru_cache(maxsize=1 << 16)
 def split_frame(frame: str) -> tuple[str, str | None, int | None]:
     """``'step (sim.py:12)'`` -> ``('step', 'sim.py', 12)``; ``'memcpy'`` -> ``('memcpy', None, None)``."""
     m = _FRAME_RE.match(frame)

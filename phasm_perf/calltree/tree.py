@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -108,14 +108,11 @@ class CallTree:
         return self._function_data[0]
 
     @cached_property
-    def callees(self) -> dict[str, dict[str, float]]:
-        """``callees[f][g]``: seconds under ``f`` spent in its direct callee ``g`` (innermost ``f`` on the stack)."""
-        sums = self._function_data[1]
-        names = sums.names
-        out: dict[str, dict[str, float]] = {}
-        for (a, b), w in zip(sums.callee_pairs.tolist(), (sums.callee_weight * self.seconds_per_unit).tolist()):
-            out.setdefault(names[a], {})[names[b]] = w
-        return out
+    def callees(self) -> Mapping[str, dict[str, float]]:
+        """``callees[f][g]``: seconds under ``f`` spent in its direct callee ``g`` (innermost ``f`` on the stack).
+
+        A read-only mapping that builds each caller's dict when asked (millions of pairs stay in numpy)."""
+        return Callees(self._function_data[1], self.seconds_per_unit)
 
     # -- per node -----------------------------------------------------------------------------------------
     @cached_property
@@ -145,6 +142,41 @@ class CallTree:
         df["incl"] = df["on_incl"] + df["off_incl"]
         df["excl"] = df["on_excl"] + df["off_excl"]
         return df[NODE_COLUMNS]
+
+
+class Callees(Mapping):
+    """``callees[f]`` -> ``{g: seconds}``, from :class:`FunctionSums` (pairs sorted by caller)."""
+
+    def __init__(self, sums: FunctionSums, seconds_per_unit: float) -> None:
+        self._names = sums.names
+        self._ids = {n: i for i, n in enumerate(sums.names)}
+        self._caller = sums.callee_pairs[:, 0]
+        self._callee = sums.callee_pairs[:, 1]
+        self._weight = sums.callee_weight * seconds_per_unit
+        c = self._caller  # sorted by caller
+        self._callers = c[np.r_[True, c[1:] != c[:-1]]].tolist() if len(c) else []
+        self._cache: dict[str, dict[str, float]] = {}
+
+    def __getitem__(self, name: str) -> dict[str, float]:
+        got = self._cache.get(name)
+        if got is not None:
+            return got
+        i = self._ids.get(name)
+        if i is None:
+            raise KeyError(name)
+        lo, hi = np.searchsorted(self._caller, [i, i + 1])
+        if lo == hi:
+            raise KeyError(name)
+        names = self._names
+        got = {names[c]: w for c, w in zip(self._callee[lo:hi].tolist(), self._weight[lo:hi].tolist())}
+        self._cache[name] = got
+        return got
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._names[i] for i in self._callers)
+
+    def __len__(self) -> int:
+        return len(self._callers)
 
 
 def map_stacks(stacks: Counter, fn) -> Counter:

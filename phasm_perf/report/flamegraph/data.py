@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...calltree.encoded import StackTable, Trie, build_trie
-from ...calltree.tree import function_key
+from ...calltree.tree import CallTree, function_key
 from ...collect.bundle import Bundle
 
 #: paths narrower than this share of the total are merged (flamegraph.pl hides frames under 0.1 px of 1200 px)
@@ -80,7 +80,8 @@ def _children(trie: Trie, frames: list[str]) -> list[list[int]]:
 
 
 def flame_data(bundle: Bundle, other: Bundle | None = None, min_width: float = DEFAULT_MIN_WIDTH,
-               highlights: dict[str, Highlight] | None = None, title: str | None = None) -> FlameData:
+               highlights: dict[str, Highlight] | None = None, title: str | None = None,
+               tree: CallTree | None = None) -> FlameData:
     """The tree to draw. With ``other``, a differential view: SOURCE's on+off stacks against OTHER's, OTHER scaled
     to SOURCE's total (so a function that takes the same share in both has the same width and no colour)."""
     notes: list[str] = []
@@ -98,7 +99,8 @@ def flame_data(bundle: Bundle, other: Bundle | None = None, min_width: float = D
         labels = (str(bundle.path.name), str(other.path.name))
         notes.append(f"differential view: {labels[1]} scaled by {scale:.4g} to the same total as {labels[0]}; "
                      "red: more in " + labels[0] + ", blue: less")
-    table = StackTable.from_counters(counters)
+    same = tree is not None and other is None and tree.on_cpu is bundle.on_cpu and tree.off_cpu is bundle.off_cpu
+    table = tree.table if same else StackTable.from_counters(counters)
     total = float(table.weights.sum())
     trie = build_trie(table, min_weight=min_width * total if min_width > 0 else 0.0)
     if trie.merged_paths:
