@@ -160,3 +160,20 @@ def test_best_time_keeps_the_uninterrupted_rate():
 
     t = best_time(fn, trials=3, min_seconds=0.1, clock=clock, group_seconds=1e-3)
     assert t == pytest.approx(1e-3)
+
+
+def test_local_is_measured_the_first_time_it_is_asked_for(tmp_path: Path, monkeypatch):
+    """`--hardware local` with no profile yet measures this machine once (the measurement is faked here: the real
+    one is exercised by the `hw measure --quick` integration test) and reads the file it wrote afterwards."""
+    from phasm_perf.hardware import measure as measure_mod
+    from phasm_perf.hardware import resolve
+
+    dest = tmp_path / "cache" / "local.yaml"
+    monkeypatch.setenv("PHASM_PERF_LOCAL_PROFILE", str(dest))
+    calls, said = [], []
+    fake = load("xeon-8380").model_copy(update={"name": "local"})
+    monkeypatch.setattr(measure_mod, "measure", lambda opts, on_progress=None: calls.append(opts) or fake)
+    first = resolve("local", on_status=said.append)
+    again = resolve("local", on_status=said.append)
+    assert len(calls) == 1 and dest.exists() and first == again == fake
+    assert len(said) == 1 and str(dest) in said[0]
