@@ -14,5 +14,7 @@ def resolve(name: str, *, measure_if_missing: bool = True, on_status=None) -> Ha
     if name == "local" and measure_if_missing and not local_path().exists():
         from .measure import MeasureOptions, measure_and_save
 
-        measure_and_save(local_path(), MeasureOptions(), on_status=on_status)
+        if on_status:
+            on_status(f"no profile of this machine yet: measuring it (under a minute) into {local_path()}")
+        measure_and_save(local_path(), MeasureOptions())
     return load(name)
