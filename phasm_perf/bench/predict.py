@@ -70,8 +70,9 @@ def load_profile(hardware: str, on_status: Callable[[str], None] | None = None):
 
 
 def profile_threads(profile) -> int | None:
-    """How many threads a CPU profile was measured with (``hw measure`` records them as ``cores``)."""
-    if profile is None or profile.kind != "cpu":
+    """How many threads a CPU profile was measured with on this kind of machine (``hw measure`` records them as
+    ``cores``); ``None`` for a GPU or a datasheet profile (its cores are another machine's)."""
+    if profile is None or profile.kind != "cpu" or not profile.measured:
         return None
     return int(profile.cores) if profile.cores else None
 

@@ -164,6 +164,7 @@ class SweepSummary(BaseModel):
     lock: str = Field(description="the distributed lock that keeps timed trials on one device from overlapping")
     rows: list[SweepRow]
     per_batch_median_error: float | None
+    notes: list[str] = []
 
 
 class BenchReport(BaseModel):

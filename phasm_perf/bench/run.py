@@ -21,7 +21,7 @@ from ..collect.program import Target
 from ..errors import PhasmError
 from . import report as R
 from .capture import Capture, capture, parse_function
-from .predict import Prediction, end_to_end, load_profile, predict, profile_threads
+from .predict import MODEL_DTYPE, Prediction, end_to_end, load_profile, predict, profile_threads
 from .swap import compare_output, run_session
 from .timing import resolve_device, time_forward
 from .train import TrainOptions, hidden_text, parse_hidden, save, train
@@ -57,8 +57,9 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
     fn = parse_function(function, target)
     hidden = parse_hidden(opts.surrogate)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     profile = load_profile(opts.hardware, on_status=status)  # an unknown name fails here, before any run
+    if profile is not None:
+        profile.device(MODEL_DTYPE.get(opts.dtype, opts.dtype))  # and so does a dtype the profile has no peak for
     threads = opts.threads or profile_threads(profile) or 1
     dev = resolve_device(opts.device, threads)
 
@@ -71,6 +72,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
                     TrainOptions(hidden=hidden, activation=opts.activation, epochs=opts.epochs,
                                  patience=opts.patience, seed=opts.seed, dtype=opts.dtype,
                                  threads=dev.threads or 1), progress=on_progress)
+    out_dir.mkdir(parents=True, exist_ok=True)
     path = save(trained, out_dir / "surrogate.pt",
                 {"function": fn.display, "inputs": cap.inputs, "result_schema": cap.result_schema,
                  "input_names": cap.input_names, "output_names": cap.output_names})

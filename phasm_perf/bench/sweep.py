@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import PhasmError
 from . import report as R
-from .predict import load_profile, predict
+from .predict import Prediction, load_profile, predict
 from .train import TrainOptions, build_surrogate, load, parse_hidden, set_dtype, train
 
 
@@ -147,10 +147,16 @@ def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
         overlaps += sum(1 for a, b in zip(spans, spans[1:]) if b[0] < a[1])
     lock = lock_name(opts.device, "HOST")
     rows = []
+    notes: list[str] = []
     profile = load_profile(opts.hardware)
     for h in shapes:
         for d in opts.dtypes:
-            pred = predict(profile, [n_in, *h, n_out], d, opts.batches)
+            try:
+                pred = predict(profile, [n_in, *h, n_out], d, opts.batches)
+            except PhasmError as exc:  # e.g. the profile has no peak for this dtype: measured only
+                pred = Prediction(status=f"unavailable ({exc})")
+                if str(exc) not in notes:
+                    notes.append(str(exc))
             for b in opts.batches:
                 r = results[(h, d, b)]
                 p = pred.rows[b].seconds if pred.ok else None
@@ -162,5 +168,5 @@ def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
     if overlaps:
         raise PhasmError(f"{overlaps} timed sweep trials overlapped on {opts.device}: the lock {lock!r} did not hold")
     return R.SweepSummary(scheduler=opts.scheduler or "local", workers=workers, trials=len(results),
-                          seconds=time.perf_counter() - t0, lock=lock, rows=rows,
+                          seconds=time.perf_counter() - t0, lock=lock, rows=rows, notes=notes,
                           per_batch_median_error=statistics.median(errs) if errs else None)

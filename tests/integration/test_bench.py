@@ -1,0 +1,139 @@
+"""``phasm-perf bench`` on real programs: the examples, the batch point, bad input, and a sweep on a real local
+Dask cluster. Small budgets (few samples, few epochs, one or two runs) keep each case to seconds."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from tests.conftest import EXAMPLES, run_cli
+
+pytest.importorskip("torch")
+
+FAST = ["--epochs", "20", "--repeats", "1", "--timing-repeats", "3", "--batch", "1,16", "--threads", "1",
+        "--hardware", "epyc-7763", "-q"]
+
+
+def _bench(tmp_path, function, *prog, extra=()):
+    out = tmp_path / "out"
+    proc = run_cli("bench", "--function", function, *FAST, *extra, "--out", out, "--", *prog, cwd=tmp_path,
+                   timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads((out / "bench.json").read_text()), out, proc
+
+
+@pytest.mark.slow
+def test_bench_particles_end_to_end(tmp_path):
+    report, out, proc = _bench(tmp_path, "particles:boris_push", EXAMPLES / "particles.py", "--events", "4",
+                               extra=["--samples", "80", "--min-samples", "50"])
+    assert report["schema_version"] == 1 and report["function"] == "particles:boris_push"
+    cap = report["capture"]
+    assert cap["calls"] == 100 and cap["samples"] == 80 and cap["swapped_at"] == "definition"
+    assert cap["input_names"] == ["x", "y", "z", "vx", "vy", "vz", "nsteps"] and len(cap["output_names"]) == 6
+    assert "nsteps" in cap["constant_inputs"]
+    t = report["training"]
+    assert t["widths"] == [7, 64, 64, 6] and t["samples_train"] + t["samples_validation"] == 80
+    assert len(t["errors"]) == 6 and all(e["mae"] >= 0 for e in t["errors"])
+    assert [r["batch"] for r in report["per_batch"]] == [1, 16]
+    for r in report["per_batch"]:
+        assert r["measured_p25"] <= r["measured_seconds"] <= r["measured_p75"]
+        assert r["error"] == pytest.approx(r["predicted_seconds"] / r["measured_seconds"] - 1)
+    e = report["end_to_end"]
+    v = e["variants"][0]
+    assert v["name"] == "surrogate" and v["batches"] == {"1": 100} and v["calls_surrogate"] == 100
+    assert e["measured_speedup"] == pytest.approx(e["baseline_seconds"] / e["surrogate_seconds"])
+    assert v["predicted_speedup"] == pytest.approx(
+        e["baseline_seconds"] / (e["baseline_seconds"] - 100 * e["seconds_per_call"]
+                                 + 100 * report["per_batch"][0]["predicted_seconds"]))
+    assert v["output_change"]["numbers"] == 1 and v["output_change"]["first_pairs"][0][0] != 0
+    assert (out / "surrogate.pt").exists() and (out / "samples.npz").exists()
+    assert 'src="data:image/png;base64,' in (out / "bench.html").read_text()
+    assert "time per batch" in proc.stdout and "end to end" in proc.stdout
+
+
+@pytest.mark.slow
+def test_bench_heat_numpy_scalars_via_python_command(tmp_path):
+    import sys
+
+    report, _, _ = _bench(tmp_path, "heat:source_term", sys.executable, EXAMPLES / "heat.py", "--n", "12",
+                          "--steps", "3", extra=["--samples", "300", "--no-swap"])
+    assert report["capture"]["calls"] == 300 and report["capture"]["result_kind"] == "float"
+    assert report["capture"]["input_names"] == ["u", "x", "y", "t"] and report["end_to_end"] is None
+
+
+@pytest.mark.slow
+def test_bench_batch_point_measures_batched_and_single(tmp_path):
+    report, _, _ = _bench(tmp_path, "particles:boris_push", EXAMPLES / "particles_batched.py", "--events", "4",
+                          extra=["--samples", "100"])
+    assert report["capture"]["batch_points"] == {"25": 4}
+    assert report["capture"]["swapped_at"] == "definition"  # an imported module, swapped as it is defined
+    variants = {v["name"]: v for v in report["end_to_end"]["variants"]}
+    assert variants["surrogate"]["batches"] == {"25": 4}
+    assert variants["surrogate-single"]["batches"] == {"1": 100}
+    assert 25 in [r["batch"] for r in report["per_batch"]]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("function, prog, message", [
+    ("nosuchmodule:f", "strs.py", r"unknown module 'nosuchmodule'"),
+    ("strs:nope", "strs.py", r"no function 'nope' in strs\.py"),
+    ("strs:never", "strs.py", r"strs:never was never called during the run"),
+    ("strs:label", "strs.py", r"strs:label has no numeric inputs \(name is a str; rng is a random\.Random\)"),
+    ("strs:few", "strs.py", r"too few samples to train: strs:few was called 10 time\(s\)"),
+    ("strs:text", "strs.py", r"strs:text returns something that is not numeric"),
+    ("strs", "strs.py", r"give MODULE:QUALNAME"),
+    ("strs:few", "missing.py", r"program not found"),
+])
+def test_bench_bad_input_is_one_line(tmp_path, function, prog, message):
+    (tmp_path / "strs.py").write_text(
+        "import random\n"
+        "def label(name, rng):\n    return len(name) + rng.random()\n"
+        "def never(x):\n    return x\n"
+        "def few(x):\n    return 2 * x\n"
+        "def text(x):\n    return str(x)\n"
+        "rng = random.Random(0)\n"
+        "for i in range(100):\n    label('abc', rng)\n    text(i)\n"
+        "for i in range(10):\n    few(float(i))\n")
+    proc = run_cli("bench", "--function", function, *FAST, "--out", tmp_path / "o", "--", tmp_path / prog,
+                   cwd=tmp_path)
+    assert proc.returncode != 0
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert re.search(message, lines[0]), lines[0]
+
+
+@pytest.mark.slow
+def test_bench_unknown_hardware_fails_before_running(tmp_path):
+    proc = run_cli("bench", "--function", "particles:boris_push", "--hardware", "no-such-gpu", "--",
+                   EXAMPLES / "particles.py", cwd=tmp_path)
+    assert proc.returncode != 0 and "unknown hardware 'no-such-gpu'" in proc.stderr
+    assert not (tmp_path / "phasm-out").exists() or not any((tmp_path / "phasm-out").iterdir())
+
+
+@pytest.mark.slow
+def test_bench_dtype_without_a_peak_fails_before_running(tmp_path):
+    proc = run_cli("bench", "--function", "particles:boris_push", "--hardware", "epyc-7763", "--dtype", "bf16",
+                   "--", EXAMPLES / "particles.py", cwd=tmp_path)
+    assert proc.returncode != 0 and "epyc-7763 has no bf16 peak" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_bench_sweep_on_a_local_dask_cluster(tmp_path):
+    pytest.importorskip("distributed")
+    report, _, _ = _bench(tmp_path, "particles:boris_push", EXAMPLES / "particles.py", "--events", "3",
+                          extra=["--samples", "75", "--no-swap", "--sweep", "--sweep-surrogates", "mlp:16,mlp:32x32",
+                                 "--sweep-dtypes", "fp32,bf16", "--workers", "2"])
+    s = report["sweep"]
+    assert s["workers"] == 2 and s["trials"] == 2 * 2 * 2 and len(s["rows"]) == 8
+    assert s["lock"] == "phasm-perf-timing-HOST-cpu"
+    assert {(r["surrogate"], r["dtype"], r["batch"]) for r in s["rows"]} == {
+        (h, d, b) for h in ("mlp:16", "mlp:32x32") for d in ("float32", "bfloat16") for b in (1, 16)}
+    assert all(r["measured_seconds"] > 0 for r in s["rows"])
+    assert all(r["predicted_seconds"] > 0 for r in s["rows"] if r["dtype"] == "float32")
+    # the datasheet profile has no bf16 peak: those trials are measured, their prediction is said to be missing
+    assert all(r["predicted_seconds"] is None for r in s["rows"] if r["dtype"] == "bfloat16")
+    assert any("no bf16 peak" in n for n in s["notes"])
+    assert len({r["worker"] for r in s["rows"]}) >= 1

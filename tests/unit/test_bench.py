@@ -1,0 +1,271 @@
+"""bench's pure parts: flattening, the swap trampoline, the batch point, the end-to-end composition, output
+comparison, timing with a fake clock, training and the saved surrogate, the report schema and renderers."""
+
+from __future__ import annotations
+
+import json
+import math
+import types
+
+import numpy as np
+import pytest
+
+from phasm_perf.bench import batch_point
+from phasm_perf.bench._runtime import Runtime
+from phasm_perf.bench.batching import BATCH_ATTR
+from phasm_perf.bench.capture import _definitions, parse_function
+from phasm_perf.bench.flatten import (Unflattenable, compile_flattener, compile_unflattener, flatten, leaf_names,
+                                      schema_of, unflatten, width)
+from phasm_perf.bench.predict import end_to_end, surrogate_seconds
+from phasm_perf.bench.swap import compare_output, numbers_in
+from phasm_perf.collect.program import Target
+from phasm_perf.errors import PhasmError
+
+
+# ----------------------------------------------------------------------------------------------- flattening
+@pytest.mark.parametrize("value, n", [
+    (1.5, 1), (3, 1), (True, 1), (None, 0), ((1.0, 2, False), 3), ([1.0, [2.0, 3.0]], 3),
+    ({"a": 1.0, "b": (2.0, 3.0)}, 3), (np.arange(6.0).reshape(2, 3), 6), (np.float32(2.5), 1), (np.int64(4), 1),
+])
+def test_flatten_round_trip(value, n):
+    schema = schema_of(value)
+    out: list = []
+    flatten(value, schema, out)
+    assert len(out) == n == width(schema)
+    back, pos = unflatten(out, schema)
+    assert pos == n
+    if isinstance(value, np.ndarray):
+        assert back.shape == value.shape and back.dtype == value.dtype and np.array_equal(back, value)
+    else:
+        assert back == value and type(back) is type(value)
+
+
+@pytest.mark.parametrize("value, fragment", [
+    ("text", "str"), (object(), "object"), ([1.0, "x"], "[1] is a str"), (np.array(["a"]), "numpy array of"),
+    ({(1, 2): 1.0}, "tuple key"),
+])
+def test_unflattenable_names_the_type(value, fragment):
+    with pytest.raises(Unflattenable, match=fragment.replace("[", r"\[").replace("]", r"\]")):
+        schema_of(value, "arg")
+
+
+def test_structure_change_is_unflattenable():
+    schema = schema_of((1.0, 2.0))
+    with pytest.raises(Unflattenable, match="tuple of 2"):
+        flatten((1.0, 2.0, 3.0), schema, [])
+    with pytest.raises(Unflattenable, match=r"shape \[2\]"):
+        flatten(np.zeros(3), schema_of(np.zeros(2)), [])
+
+
+def test_leaf_names():
+    assert leaf_names(schema_of({"v": (1.0, 2.0)}), "s") == ["s['v'][0]", "s['v'][1]"]
+    assert leaf_names(schema_of(np.zeros((2, 2))), "u") == ["u[0,0]", "u[0,1]", "u[1,0]", "u[1,1]"]
+
+
+def test_compiled_fast_paths():
+    f = compile_flattener([{"kind": "float"}, {"kind": "int"}])
+    assert f([1.5, 2]) == [1.5, 2.0]
+    g = compile_flattener([schema_of((1.0, 2.0)), {"kind": "float"}])
+    assert g([(1.0, 2.0), 3.0]) == [1.0, 2.0, 3.0]
+    assert compile_unflattener(schema_of((1.0, 2.0)))([3.0, 4.0]) == (3.0, 4.0)
+    assert compile_unflattener({"kind": "float"})([2.5]) == 2.5
+    assert compile_unflattener(schema_of([1, 2]))([1.2, 1.7]) == [1, 2]
+
+
+# ------------------------------------------------------------------------------------ trampoline and capture
+def _make(src: str, name: str) -> types.FunctionType:
+    ns: dict = {"__name__": "m"}
+    exec(compile(src, "<m>", "exec"), ns)  # noqa: S102 - test code
+    return ns[name]
+
+
+def test_capture_trampoline_keeps_identity_defaults_and_results():
+    f = _make("def f(a, b=2.0, *, c=1):\n    return a * b + c, a\n", "f")
+    alias = f
+    rt = Runtime({"mode": "capture", "module": "m", "qualname": "f", "budget": 100, "seed": 1})
+    rt.swap(f, "definition")
+    assert f is alias and f.__code__.co_name == "f"
+    assert [f(1.0), f(2.0, 3.0), f(a=1.0, c=5)] == [(3.0, 1.0), (7.0, 2.0), (7.0, 1.0)]
+    assert rt.samples == [([[1.0], [2.0], [1.0]], [3.0, 1.0]), ([[2.0], [3.0], [1.0]], [7.0, 2.0]),
+                          ([[1.0], [2.0], [5.0]], [7.0, 1.0])]
+    assert [p["name"] for p in rt.params] == ["a", "b", "c"]
+    assert str(__import__("inspect").signature(f)) == "(a, b=2.0, *, c=1)"
+    assert hasattr(f, BATCH_ATTR)
+
+
+def test_capture_keeps_a_uniform_sample_within_the_budget():
+    f = _make("def f(a):\n    return a * a\n", "f")
+    rt = Runtime({"mode": "capture", "module": "m", "qualname": "f", "budget": 20, "seed": 3})
+    rt.swap(f, "definition")
+    for i in range(2000):
+        f(float(i))
+    assert rt.calls == 2000 and len(rt.samples) == 20
+    xs = [row[0][0] for row, _ in rt.samples]
+    assert all(res == [x * x] for (row, res), x in zip(rt.samples, xs))
+    assert len(set(xs)) == 20 and max(xs) > 1000  # not just the first 20 calls
+
+
+def test_capture_reports_arguments_that_are_not_numbers():
+    f = _make("def g(x, label, rng):\n    return x + len(label)\n", "g")
+    rt = Runtime({"mode": "capture", "module": "m", "qualname": "g", "budget": 10})
+    rt.swap(f, "definition")
+    for i in range(4):
+        assert f(float(i), "ab", object()) == i + 2
+    skipped = {p["name"]: p["skipped"] for p in rt.params}
+    assert skipped["x"] is None and "str" in skipped["label"] and "object" in skipped["rng"]
+
+
+def test_trampoline_matches_a_closure():
+    outer = _make("def outer(k):\n    def inner(x):\n        return x * k\n    return inner\n", "outer")
+    inner = outer(3.0)
+    rt = Runtime({"mode": "capture", "module": "m", "qualname": "outer.<locals>.inner", "budget": 5})
+    rt.swap(inner, "first call")
+    assert inner(2.0) == 6.0 and rt.calls == 1
+
+
+def test_batch_point_is_a_plain_loop_without_bench():
+    assert batch_point(lambda a, b: a + b, [(1, 2), (3, 4)]) == [3, 7]
+
+
+def test_batch_point_hands_the_whole_batch_to_the_handler():
+    seen = []
+
+    def f(x):
+        return -x
+
+    setattr(f, BATCH_ATTR, lambda self_, calls: seen.append((self_, calls)) or [0] * len(calls))
+    assert batch_point(f, [(1,), (2,)]) == [0, 0]
+    assert seen == [(None, [(1,), (2,)])]
+
+
+def test_batch_point_in_capture_mode_records_batch_sizes():
+    f = _make("def h(x):\n    return 2 * x\n", "h")
+    rt = Runtime({"mode": "capture", "module": "m", "qualname": "h", "budget": 100})
+    rt.swap(f, "definition")
+    assert batch_point(f, [(1.0,), (2.0,), (3.0,)]) == [2.0, 4.0, 6.0]
+    assert rt.batch_sizes == {3: 1} and rt.calls == 3
+
+
+# ------------------------------------------------------------------------------------------ composition
+def test_end_to_end_composition_by_hand():
+    # T = 10 s, 1000 calls of 5 ms (5 s) answered in 10 batches of 100 taking 20 ms each (0.2 s)
+    t_new, s = end_to_end(10.0, 1000, 5e-3, {100: 10}, lambda b: 0.02)
+    assert t_new == pytest.approx(5.2) and s == pytest.approx(10 / 5.2)
+    assert surrogate_seconds({1: 3, 8: 2}, lambda b: 1e-3 * b) == pytest.approx(3e-3 + 2 * 8e-3)
+    slower, s2 = end_to_end(1.0, 100, 1e-6, {1: 100}, lambda b: 1e-4)
+    assert slower == pytest.approx(1.0 - 1e-4 + 1e-2) and s2 < 1
+
+
+def test_output_comparison():
+    assert numbers_in("checksum -4.698e+01 mean 1.5 step3 x2 7") == [-46.98, 1.5, 7.0]
+    oc = compare_output("a 1.0 b 2.0", "a 1.1 b 2.0")
+    assert oc.numbers == 2 and oc.max_abs == pytest.approx(0.1) and oc.max_rel == pytest.approx(0.1)
+    assert "printed 2 numbers" in compare_output("1 2", "1").note
+    assert compare_output("none", "none").max_rel is None
+
+
+# ------------------------------------------------------------------------------------------ function names
+def test_parse_function_checks_the_script(tmp_path):
+    prog = tmp_path / "prog.py"
+    prog.write_text("class A:\n    def m(self):\n        pass\nif True:\n    def g(x):\n        return x\n"
+                    "def f(x):\n    return x\n")
+    target = Target(["python", str(prog)], "python", prog)
+    assert parse_function("prog:f", target).script == str(prog)
+    assert parse_function("prog:A.m", target).qualname == "A.m"
+    with pytest.raises(PhasmError, match="no function 'nope' in prog.py.*A, f, g"):
+        parse_function("prog:nope", target)
+    with pytest.raises(PhasmError, match="MODULE:QUALNAME"):
+        parse_function("prog", target)
+    with pytest.raises(PhasmError, match="unknown module 'no_such_mod_xyz'"):
+        parse_function("no_such_mod_xyz:f", Target([__import__("sys").executable, str(prog)], "python", prog))
+
+
+def test_definitions_cover_classes_and_blocks():
+    import ast
+
+    tree = ast.parse("try:\n    def a(): pass\nexcept ImportError:\n    def b(): pass\nclass C:\n    def d(self): pass\n")
+    assert _definitions(tree.body, "") == {"a", "b", "C", "C.d"}
+
+
+# ------------------------------------------------------------------------------------ timing (fake clock)
+def test_time_forward_with_a_fake_clock():
+    pytest.importorskip("torch")
+    from phasm_perf.bench.timing import time_forward
+
+    now = [0.0]
+
+    def module(x):  # 10 us of fixed cost plus 1 us per row
+        now[0] += 10e-6 + 1e-6 * x.shape[0]
+
+    rows = time_forward(module, 3, [1, 64], repeats=5, warmup=2, clock=lambda: now[0])
+    assert [r.batch for r in rows] == [1, 64]
+    assert rows[0].seconds == pytest.approx(11e-6) and rows[1].seconds == pytest.approx(74e-6)
+    assert rows[1].seconds_per_call == pytest.approx(74e-6 / 64) and rows[0].inner >= 1
+
+
+# ------------------------------------------------------------------------------------- training and saving
+def test_train_save_load_round_trip(tmp_path):
+    torch = pytest.importorskip("torch")
+    from phasm_perf.bench.train import TrainOptions, load, parse_hidden, save, train
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(400, 2))
+    Y = np.stack([3 * X[:, 0] + 1, X[:, 1] * 2], axis=1)
+    t = train(X, Y, ["a", "b"], TrainOptions(hidden=(16,), epochs=150, patience=30, seed=0))
+    assert t.n_train + t.n_val == 400 and t.n_val == 80
+    assert all(e.relative is not None and e.relative < 0.1 for e in t.errors)
+    meta = {"inputs": [{"name": "x", "schema": {"kind": "float"}}], "result_schema": {"kind": "float"},
+            "input_names": ["x0", "x1"], "output_names": ["a", "b"]}
+    path = save(t, tmp_path / "s.pt", meta)
+    module, back = load(path)
+    assert back["surrogate"] == "mlp:16" and back["dtype"] == "float32" and back["output_names"] == ["a", "b"]
+    x = torch.tensor(X[:5], dtype=torch.float32)
+    with torch.no_grad():
+        assert torch.allclose(module(x), t.module(x))
+    assert parse_hidden("mlp:64x32") == (64, 32) and parse_hidden("mlp:") == ()
+    with pytest.raises(PhasmError):
+        parse_hidden("mlp:64xa")
+
+
+def test_too_few_samples_to_split():
+    pytest.importorskip("torch")
+    from phasm_perf.bench.train import TrainOptions, train
+
+    with pytest.raises(PhasmError, match="too few samples"):
+        train(np.zeros((2, 1)), np.zeros((2, 1)), ["y"], TrainOptions(epochs=1))
+
+
+# ---------------------------------------------------------------------------------------------- report
+def _report():
+    from phasm_perf.bench import report as R
+
+    return R.BenchReport(
+        tool_version="0", created="now", function="m:<f>&", argv=["python", "p.py"], cwd="/", seconds=1.0,
+        device=R.DeviceSummary(device="cpu", name="cpu", threads=1, cuda="unavailable (test)"), options={},
+        capture=R.CaptureSummary(calls=10, samples=10, budget=10, inputs=[R.InputInfo(name="x", width=1, kind="float")],
+                                 skipped_inputs=[R.SkippedInput(name="<s>", reason="a str")], input_names=["x"],
+                                 output_names=["out"], constant_inputs=[], result_kind="float",
+                                 seconds_per_call=1e-4, function_seconds=1e-3, program_seconds=0.1, swapped_at="definition",
+                                 batch_points={}),
+        training=R.Training(surrogate="mlp:8", widths=[1, 8, 1], activation="relu", dtype="float32", parameters=25,
+                            seed=0, samples_train=8, samples_validation=2, epochs=3, best_epoch=3, stopped_early=False,
+                            seconds=0.1, validation_loss=0.1, errors=[R.OutputErrorRow(name="out", mae=0.1, rmse=0.1,
+                                                                                       max_abs=0.2, relative=0.05)],
+                            max_relative_error=0.05, path="s.pt"),
+        prediction=R.PredictionInfo(status="ok", hardware="hw", dtype="fp32"),
+        per_batch=[R.BatchRow(batch=b, measured_seconds=2e-5 * b ** 0.5, measured_p25=1.9e-5 * b ** 0.5,
+                              measured_p75=2.1e-5 * b ** 0.5, measured_seconds_per_call=2e-5 / b ** 0.5,
+                              predicted_seconds=2.2e-5 * b ** 0.5, predicted_seconds_per_call=2.2e-5 / b ** 0.5,
+                              bound="latency", error=0.1, original_seconds_per_call=1e-4) for b in (1, 4, 16)],
+        per_batch_median_error=0.1, end_to_end=None, end_to_end_error=None, verdict="unchanged")
+
+
+def test_report_json_round_trip_and_html_escapes():
+    from phasm_perf.bench.report import BenchReport, render_html
+
+    r = _report()
+    data = json.loads(r.model_dump_json())
+    assert data["schema_version"] == 1 and BenchReport.model_validate(data) == r
+    page = render_html(r)
+    assert "m:&lt;f&gt;&amp;" in page and "<f>&" not in page and "&lt;s&gt;" in page
+    assert 'src="data:image/png;base64,' in page and math.isfinite(data["per_batch"][0]["error"])
