@@ -88,9 +88,10 @@ class CallgrindProfile:
             body[own_key(k, k)] += float(f.self_cost[j])
         for (a, b), (_, cost) in self.edges.items():
             a, b = own_key(a, a), own_key(b, b)
-            if a != b and cost[j] > 0:
-                out_edges[a].append((b, float(cost[j])))
-            body[a] += float(cost[j])
+            if a != b:  # a recursive call's cost is already in the function's own cost
+                if cost[j] > 0:
+                    out_edges[a].append((b, float(cost[j])))
+                body[a] += float(cost[j])
         called = {own_key(b, b) for (a, b) in self.edges} - {None}
         mains = [k for k in self.functions if k not in self.owner]
         roots = [k for k in mains if k not in called] or mains

@@ -5,7 +5,8 @@ The rules follow that script (its default mode and its ``--pid``, ``--tid``, ``-
 symbol takes its module's base name; ``;`` becomes ``:``, quotes go, and everything from the first ``(`` is dropped
 (except Go methods and ``(anonymous namespace)``); Java signatures lose their leading ``L``; inlined frames
 (``a->b``) are marked ``_[i]``; only the first event type seen is kept; each sample weighs its period when the
-header has one, else 1. Demangling (C++ and Rust, legacy and v0) is on request, through binutils' ``c++filt``.
+header has one, else 1. :func:`read` (the reader ``rank`` and ``flamegraph`` use) also keeps a last sample that no
+blank line closes, which the script drops; :func:`read_perf_script` does exactly what the script does. Demangling (C++ and Rust, legacy and v0) is on request, through binutils' ``c++filt``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _GO_METHOD = re.compile(r"\.\(.*\)\.")
 _KERNEL_MOD = re.compile(r"(^\[|vmlinux$)")
 _JIT_MOD = re.compile(r"/tmp/perf-\d+\.map")
 _RUST_HASH = re.compile(r"::h[0-9a-f]{16}$")
+_RUST_DISAMBIGUATOR = re.compile(r"\[[0-9a-f]{1,16}\]")
 
 
 def _perl_true(s: str | None) -> bool:
@@ -52,6 +54,8 @@ def demangle_names(names: Iterable[str]) -> dict[str, str]:
     mapping = {}
     for raw, dem in zip(todo, result):
         dem = _RUST_HASH.sub("", dem.strip())
+        if raw.lstrip("_").startswith("R"):
+            dem = _RUST_DISAMBIGUATOR.sub("", dem)  # v0: crate hashes, as rustfilt leaves them out
         if dem and dem != raw:
             mapping[raw] = dem
     return mapping
@@ -66,6 +70,11 @@ def read_perf_script(source: str | os.PathLike | Iterable[str], *, pid: bool = F
     ``jit`` marks frames from ``/tmp/perf-PID.map`` ``_[j]``, ``addrs`` keeps the raw address of unknown symbols
     (``[unknown <addr>]``), ``demangle`` demangles C++ and Rust names first.
     """
+    return _collapse(source, pid=pid, tid=tid, kernel=kernel, jit=jit, addrs=addrs, demangle=demangle)
+
+
+def _collapse(source, *, pid: bool = False, tid: bool = False, kernel: bool = False, jit: bool = False,
+              addrs: bool = False, demangle: bool = False, keep_last: bool = False) -> Counter:
     if isinstance(source, (str, os.PathLike)):
         lines: Iterable[str] = open_text_lines(Path(source))
     else:
@@ -149,6 +158,8 @@ def read_perf_script(source: str | os.PathLike | Iterable[str], *, pid: bool = F
                     func += "_[j]"
             inline.append(func)
         stack[:0] = inline
+    if keep_last and stack and _perl_true(pname):
+        collapsed[(pname, *stack)] += period  # a last sample with no blank line after it
     return collapsed
 
 
@@ -167,7 +178,8 @@ def read(path: Path, pid: bool = False, tid: bool = False, kernel: bool = False,
          addrs: bool = False, demangle: bool = False) -> "Profile":
     from .base import Profile
 
-    stacks = read_perf_script(path, pid=pid, tid=tid, kernel=kernel, jit=jit, addrs=addrs, demangle=demangle)
+    stacks = _collapse(path, pid=pid, tid=tid, kernel=kernel, jit=jit, addrs=addrs, demangle=demangle,
+                       keep_last=True)
     if not stacks:
         raise PhasmError(f"{str(path)!r} holds no perf sample with a call stack; record with `perf record -g`")
     return Profile(stacks, format="perf-script", weight_unit="period",
