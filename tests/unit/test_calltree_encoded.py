@@ -1,0 +1,97 @@
+"""The numpy call tree against a plain-Python reference, on random stacks with recursion, and the merging of narrow
+call paths that flame graphs rely on."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from phasm_perf.calltree.encoded import StackTable, build_trie, group
+from phasm_perf.calltree.tree import CallTree, function_key
+
+FRAMES = ["a (m.py:1)", "a (m.py:2)", "b (m.py:5)", "c", "d (n.py:9)", "e"]
+stacks_st = st.dictionaries(st.tuples(*[st.sampled_from(FRAMES)] * 1) | st.lists(st.sampled_from(FRAMES), min_size=1,
+                                                                                  max_size=7).map(tuple),
+                            st.integers(1, 50), max_size=40)
+
+
+def reference(on: Counter, off: Counter):
+    """Per function: inclusive once per stack, exclusive at the leaf; callees after the innermost occurrence."""
+    incl, excl = defaultdict(lambda: [0.0, 0.0]), defaultdict(lambda: [0.0, 0.0])
+    callees = defaultdict(lambda: defaultdict(float))
+    for col, stacks in enumerate((on, off)):
+        for frames, w in stacks.items():
+            keys = [function_key(f) for f in frames]
+            last = {k: i for i, k in enumerate(keys)}
+            for k, i in last.items():
+                incl[k][col] += w
+                if i + 1 < len(keys):
+                    callees[k][keys[i + 1]] += w
+            excl[keys[-1]][col] += w
+    return incl, excl, callees
+
+
+@settings(max_examples=60, deadline=None)
+@given(stacks_st, stacks_st)
+def test_functions_and_callees_match_the_reference(on, off):
+    on, off = Counter(on), Counter(off)
+    if not on and not off:
+        return
+    tree = CallTree(on, off, 0.5)
+    incl, excl, callees = reference(on, off)
+    df = tree.functions
+    assert set(df.index) == set(incl)
+    for k in incl:
+        assert df.loc[k, "on_incl"] == pytest.approx(incl[k][0] * 0.5)
+        assert df.loc[k, "off_incl"] == pytest.approx(incl[k][1] * 0.5)
+        assert df.loc[k, "on_excl"] == pytest.approx(excl[k][0] * 0.5)
+        assert df.loc[k, "off_excl"] == pytest.approx(excl[k][1] * 0.5)
+    assert set(tree.callees) == set(callees)
+    for k, kids in callees.items():
+        assert tree.callees[k] == pytest.approx({g: w * 0.5 for g, w in kids.items()})
+
+
+@settings(max_examples=60, deadline=None)
+@given(stacks_st)
+def test_nodes_are_the_prefix_tree(on):
+    on = Counter(on)
+    if not on:
+        return
+    nodes = CallTree(on, Counter(), 1.0).nodes
+    by_id = nodes.set_index("node")
+    path_of = {}
+    for r in nodes.itertuples():
+        path_of[r.node] = () if r.node == 0 else path_of[r.parent] + (r.frame,)
+    prefix = Counter()
+    for frames, w in on.items():
+        for d in range(1, len(frames) + 1):
+            prefix[frames[:d]] += w
+    assert {p: by_id.loc[n, "on_incl"] for n, p in path_of.items() if n} == prefix
+    assert by_id.loc[0, "on_incl"] == sum(on.values())
+    assert (by_id["on_excl"].sum()) == sum(on.values())
+
+
+def test_narrow_paths_are_merged_per_parent_and_counted():
+    on = Counter({("main", "big"): 1000, ("main", "tiny1"): 1, ("main", "tiny2"): 2, ("other",): 5})
+    table = StackTable.from_counters([on])
+    trie = build_trie(table, min_weight=10)
+    names = ["all" if f < 0 and i == 0 else ("MERGED" if f < 0 else table.frames[f])
+             for i, f in enumerate(trie.frame.tolist())]
+    assert "tiny1" not in names and "other" not in names
+    assert trie.merged_paths == 3
+    merged = [i for i, n in enumerate(names) if n == "MERGED"]
+    weights = sorted(float(trie.incl[i, 0]) for i in merged)
+    assert weights == [3.0, 5.0]          # main's two narrow callees, and the narrow root
+    assert float(trie.incl[0, 0]) == 1008
+
+
+def test_group_is_numpy_unique():
+    rng = np.random.default_rng(0)
+    for key in (rng.integers(0, 50, 1000), rng.integers(0, 10**12, 1000), np.array([], dtype=np.int64)):
+        u, inv = group(key)
+        u2, inv2 = np.unique(key, return_inverse=True)
+        assert np.array_equal(u, u2) and np.array_equal(inv, inv2.ravel())
