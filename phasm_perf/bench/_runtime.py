@@ -326,7 +326,7 @@ class Runtime:
         self.meta = json.loads(extra["phasm_surrogate.json"])
         self.torch = torch
         self.device = device
-        self.dtype = torch.float32  # the surrogate takes and returns float32; its network runs in its own dtype
+        self.dtype = getattr(torch, self.meta.get("dtype", "float32"))
         self.model = model
         n_in = sum(width(w["schema"]) for w in self.meta["inputs"])
         with torch.inference_mode():

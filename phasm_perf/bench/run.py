@@ -85,13 +85,12 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
     status(f"timing the surrogate on {dev.device} at {len(batches)} batch sizes")
     from .train import load
 
-    module, _ = load(path, dev.device)
-    x_mean = module.x_mean.cpu().numpy()
-    x_std = module.x_std.cpu().numpy()
+    module, meta = load(path, dev.device)
     import torch
 
     timings = time_forward(torch.jit.freeze(module), widths[0], batches, dev.device, repeats=opts.timing_repeats,
-                           x_mean=x_mean, x_std=x_std)
+                           x_mean=meta["normalisation"]["x_mean"], x_std=meta["normalisation"]["x_std"],
+                           dtype=opts.dtype)
     pred = predict(profile, widths, opts.dtype, batches)
 
     notes: list[str] = []

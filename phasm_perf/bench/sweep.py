@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import PhasmError
 from . import report as R
 from .predict import Prediction, load_profile, predict
-from .train import TrainOptions, build_surrogate, load, parse_hidden, set_dtype, train
+from .train import TrainOptions, build_surrogate, fold, load, parse_hidden, train
 
 
 @dataclass
@@ -62,12 +62,11 @@ def build_task(hidden: tuple[int, ...], dtype: str, base: dict, data: dict | Non
         rels = [e.relative for e in t.errors if e.relative is not None]
         rel = max(rels) if rels else None
     else:
-        module = build_surrogate(base["n_in"], base["n_out"], hidden, base["activation"], base["x_mean"],
-                                 base["x_std"], base["y_mean"], base["y_std"])
-        set_dtype(module.eval(), dtype)
+        module = fold(build_surrogate(base["n_in"], base["n_out"], hidden, base["activation"], base["x_mean"],
+                                      base["x_std"], base["y_mean"], base["y_std"]), dtype)
     buf = io.BytesIO()
     torch.jit.save(torch.jit.script(module.eval()), buf)
-    return {"bytes": buf.getvalue(), "relative": rel}
+    return {"bytes": buf.getvalue(), "relative": rel, "dtype": dtype}
 
 
 def time_task(model: dict, n_in: int, batch: int, device: str, threads: int | None, repeats: int,
@@ -84,7 +83,8 @@ def time_task(model: dict, n_in: int, batch: int, device: str, threads: int | No
     host = socket.gethostname()
     with Lock(lock_name(device, host)):
         t0 = time.time()
-        tm = time_forward(module, n_in, [batch], device, repeats=repeats, x_mean=x_mean, x_std=x_std)[0]
+        tm = time_forward(module, n_in, [batch], device, repeats=repeats, x_mean=x_mean, x_std=x_std,
+                          dtype=model["dtype"])[0]
         t1 = time.time()
     return {"seconds": tm.seconds, "start": t0, "end": t1, "worker": get_worker().address, "host": host}
 
@@ -109,10 +109,9 @@ def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
     status = on_status or (lambda m: None)
     module, meta = load(surrogate_path)
     n_in, n_out = len(meta["input_names"]), len(meta["output_names"])
+    norm = meta["normalisation"]
     base = {"n_in": n_in, "n_out": n_out, "activation": meta.get("activation", "relu"),
-            "output_names": meta["output_names"],
-            "x_mean": module.x_mean.numpy(), "x_std": module.x_std.numpy(),
-            "y_mean": module.y_mean.numpy(), "y_std": module.y_std.numpy()}
+            "output_names": meta["output_names"], **{k: np.asarray(v, dtype=np.float32) for k, v in norm.items()}}
     data = None
     if opts.train:
         samples = Path(surrogate_path).with_name("samples.npz")

@@ -1,7 +1,7 @@
 """Time a surrogate's forward pass over batch sizes on one device: warm-up, synchronise, median of repeats.
 
-What is timed is the saved TorchScript module itself, on a float32 input tensor already on the device: the
-normalisation, the network and the de-normalisation, exactly what the program calls. Each repeat runs the forward
+What is timed is the saved TorchScript module itself (frozen, as the program runs it), on an input tensor of its
+dtype already on the device: exactly the forward the program calls. Each repeat runs the forward
 ``inner`` times (chosen so that a repeat lasts at least ``min_repeat_seconds``, well above the clock's
 resolution) and the result is the median over repeats of the time per forward. On a CUDA device the clock is read
 after ``torch.cuda.synchronize``, so the time covers the kernels and not only their launch.
@@ -79,7 +79,7 @@ def _sync(device: str) -> Callable[[], None]:
 
 
 def time_forward(module, n_in: int, batches: Iterable[int], device: str = "cpu", *, repeats: int = 25,
-                 warmup: int = 10, min_repeat_seconds: float = 2e-3, x_mean=None, x_std=None,
+                 warmup: int = 10, min_repeat_seconds: float = 2e-3, x_mean=None, x_std=None, dtype: str = "float32",
                  clock: Callable[[], float] = time.perf_counter) -> list[BatchTiming]:
     """Median time of one forward of ``module`` at every batch size (inputs drawn around the training data)."""
     import torch
@@ -93,7 +93,7 @@ def time_forward(module, n_in: int, batches: Iterable[int], device: str = "cpu",
             x = torch.randn(b, n_in, generator=gen)
             if x_mean is not None:
                 x = x * torch.as_tensor(x_std, dtype=torch.float32) + torch.as_tensor(x_mean, dtype=torch.float32)
-            x = x.to(device)
+            x = x.to(device=device, dtype=getattr(torch, dtype))
             inputs[b] = x
             for _ in range(max(1, warmup)):  # the first calls of a shape compile and specialise the graph
                 module(x)

@@ -1,9 +1,12 @@
 """Train the MLP surrogate on the captured samples and save it portably (TorchScript, normalisation inside).
 
-The saved file is one TorchScript archive: the network with its input and output normalisation as buffers
-(``forward(x) = net((x - x_mean) / x_std) * y_std + y_mean``, so it takes and returns the function's own units),
-and ``phasm_surrogate.json`` as an extra file: which arguments it reads, the schemas to flatten them and to rebuild
-the result, the dtype, and the shape. ``torch.jit.load`` is all a user needs to run it.
+Training normalises inputs and outputs (``net((x - x_mean) / x_std) * y_std + y_mean``). Before saving, the
+normalisation is folded into the first and the last linear layer (``W1 / x_std``, ``b1 - W1 x_mean / x_std``;
+``y_std W_L``, ``y_std b_L + y_mean``), so the saved surrogate is a plain ``Sequential`` of Linear and activation
+layers that takes and returns the function's own units: exactly the MLP the model prices (DESIGN section 3), with
+no extra element-wise kernels. The saved file is one TorchScript archive with ``phasm_surrogate.json`` inside:
+which arguments it reads, the schemas to flatten them and to rebuild the result, the dtype, the shape and the
+normalisation it was trained with. ``torch.jit.load`` is all a user needs to run it.
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ class OutputError:
 
 @dataclass
 class Trained:
-    module: object  # the torch.nn.Module (normalisation inside), in the chosen dtype, eval mode
+    module: object  # the deployable torch.nn.Sequential (normalisation folded in), in the chosen dtype, eval mode
     hidden: tuple[int, ...]
     activation: str
     dtype: str
@@ -81,6 +84,7 @@ class Trained:
     val_loss: float
     errors: list[OutputError] = field(default_factory=list)
     parameters: int = 0
+    normalisation: dict = field(default_factory=dict)  # folded into the first and last layer; kept for the record
 
 
 def _torch():
@@ -112,22 +116,29 @@ def build_surrogate(n_in: int, n_out: int, hidden: Sequence[int], activation: st
             self.register_buffer("x_std", torch.ones(n_in) if x_std is None else torch.as_tensor(x_std))
             self.register_buffer("y_mean", torch.zeros(n_out) if y_mean is None else torch.as_tensor(y_mean))
             self.register_buffer("y_std", torch.ones(n_out) if y_std is None else torch.as_tensor(y_std))
-            self.register_buffer("probe", torch.zeros(0))  # carries the network's dtype
 
         def forward(self, x):
-            h = (x.float() - self.x_mean) / self.x_std
-            return self.net(h.to(self.probe.dtype)).float() * self.y_std + self.y_mean
+            return self.net((x - self.x_mean) / self.x_std) * self.y_std + self.y_mean
 
     return Surrogate().float()
 
 
-def set_dtype(module, dtype: str):
-    """Run the network in ``dtype``; normalisation, input and output stay float32 (the function's units)."""
+def fold(model, dtype: str = "float32"):
+    """The deployable surrogate: ``model.net`` with the normalisation folded into its first and last Linear, in
+    ``dtype``, eval mode. Same function, fewer kernels."""
+    import copy
+
     torch = _torch()
-    t = getattr(torch, dtype)
-    module.net.to(t)
-    module.probe = module.probe.to(t)
-    return module
+    net = copy.deepcopy(model.net).float().eval()
+    linears = [m for m in net if isinstance(m, torch.nn.Linear)]
+    with torch.no_grad():
+        first, last = linears[0], linears[-1]
+        inv = 1.0 / model.x_std.float()
+        first.bias -= first.weight @ (model.x_mean.float() * inv)
+        first.weight *= inv
+        last.weight *= model.y_std.float()[:, None]
+        last.bias.mul_(model.y_std.float()).add_(model.y_mean.float())
+    return net.to(getattr(torch, dtype))
 
 
 def _stats(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -207,9 +218,9 @@ def train(X: np.ndarray, Y: np.ndarray, output_names: Sequence[str], opts: Train
     seconds = time.perf_counter() - t0
     model.load_state_dict(best_state)
     model.eval()
-    set_dtype(model, opts.dtype)
-    with torch.no_grad():
-        pred = model(xva).double().numpy()
+    deployed = fold(model, opts.dtype)
+    with torch.no_grad():  # the error of what the program will run: folded, in its dtype
+        pred = deployed(xva.to(getattr(torch, opts.dtype))).double().numpy()
     truth = Y[val_idx]
     errors = []
     for j, name in enumerate(output_names):
@@ -218,17 +229,20 @@ def train(X: np.ndarray, Y: np.ndarray, output_names: Sequence[str], opts: Train
         mae = float(np.mean(np.abs(err)))
         errors.append(OutputError(name=name, mae=mae, rmse=float(np.sqrt(np.mean(err ** 2))),
                                   max_abs=float(np.max(np.abs(err))), relative=mae / scale if scale > 0 else None))
-    return Trained(module=model, hidden=tuple(opts.hidden), activation=opts.activation, dtype=opts.dtype,
+    return Trained(module=deployed, hidden=tuple(opts.hidden), activation=opts.activation, dtype=opts.dtype,
                    n_train=len(tr_idx), n_val=n_val, epochs_run=epoch, best_epoch=best_epoch,
                    stopped_early=epoch < opts.epochs, seconds=seconds, train_loss=tr_loss, val_loss=best,
-                   errors=errors, parameters=sum(p.numel() for p in model.parameters()))
+                   errors=errors, parameters=sum(p.numel() for p in deployed.parameters()),
+                   normalisation={"x_mean": xm.tolist(), "x_std": xs.tolist(), "y_mean": ym.tolist(),
+                                  "y_std": ys.tolist()})
 
 
 def save(trained: Trained, path: str | Path, meta: dict) -> Path:
     """Write the surrogate as TorchScript with ``meta`` (inputs, result schema, names) inside; atomic."""
     torch = _torch()
     path = Path(path)
-    meta = dict(meta, dtype=trained.dtype, surrogate=hidden_text(trained.hidden), activation=trained.activation)
+    meta = dict(meta, dtype=trained.dtype, surrogate=hidden_text(trained.hidden), activation=trained.activation,
+                normalisation=trained.normalisation)
     scripted = torch.jit.script(trained.module)
     tmp = path.with_name(f".{path.name}.tmp")
     try:

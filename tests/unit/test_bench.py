@@ -227,6 +227,22 @@ def test_train_save_load_round_trip(tmp_path):
         parse_hidden("mlp:64xa")
 
 
+def test_folding_the_normalisation_keeps_the_function():
+    torch = pytest.importorskip("torch")
+    from phasm_perf.bench.train import build_surrogate, fold
+
+    torch.manual_seed(0)
+    for hidden in ((8, 8), ()):
+        m = build_surrogate(3, 2, hidden, "relu", np.array([1.0, -2.0, 5.0], dtype=np.float32),
+                            np.array([0.5, 3.0, 10.0], dtype=np.float32), np.array([7.0, 0.1], dtype=np.float32),
+                            np.array([2.0, 0.01], dtype=np.float32)).eval()
+        folded = fold(m)
+        assert isinstance(folded, torch.nn.Sequential) and len(folded) == 2 * len(hidden) + 1
+        x = torch.randn(16, 3) * 4
+        with torch.no_grad():
+            assert torch.allclose(folded(x), m(x), rtol=1e-4, atol=1e-5)
+
+
 def test_too_few_samples_to_split():
     pytest.importorskip("torch")
     from phasm_perf.bench.train import TrainOptions, train
