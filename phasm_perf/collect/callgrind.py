@@ -103,7 +103,7 @@ class Callgrind:
             bare[tuple(new)] += int(round(w))
         s.on_cpu = bare
         total = float(prof.totals[j])
-        s.samples = int(total)
+        s.samples = len(bare)  # callgrind takes no samples: the number of distinct call paths
         s.threads = 1
         for f in prof.functions.values():
             if f.calls and f.key not in prof.owner:

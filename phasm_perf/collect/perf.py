@@ -125,7 +125,8 @@ def choose_native_collector() -> tuple[str, str | None]:
             return "perf", None
         reason = access.reason or reason
     if shutil.which("valgrind"):
-        return "callgrind", f"profiled with callgrind because {reason[0].lower() + reason[1:]}"
+        why = reason.replace(", or use --collector callgrind", "").replace("; use --collector callgrind", "")
+        return "callgrind", f"profiled with callgrind (on-CPU only, slower) because {why[0].lower() + why[1:]}"
     raise PhasmError(reason.replace("or use --collector callgrind", "or install valgrind for --collector callgrind"))
 
 
