@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 
 from ...calltree.tree import function_key
 from .data import FlameData
@@ -53,15 +54,21 @@ def payload(data: FlameData) -> dict:
         "name": node_name,
         "a": [round(a[n], 6) for n in order],
         "b": [round(b[n], 6) for n in order],
-        "candidates": [[h.rank, h.share, h.amdahl_limit, h.kind, h.on_cpu_fraction, h.function] for _, h in ranks],
+        "candidates": [[h.rank, h.share, _finite(h.amdahl_limit), h.kind, h.on_cpu_fraction, h.function]
+                       for _, h in ranks],
         "cand": cand_of,
         "merged": int(trie.merged_paths), "minWidth": data.min_width,
     }
 
 
+def _finite(x: float) -> float | None:
+    """JSON has no Infinity: an unbounded Amdahl limit travels as null (the page shows "inf")."""
+    return x if math.isfinite(x) else None
+
+
 def safe_json(obj) -> str:
     """JSON that cannot close the ``<script>`` element it sits in."""
-    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
