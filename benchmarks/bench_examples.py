@@ -1,0 +1,97 @@
+"""`phasm-perf bench` on the examples: the prediction against the measurement, per batch and end to end.
+
+Runs the real command on ``examples/particles.py`` (``boris_push``, one call at a time), on
+``examples/particles_batched.py`` (the same function behind a batch point: batched and one by one) and on
+``examples/heat.py`` (``source_term``, one call per grid cell), then prints, per example, the per-batch table
+(measured and predicted seconds, error), the end-to-end comparison, the surrogate's validation error, how much the
+program's output moved, and how long the bench run took.
+
+    .venv/bin/python benchmarks/bench_examples.py                          # --hardware local
+    .venv/bin/python benchmarks/bench_examples.py --hardware FILE --threads 1 --repeats 5 --out /tmp/bench-examples
+
+The issue's targets: predicted end-to-end speedup within 20% of the measured one, predicted per-batch time within
+25% (median over batch sizes). Performance claims are this script's numbers, never test asserts. Run it when the
+machine is quiet (``uptime``): every figure is a wall-clock time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = {
+    "particles": ("particles:boris_push", ["examples/particles.py", "--events", "40"]),
+    "particles_batched": ("particles:boris_push", ["examples/particles_batched.py", "--events", "40"]),
+    "heat": ("heat:source_term", ["examples/heat.py", "--n", "48", "--steps", "20"]),
+}
+
+
+def fmt(s: float | None) -> str:
+    if s is None:
+        return "-"
+    return f"{s * 1e6:.1f} us" if s < 1e-3 else f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def pct(v: float | None) -> str:
+    return "-" if v is None else f"{v * 100:+.1f}%"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hardware", default="local")
+    ap.add_argument("--threads", default=None)
+    ap.add_argument("--repeats", default="5")
+    ap.add_argument("--samples", default="4096")
+    ap.add_argument("--epochs", default="300")
+    ap.add_argument("--only", nargs="*", choices=sorted(EXAMPLES))
+    ap.add_argument("--out", default="/tmp/phasm-bench-examples")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"load average before: {open('/proc/loadavg').read().split()[:3]}")
+    for name in args.only or EXAMPLES:
+        function, prog = EXAMPLES[name]
+        cmd = [sys.executable, "-m", "phasm_perf", "bench", "--function", function, "--hardware", args.hardware,
+               "--repeats", args.repeats, "--samples", args.samples, "--epochs", args.epochs, "-q",
+               "--out", str(out / name), "--format", "json"]
+        if args.threads:
+            cmd += ["--threads", args.threads]
+        t = time.perf_counter()
+        proc = subprocess.run([*cmd, "--", *prog], cwd=ROOT, capture_output=True, text=True)
+        took = time.perf_counter() - t
+        if proc.returncode != 0:
+            print(f"\n## {name}: failed ({proc.returncode}): {proc.stderr.strip()}")
+            continue
+        r = json.loads(proc.stdout)
+        c, tr, e = r["capture"], r["training"], r["end_to_end"]
+        print(f"\n## {name}: `{r['function']}` (`{' '.join(prog)}`), bench run {took:.1f} s")
+        print(f"{c['calls']} calls, t_f {fmt(e['seconds_per_call'])} per call (timed runs); {c['samples']} samples; "
+              f"{tr['surrogate']} {tr['dtype']} ({tr['parameters']} parameters), {tr['epochs']} epochs in "
+              f"{tr['seconds']:.1f} s; validation relative error (MAE / mean |y|) worst output "
+              f"{pct(tr['max_relative_error']).lstrip('+')}; device {r['device']['device']}, threads "
+              f"{r['device']['threads']}; prediction {r['prediction']['hardware'] or r['prediction']['status']}")
+        print("\n| batch | measured | predicted | error |\n|---:|---:|---:|---:|")
+        for row in r["per_batch"]:
+            print(f"| {row['batch']} | {fmt(row['measured_seconds'])} | {fmt(row['predicted_seconds'])} | "
+                  f"{pct(row['error'])} |")
+        print(f"\nper-batch median |error| {pct(r['per_batch_median_error']).lstrip('+')}")
+        print(f"\nbaseline {fmt(e['baseline_seconds'])} (runs {', '.join(fmt(x) for x in e['baseline_runs'])})\n")
+        print("| run | batches | with surrogate | in-situ per call | measured speedup | predicted | error | "
+              "kernel-composed | output max rel change |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for v in e["variants"]:
+            batches = ", ".join(f"{n}x{b}" for b, n in v["batches"].items())
+            oc = v["output_change"]["max_rel"]
+            print(f"| {v['name']} | {batches} | {fmt(v['seconds'])} | {fmt(v['in_situ_seconds_per_call'])} | "
+                  f"{v['measured_speedup']:.3g}x | {(v['predicted_speedup'] or 0):.3g}x | {pct(v['speedup_error'])} | "
+                  f"{v['kernel_composed_speedup']:.3g}x | {oc:.3g} |")
+    print(f"\nload average after: {open('/proc/loadavg').read().split()[:3]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
