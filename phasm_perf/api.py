@@ -69,9 +69,10 @@ def call_tree(source: Bundle | str | os.PathLike) -> CallTree:
 
 def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bundle | str | os.PathLike | None = None,
                input_format: str | None = None, view: str = "both", min_width: float = 1e-4,
-               candidates: bool = True, tree: CallTree | None = None) -> tuple[str, list[str]]:
+               candidates: bool = True, tree: CallTree | None = None, **rank_options) -> tuple[str, list[str]]:
     """A flame graph of ``source`` (against ``other`` for a differential view) as text, and the notes to show.
-    ``tree``: ``call_tree(source)`` if already built (its tables are reused)."""
+    ``tree``: ``call_tree(source)`` if already built (its tables are reused); ``rank_options`` (as
+    :class:`RankOptions`: ``event_loop``, ``min_fraction``) choose the candidates highlighted."""
     from .report.flamegraph import render_flamegraph
 
     bundle = source if isinstance(source, Bundle) else load_profile(source, input_format)
@@ -79,7 +80,7 @@ def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bun
     if other is not None:
         base = other if isinstance(other, Bundle) else load_profile(other, input_format)
     text, notes = render_flamegraph(bundle, fmt, other=base, view=view, min_width=min_width, highlight=candidates,
-                                    tree=tree)
+                                    tree=tree, rank_options=RankOptions(**rank_options))
     return text, list(bundle.meta.notes) + notes
 
 

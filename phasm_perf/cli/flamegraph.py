@@ -16,7 +16,7 @@ from ..api import flamegraph
 from ..calltree.readers import FORMATS
 from ..errors import PhasmError
 from ..report.flamegraph import DEFAULT_MIN_WIDTH, WRITERS, format_for
-from ._common import stderr, write_output
+from ._common import add_selection_arguments, stderr, write_output
 
 NAME = "flamegraph"
 HELP = "draw a profile as a flame graph (html, svg, folded, speedscope), or compare two"
@@ -34,6 +34,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                         help=f"merge call paths narrower than this share of the total (default {DEFAULT_MIN_WIDTH:g})")
     parser.add_argument("--no-candidates", dest="candidates", action="store_false",
                         help="do not rank and highlight surrogate candidates")
+    add_selection_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.min_width < 1:
         raise PhasmError("--min-width is a share of the total, between 0 and 1")
     text, notes = flamegraph(args.source, fmt=fmt, other=args.diff, input_format=args.input_format, view=args.view,
-                             min_width=args.min_width, candidates=args.candidates)
+                             min_width=args.min_width, candidates=args.candidates, event_loop=args.event_loop,
+                             min_fraction=args.min_fraction)
     write_output(text, args.output)
     if args.output:
         stderr.print(f"[dim]phasm-perf: wrote {args.output} ({fmt})[/]")

@@ -31,13 +31,13 @@ def format_for(path: str | os.PathLike | None, fmt: str | None) -> str:
 
 def render_flamegraph(bundle: Bundle, fmt: str = "html", other: Bundle | None = None, view: str = "both",
                       min_width: float = DEFAULT_MIN_WIDTH, highlight: bool = True,
-                      title: str | None = None, tree=None) -> tuple[str, list[str]]:
+                      title: str | None = None, tree=None, rank_options=None) -> tuple[str, list[str]]:
     """The flame graph of a bundle (or of ``bundle`` against ``other``) as text in ``fmt``, and notes about it
     (how many narrow call paths were merged, how a differential view was scaled)."""
     module, _, drawn = WRITERS[fmt]
     if not drawn:
         return module.render(bundle, view=view), []
-    hl = highlights_of(bundle) if highlight and other is None else {}
+    hl = highlights_of(bundle, rank_options) if highlight else {}
     data = flame_data(bundle, other, min_width=min_width, highlights=hl, title=title, tree=tree)
     return module.render(data, view=view), list(data.notes)
 

@@ -118,7 +118,7 @@ aside h2 { font-size: 13px; margin: 8px 0 4px; }
         if (depth[i] === zd && i !== zoom) continue;
         if (depth[i] > zd) { let a = i; while (depth[a] > zd) a = D.parent[a]; if (a !== zoom) continue; }
       }
-      const y = H - (depth[i] + 1) * ROW;
+      const y = depth[i] * ROW;       // root at the top (an icicle): the wide frames are seen first
       const name = D.names[D.name[i]];
       if (query && name.toLowerCase().includes(query)) {
         let a = D.parent[i], inner = false;

@@ -82,7 +82,7 @@ def _children(trie: Trie, frames: list[str]) -> list[list[int]]:
 def flame_data(bundle: Bundle, other: Bundle | None = None, min_width: float = DEFAULT_MIN_WIDTH,
                highlights: dict[str, Highlight] | None = None, title: str | None = None,
                tree: CallTree | None = None) -> FlameData:
-    """The tree to draw. With ``other``, a differential view: SOURCE's on+off stacks against OTHER's, OTHER scaled
+    """The tree to draw (``tree``: the bundle's call tree if already built, whose tables are reused). With ``other``, a differential view: SOURCE's on+off stacks against OTHER's, OTHER scaled
     to SOURCE's total (so a function that takes the same share in both has the same width and no colour)."""
     notes: list[str] = []
     if other is None:
@@ -113,11 +113,12 @@ def flame_data(bundle: Bundle, other: Bundle | None = None, min_width: float = D
                      min_width=min_width, highlights=hl, notes=notes)
 
 
-def highlights_of(bundle: Bundle) -> dict[str, Highlight]:
-    """The ranked candidates (``phasm-perf rank``'s defaults), by function key."""
-    from .. import build_report
+def highlights_of(bundle: Bundle, options=None) -> dict[str, Highlight]:
+    """The ranked candidates (``options``: a :class:`~phasm_perf.report.RankOptions`, ``rank``'s defaults if None),
+    by function key."""
+    from .. import RankOptions, build_report
 
-    report = build_report(bundle)
+    report = build_report(bundle, options or RankOptions())
     return {c.key: Highlight(c.rank, c.function, c.share, c.amdahl_limit, c.kind, c.on_cpu_fraction)
             for c in report.candidates}
 

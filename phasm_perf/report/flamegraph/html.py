@@ -1,4 +1,4 @@
-"""The interactive flame graph: one self-contained HTML file (no network), drawn on a canvas.
+"""The interactive flame graph: one self-contained HTML file (no network), drawn on a canvas, root at the top.
 
 Click a frame to zoom, search by substring, switch on-CPU / off-CPU / both, see the rank candidates outlined with
 their scores, and, for two profiles, the differential view (red: more in SOURCE, blue: less, both counts in the
