@@ -39,7 +39,7 @@ class MeasureOptions:
 
     @property
     def trial_seconds(self) -> float:
-        return 0.04 if self.quick else 0.25
+        return 0.04 if self.quick else 0.15
 
 
 # --------------------------------------------------------------------------------------------- timing helpers
@@ -312,7 +312,7 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
     cores = min(usable_cores(), torch.get_num_threads())
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     how = f"measured by phasm-perf hw measure{' --quick' if opts.quick else ''} on {stamp}"
-    gemm_sizes = [256, 512] if opts.quick else [256, 512, 1024, 2048]
+    gemm_sizes = [256, 512] if opts.quick else [256, 512, 1024]
     steps = ["fp64", "fp32", "bf16", "fp16", "np-fp64", "np-fp32"]
     caches = cpu_caches()
     llc = max((c["size"] for c in caches), default=32 << 20)
