@@ -27,8 +27,17 @@ void GammaProfile<Real>::deposit(Real e, Real cos_theta, Real* layers) const {
     const Real step = dt_ / (cos_theta > Real(0.2) ? cos_theta : Real(0.2));
     Real prev = 0;
     for (std::size_t i = 0; i < kLayers; ++i) {
-        const Real cum = gamma_p(a, b * step * Real(i + 1));
-        layers[i] = e * (cum - prev);
+        const Real depth = step * Real(i + 1);
+        const Real cum = gamma_p(a, b * depth);
+        // lateral containment in the cell: a core and a halo whose Moliere radii grow with depth
+        const Real r_core = Real(0.15) * (1 + Real(0.08) * depth), r_halo = Real(0.9) * (1 + Real(0.05) * depth);
+        Real contained = 0;
+        for (int ring = 1; ring <= 4; ++ring) {
+            const Real r = Real(0.25) * ring;
+            contained += Real(0.25) * (Real(0.85) * (1 - std::exp(-r * r / (r_core * r_core))) +
+                                       Real(0.15) * (1 - std::exp(-r / r_halo)));
+        }
+        layers[i] = e * (cum - prev) * contained;
         prev = cum;
     }
 }

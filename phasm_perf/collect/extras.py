@@ -101,6 +101,8 @@ class RunExtras:
             from .native import symbol_index
 
             index = symbol_index(self.target.program)
+            if self.target.program is not None:
+                index.add_inlined(getattr(self.collector, "inlined", {}).get(str(self.target.program), {}))
             samples.on_cpu = index.annotate(samples.on_cpu)
             samples.off_cpu = index.annotate(samples.off_cpu)
             if index.note:

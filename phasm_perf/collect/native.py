@@ -68,6 +68,37 @@ class SymbolIndex:
         loc = self.where.get(name)
         return make_frame(loc[0], loc[1], loc[2]) if loc else name
 
+    def add_inlined(self, symbols: dict[str, str]) -> None:
+        """Inlined functions (no symbol of their own): ``{name as perf printed it: an address in the binary}``.
+
+        ``addr2line -i`` gives the source file and line of the code at that address; those in the user's own
+        sources become the user's frames like any other function.
+        """
+        exe = shutil.which("addr2line")
+        if not symbols or exe is None or self.binary is None:
+            return
+        names = normalise_names(symbols)
+        todo = {n: a for n, a in ((names.get(r, r), a) for r, a in symbols.items()) if n not in self.where}
+        if not todo:
+            return
+        try:
+            out = subprocess.run([exe, "-a", "-f", "-i", "-C", "-e", str(self.binary), *(f"0x{a}" for a in todo.values())],
+                                 capture_output=True, text=True, errors="replace", timeout=120).stdout.splitlines()
+        except (OSError, subprocess.TimeoutExpired):
+            return
+        first_loc: dict[int, tuple[str, int | None]] = {}
+        addr = None
+        for i, line in enumerate(out):
+            if line.startswith("0x"):
+                addr = int(line, 16)
+                if i + 2 < len(out) and not out[i + 2].startswith("0x"):
+                    f, _, ln = out[i + 2].rpartition(":")
+                    first_loc[addr] = (f, int(ln) if ln.isdigit() else None) if f else (out[i + 2], None)
+        for name, a in todo.items():
+            loc = first_loc.get(int(a, 16))
+            if loc and loc[0] and loc[0] != "??" and _is_user_source(loc[0], self.binary):
+                self.where[name] = (name, loc[0], loc[1])
+
     def annotate(self, stacks: Counter) -> Counter:
         out: Counter = Counter()
         cache: dict[str, str] = {}

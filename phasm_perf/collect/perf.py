@@ -163,6 +163,8 @@ class PerfEvents:
     unknown_ns: int = 0
     unknown_modules: Counter = field(default_factory=Counter)
     on_ns: int = 0
+    #: inlined frames: containing module -> {symbol as perf printed it: an address where it was inlined}
+    inlined: dict = field(default_factory=dict)
 
 
 def _blocks(lines: Iterator[str]) -> Iterator[tuple[str, list[str]]]:
@@ -195,6 +197,21 @@ def _block_text(header: str, frames: list[str], weight_ns: int, event: str) -> l
 
 
 _UNKNOWN_FRAME = re.compile(r"^\s*\w+\s+\[unknown\]\s+\((.*)\)\s*$")
+_FRAME_PARTS = re.compile(r"^\s*([0-9a-fA-F]+)\s+(.+?)(?:\+0x[0-9a-fA-F]+)?\s+\((.*)\)\s*$")
+
+
+def _note_inlined(frames: list[str], into: dict) -> None:
+    """perf lists an address's inline chain as ``(inlined)`` lines above the real frame at the same address."""
+    parts = [_FRAME_PARTS.match(f) for f in frames]
+    for i, m in enumerate(parts):
+        if not m or m.group(3) != "inlined":
+            continue
+        for n in parts[i + 1:]:
+            if not n or n.group(1) != m.group(1):
+                break
+            if n.group(3) != "inlined":
+                into.setdefault(n.group(3), {}).setdefault(m.group(2), m.group(1))
+                break
 
 
 def split_events(lines: Iterator[str], period_ns: int) -> PerfEvents:
@@ -228,6 +245,7 @@ def split_events(lines: Iterator[str], period_ns: int) -> PerfEvents:
             if tid in pending:
                 ev.unmatched += 1
             pending[tid] = (header, frames, float(t.group(1)), m.group(2))
+            _note_inlined(frames, ev.inlined)
             continue
         if "cpu-clock" in header:
             m = _HEAD_TID.match(header)
@@ -240,6 +258,7 @@ def split_events(lines: Iterator[str], period_ns: int) -> PerfEvents:
                 ev.unknown_ns += period_ns
                 ev.unknown_modules.update(set(unknown))
             ev.on_cpu_lines += _block_text(header, frames, period_ns, "oncpu")
+            _note_inlined(frames, ev.inlined)
     ev.unmatched += len(pending)  # threads that never came back (the program ended while they slept)
     return ev
 
@@ -262,6 +281,7 @@ class Perf:
         self.off_cpu = self.access.off_cpu
         self.notes: list[str] = []
         self.extra: dict = {}
+        self.inlined: dict[str, dict[str, str]] = {}
 
     @property
     def period_ns(self) -> int:
@@ -301,6 +321,7 @@ class Perf:
         s.on_cpu = read_perf_script(ev.on_cpu_lines, kernel=True, demangle=True)
         s.off_cpu = read_perf_script(ev.off_cpu_lines, kernel=True, demangle=True)
         s.samples = ev.samples + ev.switches
+        self.inlined = ev.inlined
         s.threads = len(ev.threads)
         self.extra = {
             "period_ns": self.period_ns,
