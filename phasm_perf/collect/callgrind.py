@@ -74,7 +74,7 @@ class Callgrind:
     def parse(self, raw: Path) -> Samples:
         from ..calltree.folded import split_frame
         from ..calltree.readers.callgrind import read_callgrind
-        from .native import normalise_names
+        from .native import normalise_names, rename_frames
 
         log = Path(f"{raw}.log")
         log_text = log.read_text(errors="replace") if log.exists() else ""
@@ -90,20 +90,14 @@ class Callgrind:
         stacks = prof.stacks()
         raw_names = {split_frame(f)[0] for st in stacks for f in st}
         names = normalise_names(raw_names | {f.name for f in prof.functions.values()})
-        bare: Counter = Counter()
-        cache: dict[str, str] = {}
-        for frames, w in stacks.items():
-            new = []
-            for f in frames:
-                g = cache.get(f)
-                if g is None:
-                    n = split_frame(f)[0]
-                    g = cache[f] = names.get(n, n)
-                new.append(g)
-            bare[tuple(new)] += int(round(w))
-        s.on_cpu = bare
+
+        def bare(frame: str) -> str:
+            n = split_frame(frame)[0]
+            return names.get(n, n)
+
+        s.on_cpu = Counter({k: int(round(w)) for k, w in rename_frames(stacks, bare).items()})
         total = float(prof.totals[j])
-        s.samples = len(bare)  # callgrind takes no samples: the number of distinct call paths
+        s.samples = len(s.on_cpu)  # callgrind takes no samples: the number of distinct call paths
         s.threads = 1
         for f in prof.functions.values():
             if f.calls and f.key not in prof.owner:

@@ -19,7 +19,7 @@ import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..calltree.folded import make_frame, split_frame
 
@@ -44,13 +44,28 @@ def normalise_names(raw: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def display_names(raw: Iterable[str]) -> dict[str, str]:
+def display_names(raw: Iterable[str], normalised: dict[str, str] | None = None) -> dict[str, str]:
     """:func:`normalise_names`, but a call operator keeps its ``()``: ``phys::FieldMap::operator()``, where
     FlameGraph's rule (drop everything from the first ``(``) would leave ``phys::FieldMap::operator``."""
-    out = normalise_names(raw)
+    out = dict(normalised) if normalised is not None else normalise_names(raw)
     for full, name in out.items():
         if name.endswith("operator") and "operator()(" in full:
             out[full] = name + "()"
+    return out
+
+
+def rename_frames(stacks: Counter, rename: Callable[[str], str]) -> Counter:
+    """Every frame of every stack through ``rename`` (once per distinct frame); stacks that become equal merge."""
+    out: Counter = Counter()
+    cache: dict[str, str] = {}
+    for frames, w in stacks.items():
+        new = []
+        for f in frames:
+            g = cache.get(f)
+            if g is None:
+                g = cache[f] = rename(f)
+            new.append(g)
+        out[tuple(new)] += w
     return out
 
 
@@ -100,17 +115,7 @@ class SymbolIndex:
                 self.where[name] = (name, loc[0], loc[1])
 
     def annotate(self, stacks: Counter) -> Counter:
-        out: Counter = Counter()
-        cache: dict[str, str] = {}
-        for frames, w in stacks.items():
-            new = []
-            for f in frames:
-                g = cache.get(f)
-                if g is None:
-                    g = cache[f] = self.frame(f)
-                new.append(g)
-            out[tuple(new)] += w
-        return out
+        return rename_frames(stacks, self.frame)
 
 
 def _is_user_source(path: str, binary: Path) -> bool:
@@ -151,7 +156,7 @@ def symbol_index(binary: Path | None) -> SymbolIndex:
     else:
         note = None
     names = normalise_names(raw)
-    shown = display_names(raw)
+    shown = display_names(raw, names)
     where: dict[str, tuple[str, str, int | None]] = {}
     for full, (file, line_no) in raw.items():
         where.setdefault(names.get(full, full), (shown.get(full, full), file, line_no))
