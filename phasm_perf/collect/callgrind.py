@@ -111,11 +111,19 @@ class Callgrind:
             self.notes.append(f"callgrind counts instructions ({prof.event}); the native run for a time scale did "
                               "not complete, so weights are instructions, not seconds")
         self.notes.append("under callgrind, inlined code counts toward the function it was inlined into")
+        # functions callgrind could not name (no symbol): "0x000000000001ab70", file "???"
+        unknown = [f for f in prof.functions.values() if f.name.startswith("0x")]
+        unknown_cost = sum(float(f.self_cost[j]) for f in unknown)
+        if total > 0 and unknown_cost / total >= 0.001:
+            objs = Counter(Path(f.object).name for f in unknown if f.object)
+            self.notes.append(f"{100 * unknown_cost / total:.1f}% of {prof.event} is in code with no symbol ([unknown] "
+                              f"frames; in {', '.join(o for o, _ in objs.most_common(3)) or 'unknown objects'})")
         inclusive = {}
         for f in prof.functions.values():
             n = names.get(f.name, f.name)
             inclusive[n] = max(inclusive.get(n, 0.0), float(f.incl_cost[j]))
         self.extra = {"event": prof.event, "total": total, "native_cpu_seconds": self._cpu_seconds,
+                      "unknown_frame_fraction": unknown_cost / total if total > 0 else 0.0,
                       "seconds_per_instruction": s.seconds_per_unit if self._cpu_seconds else None,
                       "inclusive": dict(sorted(inclusive.items(), key=lambda kv: -kv[1])[:50]),
                       "calls": dict(sorted(self._calls.items(), key=lambda kv: -kv[1])[:200])}
