@@ -424,8 +424,11 @@ class Runtime:
         torch.set_num_threads(int(self.spec.get("threads") or 1))
         extra = {"phasm_surrogate.json": ""}
         device = self.spec.get("device") or "cpu"
-        model = torch.jit.freeze(torch.jit.load(self.spec["surrogate"], map_location=device, _extra_files=extra).eval())
+        saved = torch.jit.load(self.spec["surrogate"], map_location=device, _extra_files=extra)
         self.meta = json.loads(extra["phasm_surrogate.json"])
+        from .train import runtime_module
+
+        model = runtime_module(saved, self.meta, self.spec.get("runtime", "eager"))
         self.torch = torch
         self.device = device
         self.dtype = getattr(torch, self.meta.get("dtype", "float32"))

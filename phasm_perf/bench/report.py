@@ -78,6 +78,8 @@ class DeviceSummary(BaseModel):
     name: str
     threads: int | None
     cuda: str
+    runtime: str = Field("eager", description="eager (nn.Sequential) or torchscript (frozen): how the program and "
+                                              "the timing run the surrogate")
 
 
 class PredictionInfo(BaseModel):
@@ -218,7 +220,8 @@ def render_terminal(report: BenchReport, console) -> None:
     console.print(f"surrogate {t.surrogate} {t.dtype}: {t.epochs} epochs (best {t.best_epoch}), validation "
                   f"relative error max {_pct(t.max_relative_error).lstrip('+')}, saved {t.path}")
     p = report.prediction
-    console.print(f"device {report.device.device} ({report.device.name}, threads {report.device.threads}); "
+    console.print(f"device {report.device.device} ({report.device.name}, threads {report.device.threads}, "
+                  f"{report.device.runtime}); "
                   f"cuda {report.device.cuda}; prediction: "
                   + (f"{p.hardware} {p.dtype}" if p.status == "ok" else p.status))
     tab = Table(title="time per batch: measured vs predicted", title_justify="left")

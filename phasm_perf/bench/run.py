@@ -24,7 +24,7 @@ from .capture import Capture, capture, parse_function
 from .predict import MODEL_DTYPE, Prediction, end_to_end, load_profile, predict, profile_threads
 from .swap import compare_output, run_session
 from .timing import resolve_device, time_forward
-from .train import TrainOptions, hidden_text, parse_hidden, save, train
+from .train import TrainOptions, hidden_text, parse_hidden, runtime_module, save, train
 
 Status = Callable[[str], None]
 Progress = Callable[[int, int, float, float], None]
@@ -42,6 +42,7 @@ class BenchOptions:
     seed: int = 0
     batches: list[int] = field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024])
     device: str = "auto"
+    runtime: str = "eager"
     threads: int | None = None  # None: as many as the CPU profile was measured with (like for like)
     hardware: str = "local"
     repeats: int = 3
@@ -86,9 +87,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
     from .train import load
 
     module, meta = load(path, dev.device)
-    import torch
-
-    timings = time_forward(torch.jit.freeze(module), widths[0], batches, dev.device, repeats=opts.timing_repeats,
+    timings = time_forward(runtime_module(module, meta, opts.runtime), widths[0], batches, dev.device, repeats=opts.timing_repeats,
                            x_mean=meta["normalisation"]["x_mean"], x_std=meta["normalisation"]["x_std"],
                            dtype=opts.dtype)
     pred = predict(profile, widths, opts.dtype, batches)
@@ -113,6 +112,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
         status(f"end to end: {opts.repeats} baseline and {opts.repeats} surrogate runs, interleaved"
                + (" (and one call at a time)" if batched else ""))
         variants = run_session(target, fn, str(path), repeats=opts.repeats, batched=batched, threads=dev.threads,
+                               runtime=opts.runtime,
                                device=dev.device, timeout=opts.timeout, on_status=status)
         e2e = _end_to_end(variants, cap, timings, pred, opts.repeats)
         for r in rows:
@@ -145,7 +145,8 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         function=fn.display, argv=list(target.argv), cwd=os.getcwd(),
         seconds=time.perf_counter() - t_start,
-        device=R.DeviceSummary(device=dev.device, name=dev.name, threads=dev.threads, cuda=dev.cuda),
+        device=R.DeviceSummary(device=dev.device, name=dev.name, threads=dev.threads, cuda=dev.cuda,
+                               runtime=opts.runtime),
         options={k: v for k, v in vars(opts).items()},
         capture=_capture_summary(cap),
         training=R.Training(

@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import PhasmError
 from . import report as R
 from .predict import Prediction, load_profile, predict
-from .train import TrainOptions, build_surrogate, fold, load, parse_hidden, train
+from .train import TrainOptions, build_surrogate, fold, load, parse_hidden, runtime_module, train
 
 
 @dataclass
@@ -42,6 +42,7 @@ class SweepOptions:
     seed: int = 0
     scheduler: str | None = None
     workers: int = 2
+    runtime: str = "eager"
 
 
 def lock_name(device: str, host: str | None = None) -> str:
@@ -66,11 +67,13 @@ def build_task(hidden: tuple[int, ...], dtype: str, base: dict, data: dict | Non
                                       base["x_std"], base["y_mean"], base["y_std"]), dtype)
     buf = io.BytesIO()
     torch.jit.save(torch.jit.script(module.eval()), buf)
-    return {"bytes": buf.getvalue(), "relative": rel, "dtype": dtype}
+    meta = {"input_names": [""] * base["n_in"], "output_names": [""] * base["n_out"],
+            "surrogate": "mlp:" + "x".join(map(str, hidden)), "activation": base["activation"]}
+    return {"bytes": buf.getvalue(), "relative": rel, "dtype": dtype, "meta": meta}
 
 
 def time_task(model: dict, n_in: int, batch: int, device: str, threads: int | None, repeats: int,
-              x_mean, x_std) -> dict:
+              x_mean, x_std, runtime: str = "eager") -> dict:
     """One timed trial, holding the device's lock for its whole duration."""
     import torch
     from distributed import Lock, get_worker
@@ -79,7 +82,8 @@ def time_task(model: dict, n_in: int, batch: int, device: str, threads: int | No
 
     if threads:
         torch.set_num_threads(threads)
-    module = torch.jit.freeze(torch.jit.load(io.BytesIO(model["bytes"]), map_location=device).eval())
+    saved = torch.jit.load(io.BytesIO(model["bytes"]), map_location=device)
+    module = runtime_module(saved, model["meta"], runtime)
     host = socket.gethostname()
     with Lock(lock_name(device, host)):
         t0 = time.time()
@@ -134,7 +138,7 @@ def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
             fut = client.scatter(model)
             for b in opts.batches:
                 trials[(h, d, b)] = client.submit(time_task, fut, n_in, b, opts.device, opts.threads, opts.repeats,
-                                                  base["x_mean"], base["x_std"], pure=False)
+                                                  base["x_mean"], base["x_std"], opts.runtime, pure=False)
         results = dict(zip(trials, client.gather(list(trials.values()))))
     finally:
         client.close()

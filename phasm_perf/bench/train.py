@@ -263,3 +263,32 @@ def load(path: str | Path, device: str = "cpu"):
     except (RuntimeError, ValueError) as exc:
         raise PhasmError(f"cannot load surrogate {str(path)!r}: {str(exc).splitlines()[0]}") from None
     return module.eval(), json.loads(extra["phasm_surrogate.json"])
+
+
+RUNTIMES = ("eager", "torchscript")
+
+
+def runtime_module(module, meta: dict, runtime: str = "eager"):
+    """What the program calls: ``torchscript`` runs the saved module frozen; ``eager`` rebuilds the same layers
+    as a plain ``torch.nn.Sequential`` with the saved weights (the form ``hw measure`` calibrates the model's
+    dispatch and launch costs with, so predicted and measured are like for like)."""
+    torch = _torch()
+    if runtime == "torchscript":
+        return torch.jit.freeze(module.eval())
+    if runtime != "eager":
+        raise PhasmError(f"--runtime {runtime!r}: choose eager or torchscript")
+    widths = [len(meta["input_names"]), *parse_hidden(meta["surrogate"]), len(meta["output_names"])]
+    act = {"silu": torch.nn.SiLU, "tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "gelu": torch.nn.GELU}[
+        meta.get("activation", "relu")]
+    layers: list = []
+    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(widths) - 2:
+            layers.append(act())
+    net = torch.nn.Sequential(*layers)
+    state = module.state_dict()
+    dtype = next(iter(state.values())).dtype
+    net.to(dtype).load_state_dict(state)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net.eval().to(next(iter(state.values())).device)

@@ -68,6 +68,9 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     t = parser.add_argument_group("timing and prediction")
     t.add_argument("--batch", type=_batches, default=None, metavar="LIST",
                    help="batch sizes to time (default 1,2,4,...,1024)")
+    t.add_argument("--runtime", default="eager", choices=["eager", "torchscript"],
+                   help="how the program runs the surrogate: eager (default; nn.Sequential, the form `hw measure` "
+                        "calibrates dispatch and launch costs with) or torchscript (the saved module, frozen)")
     t.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda[:N]")
     t.add_argument("--threads", type=_positive, default=None, metavar="N",
                    help="torch threads for timing and in the program (default: as many as the CPU hardware profile "
@@ -119,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     opts = BenchOptions(surrogate=args.surrogate, activation=args.activation, dtype=args.dtype, samples=args.samples,
                         min_samples=args.min_samples, epochs=args.epochs, patience=args.patience, seed=args.seed,
                         device=args.device, threads=args.threads, hardware=args.hardware, repeats=args.repeats,
-                        timing_repeats=args.timing_repeats, swap=args.swap, timeout=args.timeout)
+                        timing_repeats=args.timing_repeats, swap=args.swap, timeout=args.timeout,
+                        runtime=args.runtime)
     if args.batch:
         opts.batches = args.batch
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -143,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
                 dtypes=[_dtype(d) for d in args.sweep_dtypes.split(",") if d],
                 batches=opts.batches, device=report.device.device, threads=report.device.threads,
                 hardware=args.hardware, repeats=args.timing_repeats, train=args.sweep_train,
-                epochs=min(args.epochs, 200), seed=args.seed, scheduler=args.scheduler, workers=args.workers)
+                epochs=min(args.epochs, 200), seed=args.seed, scheduler=args.scheduler, workers=args.workers,
+                runtime=args.runtime)
             report.sweep = run_sweep(Path(report.training.path), sweep_opts, on_status=status)
     text = report.model_dump_json(indent=2) + "\n"
     write_output(text, str(out_dir / "bench.json"))

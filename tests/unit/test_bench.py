@@ -222,6 +222,14 @@ def test_train_save_load_round_trip(tmp_path):
     x = torch.tensor(X[:5], dtype=torch.float32)
     with torch.no_grad():
         assert torch.allclose(module(x), t.module(x))
+    from phasm_perf.bench.train import runtime_module
+
+    eager, frozen = runtime_module(module, back, "eager"), runtime_module(module, back, "torchscript")
+    assert isinstance(eager, torch.nn.Sequential) and not any(p.requires_grad for p in eager.parameters())
+    with torch.no_grad():
+        assert torch.allclose(eager(x), module(x)) and torch.allclose(frozen(x), module(x))
+    with pytest.raises(PhasmError, match="--runtime"):
+        runtime_module(module, back, "onnx")
     assert parse_hidden("mlp:64x32") == (64, 32) and parse_hidden("mlp:") == ()
     with pytest.raises(PhasmError):
         parse_hidden("mlp:64xa")
