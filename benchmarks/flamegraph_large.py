@@ -6,7 +6,9 @@ FlameGraph's flamegraph.pl needs about 134 s for such a file on this kind of mac
     .venv/bin/python benchmarks/flamegraph_large.py              # generates /tmp/phasm-bench/large.folded once
     .venv/bin/python benchmarks/flamegraph_large.py --lines 100000 --dir /tmp/small
 
-Prints the time of each step, the total, the ratio to 134 s, and the peak resident memory (ru_maxrss).
+Prints the time of each step, the total, the ratio to 134 s, and the peak resident memory (ru_maxrss). By default the
+page outlines the surrogate candidates, which runs `rank`'s candidate filters over every stack; --no-candidates
+measures the flame graph alone.
 The big files live under --dir (default /tmp/phasm-bench), never in the repository.
 """
 
@@ -56,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--dir", default="/tmp/phasm-bench")
     ap.add_argument("--regenerate", action="store_true")
+    ap.add_argument("--no-candidates", dest="with_candidates", action="store_false",
+                    help="draw the page without ranking surrogate candidates (as `flamegraph --no-candidates`)")
     args = ap.parse_args(argv)
     from phasm_perf import api
     from phasm_perf.cli._common import write_output
@@ -75,16 +79,16 @@ def main(argv: list[str] | None = None) -> int:
     tree = api.call_tree(bundle)
     fns = tree.functions
     t2 = time.perf_counter()
-    text, notes = api.flamegraph(bundle, "html", tree=tree)
+    text, notes = api.flamegraph(bundle, "html", tree=tree, candidates=args.with_candidates)
     write_output(text, str(out))
     t3 = time.perf_counter()
     m = re.search(r'"merged":(\d+)', text)
-    info = {"frames": text.count(",", text.index('"parent":['), text.index('],"name":')) + 1,
-            "merged": int(m.group(1)) if m else 0}
+    frames = text.count(",", text.index('"parent":['), text.index('],"name":')) + 1
     total = t3 - t0
     print(f"input: {src} ({src.stat().st_size / 1e6:.0f} MB, {args.lines:,} lines, {len(fns):,} functions)")
     print(f"read {t1 - t0:.1f} s, call tree {t2 - t1:.1f} s, html {t3 - t2:.1f} s ({out.stat().st_size / 1e6:.1f} MB, "
-          f"{info.get('frames', 0):,} frames drawn, {info.get('merged', 0):,} merged below the width threshold)")
+          f"{frames:,} frames drawn, {int(m.group(1)) if m else 0:,} call paths merged below the width threshold)"
+          + ("" if args.with_candidates else "; candidates not ranked (--no-candidates)"))
     print(f"total {total:.1f} s = {total / FLAMEGRAPH_PL_SECONDS:.3f} of flamegraph.pl's {FLAMEGRAPH_PL_SECONDS:.0f} s "
           f"(target <= 0.2); peak RSS {peak_rss_mb():.0f} MB (before reading: {rss0:.0f} MB)")
     for n in notes:

@@ -176,9 +176,34 @@ class FunctionSums:
 def function_sums(table: StackTable, frame_fn: np.ndarray, names: list[str]) -> FunctionSums:
     """``frame_fn[frame id]`` is the function id of a frame. Recursion is not double counted: a stack adds its weight
     once to every function on it; the callee of a function is the frame just above its innermost occurrence."""
-    k = table.weights.shape[1]
     nfn = max(1, len(names))
-    fn = frame_fn[table.flat].astype(np.int64)
+    fn = frame_fn[table.flat]
+    lengths = table.lengths
+    pos, prow = _innermost(table, fn.astype(np.int64), nfn)
+    k = table.weights.shape[1]
+    pfn = fn[pos]
+    incl = np.zeros((nfn, k))
+    excl = np.zeros((nfn, k))
+    nonempty = lengths > 0
+    leaf_fn = fn[table.offsets[1:][nonempty] - 1]
+    for j in range(k):
+        col = table.weights[:, j]
+        if col.any():
+            incl[:, j] = np.bincount(pfn, weights=col[prow], minlength=nfn)
+            excl[:, j] = np.bincount(leaf_fn, weights=col[nonempty], minlength=nfn)
+    has_callee = pos + 1 < table.offsets[prow + 1]
+    caller = pfn[has_callee].astype(np.int64)
+    callee = fn[pos[has_callee] + 1].astype(np.int64)
+    w = table.weights.sum(axis=1)[prow[has_callee]]
+    pair = caller * nfn + callee
+    up, pinv = group(pair)
+    pw = np.bincount(pinv, weights=w, minlength=len(up))
+    return FunctionSums(names, incl[: len(names)], excl[: len(names)], np.stack([up // nfn, up % nfn], axis=1), pw)
+
+
+def _innermost(table: StackTable, fn: np.ndarray, nfn: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (into ``flat``) of the innermost occurrence of each function on each stack, and their stack index:
+    a stable sort of (stack, function) keys, the last of each run."""
     key = table.rows() * nfn + fn
     order = np.argsort(key, kind="stable")   # nearly sorted already (stack by stack): a fast merge
     sk = key[order]
@@ -187,27 +212,9 @@ def function_sums(table: StackTable, frame_fn: np.ndarray, names: list[str]) -> 
     if len(sk):
         last[:-1] = sk[1:] != sk[:-1]
     del sk
-    pos = order[last]                     # innermost position of each (stack, function)
+    pos = order[last]
     del order, last
-    prow = np.searchsorted(table.offsets, pos, side="right") - 1
-    pfn = fn[pos]
-    incl = np.zeros((nfn, k))
-    excl = np.zeros((nfn, k))
-    nonempty = table.lengths > 0
-    leaf_fn = fn[table.offsets[1:][nonempty] - 1]
-    wp = table.weights[prow]
-    for j in range(k):
-        incl[:, j] = np.bincount(pfn, weights=wp[:, j], minlength=nfn)
-        excl[:, j] = np.bincount(leaf_fn, weights=table.weights[nonempty, j], minlength=nfn)
-    has_callee = pos + 1 < table.offsets[prow + 1]
-    caller = pfn[has_callee]
-    callee = fn[pos[has_callee] + 1]
-    w = wp.sum(axis=1)[has_callee]
-    del wp
-    pair = caller * nfn + callee
-    up, pinv = group(pair)
-    pw = np.bincount(pinv, weights=w, minlength=len(up))
-    return FunctionSums(names, incl[: len(names)], excl[: len(names)], np.stack([up // nfn, up % nfn], axis=1), pw)
+    return pos, np.searchsorted(table.offsets, pos, side="right") - 1
 
 
 __all__ = ["StackTable", "Trie", "build_trie", "FunctionSums", "function_sums"]

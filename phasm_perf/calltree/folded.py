@@ -64,7 +64,7 @@ def parse_folded_lines(lines: Iterable[str]) -> FoldedParse:
     same = seen.setdefault  # one string object per distinct frame: millions of stacks share a few thousand names
     for lineno, raw in enumerate(lines, 1):
         line = raw.rstrip("\r\n")
-        if not line.strip() or line.startswith("#"):
+        if not line or line[0] == "#" or line.isspace():
             continue
         stack, sep, count = line.rpartition(" ")
         if not sep or not stack:
@@ -82,7 +82,10 @@ def parse_folded_lines(lines: Iterable[str]) -> FoldedParse:
         if weight < 0 or weight != weight:  # negative or NaN
             out.invalid.append((lineno, line[:200]))
             continue
-        frames = tuple([same(f, f) for f in stack.split(";") if f != ""])
+        parts = stack.split(";")
+        if "" in parts:
+            parts = [f for f in parts if f]
+        frames = tuple(map(same, parts, parts))
         if not frames:
             out.invalid.append((lineno, line[:200]))
             continue
