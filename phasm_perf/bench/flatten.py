@@ -183,6 +183,9 @@ def compile_unflattener(schema: Schema) -> Callable[[list], Any]:
     """A fast rebuilder for results of this schema (a tuple of plain floats is the common case)."""
     if schema["kind"] == "float" and "np" not in schema:
         return lambda values: float(values[0])
+    if schema["kind"] == "float" and _np is not None:
+        scalar = _np.dtype(schema["np"]).type
+        return lambda values: scalar(values[0])
     if schema["kind"] == "tuple" and all(s["kind"] == "float" and "np" not in s for s in schema["items"]):
         return tuple
     return lambda values: unflatten(values, schema)[0]

@@ -69,6 +69,8 @@ def test_compiled_fast_paths():
     assert g([(1.0, 2.0), 3.0]) == [1.0, 2.0, 3.0]
     assert compile_unflattener(schema_of((1.0, 2.0)))([3.0, 4.0]) == (3.0, 4.0)
     assert compile_unflattener({"kind": "float"})([2.5]) == 2.5
+    back = compile_unflattener(schema_of(np.float32(1.0)))([2.5])
+    assert back == 2.5 and type(back) is np.float32
     assert compile_unflattener(schema_of([1, 2]))([1.2, 1.7]) == [1, 2]
 
 
