@@ -237,6 +237,34 @@ def test_train_save_load_round_trip(tmp_path):
         parse_hidden("mlp:64xa")
 
 
+@pytest.mark.parametrize("runtime", ["eager", "torchscript"])
+def test_surrogate_mode_answers_calls_and_batches(tmp_path, runtime):
+    torch = pytest.importorskip("torch")
+    from phasm_perf.bench.train import TrainOptions, save, train
+
+    rng = np.random.default_rng(1)
+    X = rng.uniform(0, 1, size=(200, 2))
+    Y = np.stack([X[:, 0] + X[:, 1], X[:, 0] - X[:, 1]], axis=1)
+    t = train(X, Y, ["s", "d"], TrainOptions(hidden=(8,), epochs=10))
+    meta = {"inputs": [{"name": "a", "schema": {"kind": "float"}}, {"name": "b", "schema": {"kind": "float"}}],
+            "result_schema": schema_of((1.0, 2.0)), "input_names": ["a", "b"], "output_names": ["s", "d"]}
+    path = save(t, tmp_path / "s.pt", meta)
+    f = _make("def f(a, b, label='x'):\n    raise AssertionError('the original must not run')\n", "f")
+    rt = Runtime({"mode": "surrogate", "module": "m", "qualname": "f", "surrogate": str(path), "threads": 1,
+                  "runtime": runtime})
+    rt.load_surrogate()
+    rt.swap(f, "definition")
+    with torch.no_grad():
+        want = t.module(torch.tensor([[0.2, 0.7], [0.5, 0.1], [0.9, 0.9]], dtype=torch.float32)).tolist()
+    got = f(0.2, 0.7)
+    assert isinstance(got, tuple) and got == pytest.approx(tuple(want[0]), rel=1e-5)
+    assert f(b=0.7, a=0.2, label="y") == pytest.approx(got)
+    batched = batch_point(f, [(0.5, 0.1), (0.9, 0.9)])
+    assert [tuple(r) for r in batched] == [pytest.approx(tuple(w), rel=1e-5) for w in want[1:]]
+    assert rt.calls == 4 and rt.batch_sizes == {2: 1} and rt.fallback_calls == 0
+    torch.set_grad_enabled(True)
+
+
 def test_folding_the_normalisation_keeps_the_function():
     torch = pytest.importorskip("torch")
     from phasm_perf.bench.train import build_surrogate, fold
