@@ -152,3 +152,18 @@ def roofline_figure(hardware: str = "local", series: dict | None = None, dtype: 
     prof = profile_of(hardware)
     sweeps = {label: predict_sweep(prof, i, o, s, dtype, b) for label, (i, o, s, b) in (series or {}).items()}
     return _figure(prof, sweeps, dtype)
+
+
+def bench(prog: str, args: Sequence[str] = (), function: str = "", out: str | os.PathLike = "bench.out",
+          **options):
+    """``phasm-perf bench``: capture ``function`` (``MODULE:QUALNAME``) in ``prog args``, train, time, swap it in;
+    ``options`` as :class:`phasm_perf.bench.run.BenchOptions`. Returns the :class:`~phasm_perf.bench.report.BenchReport`
+    (the surrogate and the sample are kept in ``out``)."""
+    from .bench.run import BenchOptions, bench as _bench
+
+    return _bench(resolve_target(prog, args), function, BenchOptions(**options), out)
+
+
+def bench_frame(report) -> pd.DataFrame:
+    """A bench report's per-batch table (measured and predicted seconds, error) as a DataFrame indexed by batch."""
+    return pd.DataFrame([r.model_dump() for r in report.per_batch]).set_index("batch")
