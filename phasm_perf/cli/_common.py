@@ -24,7 +24,7 @@ def add_program_arguments(parser: argparse.ArgumentParser, what: str = "PROG") -
 
 def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("collection")
-    g.add_argument("--collector", default="auto", choices=["auto", "austin", "py-spy", "perf", "callgrind"],
+    g.add_argument("--collector", default="auto", choices=["auto", "austin", "py-spy", "perf", "callgrind", "scalene"],
                    help="sampler (default: austin for Python, which splits on-CPU and off-CPU in one run; perf for "
                         "a compiled program, callgrind where perf is not permitted)")
     g.add_argument("--torch-profiler", action="store_true",

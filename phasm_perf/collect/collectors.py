@@ -205,7 +205,7 @@ def _native(module: str, cls: str):
 
 
 COLLECTORS = {"austin": Austin, "py-spy": PySpy, "perf": _native("perf", "Perf"),
-              "callgrind": _native("callgrind", "Callgrind")}
+              "callgrind": _native("callgrind", "Callgrind"), "scalene": _native("scalene", "Scalene")}
 
 
 def make_collector(name: str, interval: float):

@@ -38,7 +38,7 @@ def render_flamegraph(bundle: Bundle, fmt: str = "html", other: Bundle | None = 
     if not drawn:
         return module.render(bundle, view=view), []
     hl = highlights_of(bundle, rank_options) if highlight else {}
-    data = flame_data(bundle, other, min_width=min_width, highlights=hl, title=title, tree=tree)
+    data = flame_data(bundle, other, min_width=min_width, highlights=hl, title=title, tree=tree, ranked=highlight)
     return module.render(data, view=view), list(data.notes)
 
 

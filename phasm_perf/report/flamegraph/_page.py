@@ -189,7 +189,11 @@ aside h2 { font-size: 13px; margin: 8px 0 4px; }
     for (const r of document.querySelectorAll("input[name=view]")) if (r.value === "off") r.disabled = true;
   }
   const ol = document.getElementById("cands");
-  if (!D.candidates.length) { const li = document.createElement("li"); li.textContent = "none above the threshold"; ol.appendChild(li); }
+  if (!D.candidates.length) {
+    const li = document.createElement("li");
+    li.textContent = D.ranked ? "none above the threshold" : "not ranked (--no-candidates)";
+    ol.appendChild(li);
+  }
   D.candidates.forEach((c, k) => {
     const li = document.createElement("li");
     li.textContent = `${c[5]} \u2014 ${(100 * c[1]).toFixed(1)}% of the run, Amdahl ${c[2] === null ? "inf" : (+c[2]).toFixed(2)}x, ${c[3]}`;

@@ -43,6 +43,7 @@ class FlameData:
     off_cpu_known: bool = True
     min_width: float = DEFAULT_MIN_WIDTH
     highlights: dict[str, Highlight] = field(default_factory=dict)   # function key -> candidate
+    ranked: bool = True                                              # False: candidates were not looked for
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -81,7 +82,7 @@ def _children(trie: Trie, frames: list[str]) -> list[list[int]]:
 
 def flame_data(bundle: Bundle, other: Bundle | None = None, min_width: float = DEFAULT_MIN_WIDTH,
                highlights: dict[str, Highlight] | None = None, title: str | None = None,
-               tree: CallTree | None = None) -> FlameData:
+               tree: CallTree | None = None, ranked: bool = True) -> FlameData:
     """The tree to draw (``tree``: the bundle's call tree if already built, whose tables are reused). With ``other``, a differential view: SOURCE's on+off stacks against OTHER's, OTHER scaled
     to SOURCE's total (so a function that takes the same share in both has the same width and no colour)."""
     notes: list[str] = []
@@ -110,7 +111,7 @@ def flame_data(bundle: Bundle, other: Bundle | None = None, min_width: float = D
     return FlameData(title or str(bundle.path), table.frames, trie, _children(trie, table.frames),
                      bundle.meta.weight_unit, bundle.meta.seconds_per_unit, diff=other is not None, diff_scale=scale,
                      labels=labels, off_cpu_known=bundle.meta.collector.off_cpu or bool(bundle.off_cpu),
-                     min_width=min_width, highlights=hl, notes=notes)
+                     min_width=min_width, highlights=hl, ranked=ranked, notes=notes)
 
 
 def highlights_of(bundle: Bundle, options=None) -> dict[str, Highlight]:

@@ -56,7 +56,7 @@ def payload(data: FlameData) -> dict:
         "b": [round(b[n], 6) for n in order],
         "candidates": [[h.rank, h.share, _finite(h.amdahl_limit), h.kind, h.on_cpu_fraction, h.function]
                        for _, h in ranks],
-        "cand": cand_of,
+        "cand": cand_of, "ranked": data.ranked,
         "merged": int(trie.merged_paths), "minWidth": data.min_width,
     }
 
