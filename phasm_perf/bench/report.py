@@ -284,11 +284,14 @@ def plot_png(report: BenchReport) -> bytes:
         ax2.bar([i - 0.2 for i in x], meas, 0.4, label="measured", color="C0")
         ax2.bar([i + 0.2 for i in x], preds, 0.4, label="predicted", color="C1")
         ax2.axhline(1.0, color="k", lw=0.8)
+        rest = e.baseline_seconds - e.calls * e.seconds_per_call
+        if rest > 0:
+            ax2.axhline(e.baseline_seconds / rest, color="C2", ls="--", lw=1, label="Amdahl limit")
         ax2.set_xticks(list(x))
         ax2.set_xticklabels(labels, fontsize=8)
         ax2.set_ylabel("end-to-end speedup T / T'")
         ax2.set_title("end to end")
-        ax2.legend(fontsize=8)
+        ax2.legend(fontsize=8, loc="best", framealpha=0.9)
     else:
         ax2.axis("off")
     fig.tight_layout()
