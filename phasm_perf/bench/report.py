@@ -214,7 +214,8 @@ def render_terminal(report: BenchReport, console) -> None:
 
     c = report.capture
     t = report.training
-    console.print(f"[bold]{report.function}[/]  {c.calls} calls, t_f {_fmt_s(c.seconds_per_call)} per call; "
+    t_f = report.end_to_end.seconds_per_call if report.end_to_end else c.seconds_per_call
+    console.print(f"[bold]{report.function}[/]  {c.calls} calls, t_f {_fmt_s(t_f)} per call; "
                   f"{c.samples} samples, {len(c.input_names)} inputs -> {len(c.output_names)} outputs"
                   + (f"; not inputs: {', '.join(s.name for s in c.skipped_inputs)}" if c.skipped_inputs else ""))
     console.print(f"surrogate {t.surrogate} {t.dtype}: {t.epochs} epochs (best {t.best_epoch}), validation "
