@@ -274,3 +274,43 @@ def test_input_format_override_and_unknown_format(tmp_path):
     with pytest.raises(PhasmError, match="unknown input format"):
         read_profile(f, "nope")
     assert set(FORMATS) >= {"folded", "pyspy-raw", "speedscope", "perf-script", "callgrind", "scalene", "austin"}
+
+
+# -- Austin (a real run of austin --full on a program that computes and sleeps) -----------------------------------
+
+AUSTIN_PROG = """
+import time
+def busy():
+    s = 0
+    for i in range(300000):
+        s += i * i
+    return s
+def main():
+    for _ in range(5):
+        busy()
+        time.sleep(0.05)
+main()
+"""
+
+
+def test_austin_full_mode_splits_on_and_off_cpu(tmp_path):
+    import sys
+
+    austin = Path(sys.executable).parent / "austin"
+    if not austin.exists() and shutil.which("austin") is None:
+        pytest.skip("austin not installed")
+    exe = str(austin) if austin.exists() else shutil.which("austin")
+    prog = tmp_path / "prog.py"
+    prog.write_text(AUSTIN_PROG)
+    out = tmp_path / "prog.austin"
+    proc = subprocess.run([exe, "--full", "--interval=200", "-o", str(out), sys.executable, str(prog)],
+                          capture_output=True, text=True, timeout=60)
+    if proc.returncode != 0 and "permission" in proc.stderr.lower():
+        pytest.skip("austin may not trace here: " + proc.stderr.strip().splitlines()[-1])
+    assert detect_format(out) == "austin"
+    prof = read_profile(out)
+    assert prof.off_cpu_known and prof.weight_unit == "us"
+    fns = prof.tree().functions
+    main, busy = fns.loc[f"main ({prog})"], fns.loc[f"busy ({prog})"]
+    assert main["off_incl"] == pytest.approx(5 * 0.05, abs=0.1)   # the five sleeps
+    assert busy["on_incl"] > 0 and busy["off_incl"] < 0.2 * busy["on_incl"]
