@@ -137,3 +137,38 @@ def test_bench_sweep_on_a_local_dask_cluster(tmp_path):
     assert all(r["predicted_seconds"] is None for r in s["rows"] if r["dtype"] == "bfloat16")
     assert any("no bf16 peak" in n for n in s["notes"])
     assert len({r["worker"] for r in s["rows"]}) >= 1
+
+
+def _interpreters() -> list[str]:
+    import glob
+    import os
+    import shutil
+    import sys
+
+    found = {sys.executable}
+    for v in ("3.10", "3.12", "3.13"):
+        exe = next(iter(sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{v}*/bin/python{v}")))), None)
+        exe = exe or shutil.which(f"python{v}")
+        if exe and "shims" not in exe:
+            found.add(exe)
+    return sorted(found)
+
+
+@pytest.mark.parametrize("python", _interpreters())
+def test_capture_swaps_at_definition_on_each_python(python, monkeypatch):
+    """The trace-then-swap hook on every Python this machine has (3.12+ runs settrace over sys.monitoring)."""
+    from phasm_perf.bench.capture import FunctionRef
+    from phasm_perf.bench.runs import run_program
+    from phasm_perf.collect.program import Target
+    from tests.conftest import ROOT
+
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # phasm-perf importable by an interpreter without it installed
+    script = EXAMPLES / "particles.py"
+    fn = FunctionRef("particles", "boris_push", str(script))
+    run = run_program(Target([python, str(script), "--events", "2"], "python", script),
+                      {"mode": "capture", "module": fn.module, "qualname": fn.qualname, "script": fn.script,
+                       "budget": 30, "seed": 0})
+    r = run.report
+    assert r["status"] == "called" and r["swap"] == "definition" and not r["first_call_original"]
+    assert r["calls"] == 50 and len(r["X"]) == 30 and all(len(x) == 7 and len(y) == 6 for x, y in zip(r["X"], r["Y"]))
+    assert run.stdout.startswith("checksum ")
