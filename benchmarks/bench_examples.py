@@ -28,6 +28,7 @@ EXAMPLES = {
     "particles": ("particles:boris_push", ["examples/particles.py", "--events", "40"]),
     "particles_batched": ("particles:boris_push", ["examples/particles_batched.py", "--events", "40"]),
     "heat": ("heat:source_term", ["examples/heat.py", "--n", "48", "--steps", "20"]),
+    "heat_batched": ("heat:source_term", ["examples/heat_batched.py", "--n", "48", "--steps", "20"]),
 }
 
 
