@@ -179,7 +179,7 @@ def function_sums(table: StackTable, frame_fn: np.ndarray, names: list[str]) -> 
     nfn = max(1, len(names))
     fn = frame_fn[table.flat]
     lengths = table.lengths
-    pos, prow = _innermost(table, fn.astype(np.int64), nfn)
+    pos, prow = _innermost(table, fn, nfn)
     k = table.weights.shape[1]
     pfn = fn[pos]
     incl = np.zeros((nfn, k))
@@ -204,7 +204,9 @@ def function_sums(table: StackTable, frame_fn: np.ndarray, names: list[str]) -> 
 def _innermost(table: StackTable, fn: np.ndarray, nfn: int) -> tuple[np.ndarray, np.ndarray]:
     """Positions (into ``flat``) of the innermost occurrence of each function on each stack, and their stack index:
     a stable sort of (stack, function) keys, the last of each run."""
-    key = table.rows() * nfn + fn
+    key = table.rows()
+    key *= nfn
+    key += fn  # in place: three arrays of every frame at once is most of the peak memory
     order = np.argsort(key, kind="stable")   # nearly sorted already (stack by stack): a fast merge
     sk = key[order]
     del key

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ...errors import PhasmError
 from ..folded import make_frame
+from ..tree import CallTree
 from .base import Profile
 from .text import open_text_lines
 
@@ -116,6 +117,10 @@ class CallgrindProfile:
         for r in roots:
             walk(r, (), frozenset({r}), 1.0)
         return stacks
+
+    def tree(self) -> "CallTree":
+        """The call tree of :meth:`stacks` (weights in the chosen event's units)."""
+        return self.profile().tree()
 
     def profile(self) -> Profile:
         calls = {}
