@@ -69,10 +69,12 @@ def call_tree(source: Bundle | str | os.PathLike) -> CallTree:
 
 def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bundle | str | os.PathLike | None = None,
                input_format: str | None = None, view: str = "both", min_width: float = 1e-4,
-               candidates: bool = True, tree: CallTree | None = None, **rank_options) -> tuple[str, list[str]]:
+               candidates: bool | None = None, tree: CallTree | None = None,
+               **rank_options) -> tuple[str, list[str]]:
     """A flame graph of ``source`` (against ``other`` for a differential view) as text, and the notes to show.
     ``tree``: ``call_tree(source)`` if already built (its tables are reused); ``rank_options`` (as
-    :class:`RankOptions`: ``event_loop``, ``min_fraction``) choose the candidates highlighted."""
+    :class:`RankOptions`: ``event_loop``, ``min_fraction``) choose the candidates highlighted; ``candidates=None``
+    ranks them unless the profile has more distinct stacks than :data:`~phasm_perf.report.flamegraph.RANK_LIMIT`."""
     from .report.flamegraph import render_flamegraph
 
     bundle = source if isinstance(source, Bundle) else load_profile(source, input_format)

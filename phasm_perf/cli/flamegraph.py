@@ -15,7 +15,7 @@ from rich.markup import escape
 from ..api import flamegraph
 from ..calltree.readers import FORMATS
 from ..errors import PhasmError
-from ..report.flamegraph import DEFAULT_MIN_WIDTH, WRITERS, format_for
+from ..report.flamegraph import DEFAULT_MIN_WIDTH, RANK_LIMIT, WRITERS, format_for
 from ._common import add_selection_arguments, stderr, write_output
 
 NAME = "flamegraph"
@@ -32,8 +32,12 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                         help="which stacks svg, folded and speedscope outputs hold (default both; html has a toggle)")
     parser.add_argument("--min-width", type=float, default=DEFAULT_MIN_WIDTH, metavar="F",
                         help=f"merge call paths narrower than this share of the total (default {DEFAULT_MIN_WIDTH:g})")
-    parser.add_argument("--no-candidates", dest="candidates", action="store_false",
-                        help="do not rank and highlight surrogate candidates")
+    cand = parser.add_mutually_exclusive_group()
+    cand.add_argument("--candidates", dest="candidates", action="store_true", default=None,
+                      help=f"always rank and outline surrogate candidates (default: when the profile has at most "
+                           f"{RANK_LIMIT:,} distinct stacks)")
+    cand.add_argument("--no-candidates", dest="candidates", action="store_false",
+                      help="do not rank and outline surrogate candidates")
     add_selection_arguments(parser)
 
 

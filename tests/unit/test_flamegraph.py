@@ -131,3 +131,18 @@ def test_narrow_paths_are_merged_and_the_page_says_how_many():
     assert any("500 call paths" in n for n in notes)
     data = json.loads(html5lib.parse(text, namespaceHTMLElements=False).findall(".//script")[0].text)
     assert data["merged"] == 500 and len(data["parent"]) == 4           # all, main, big, one merged frame
+
+
+def test_candidates_are_ranked_up_to_the_limit_unless_asked(monkeypatch):
+    import phasm_perf.report.flamegraph as fg
+
+    b = _evil_bundle()
+    text, notes = render_flamegraph(b, "html")
+    assert json.loads(html5lib.parse(text, namespaceHTMLElements=False).findall(".//script")[0].text)["candidates"]
+    monkeypatch.setattr(fg, "RANK_LIMIT", 2)
+    text, notes = render_flamegraph(b, "html")
+    data = json.loads(html5lib.parse(text, namespaceHTMLElements=False).findall(".//script")[0].text)
+    assert not data["ranked"] and not data["candidates"]
+    assert any("candidates not ranked" in n and "--candidates" in n for n in notes)
+    text, _ = render_flamegraph(b, "html", highlight=True)
+    assert json.loads(html5lib.parse(text, namespaceHTMLElements=False).findall(".//script")[0].text)["candidates"]

@@ -29,18 +29,31 @@ def format_for(path: str | os.PathLike | None, fmt: str | None) -> str:
     return "html"
 
 
+#: above this many distinct stacks, candidates are ranked only on request (``rank``'s filters visit every frame)
+RANK_LIMIT = 250_000
+
+
 def render_flamegraph(bundle: Bundle, fmt: str = "html", other: Bundle | None = None, view: str = "both",
-                      min_width: float = DEFAULT_MIN_WIDTH, highlight: bool = True,
+                      min_width: float = DEFAULT_MIN_WIDTH, highlight: bool | None = None,
                       title: str | None = None, tree=None, rank_options=None) -> tuple[str, list[str]]:
     """The flame graph of a bundle (or of ``bundle`` against ``other``) as text in ``fmt``, and notes about it
-    (how many narrow call paths were merged, how a differential view was scaled)."""
+    (how many narrow call paths were merged, how a differential view was scaled). ``highlight``: outline the ranked
+    candidates (None: when the profile has at most :data:`RANK_LIMIT` distinct stacks)."""
     module, _, drawn = WRITERS[fmt]
     if not drawn:
         return module.render(bundle, view=view), []
+    notes = []
+    if highlight is None:  # auto: rank unless there are so many distinct stacks that ranking would dominate
+        distinct = len(bundle.on_cpu) + len(bundle.off_cpu)
+        highlight = distinct <= RANK_LIMIT
+        if not highlight:
+            notes.append(f"candidates not ranked: {distinct:,} distinct stacks (more than {RANK_LIMIT:,}); "
+                         "pass --candidates to rank them anyway (slower), or run `phasm-perf rank`")
     hl = highlights_of(bundle, rank_options) if highlight else {}
     data = flame_data(bundle, other, min_width=min_width, highlights=hl, title=title, tree=tree, ranked=highlight)
+    data.notes[:0] = notes
     return module.render(data, view=view), list(data.notes)
 
 
-__all__ = ["WRITERS", "SUFFIX_FORMATS", "format_for", "render_flamegraph", "flame_data", "FlameData", "Highlight",
+__all__ = ["RANK_LIMIT", "WRITERS", "SUFFIX_FORMATS", "format_for", "render_flamegraph", "flame_data", "FlameData", "Highlight",
            "highlights_of", "DEFAULT_MIN_WIDTH"]

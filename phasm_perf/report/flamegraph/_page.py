@@ -191,7 +191,7 @@ aside h2 { font-size: 13px; margin: 8px 0 4px; }
   const ol = document.getElementById("cands");
   if (!D.candidates.length) {
     const li = document.createElement("li");
-    li.textContent = D.ranked ? "none above the threshold" : "not ranked (--no-candidates)";
+    li.textContent = D.ranked ? "none above the threshold" : "not ranked (see the notes)";
     ol.appendChild(li);
   }
   D.candidates.forEach((c, k) => {
