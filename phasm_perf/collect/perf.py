@@ -303,9 +303,13 @@ class Perf:
         with open(text, "wb") as fh:
             p = subprocess.run([self.exe, "script", "-i", str(raw), "--show-switch-events"], stdout=fh,
                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        err = p.stderr.decode(errors="replace")
         if p.returncode != 0:
-            raise PhasmError(f"`perf script` could not read {raw}: "
-                             f"{first_message(p.stderr.decode(errors='replace')) or 'no message'}")
+            raise PhasmError(f"`perf script` could not read {raw}: {first_message(err) or 'no message'}")
+        lost = re.search(r"lost (\d+) chunks", err) or re.search(r"lost (\d+) (?:samples|events)", err)
+        if lost:
+            self.notes.append(f"perf lost {lost.group(1)} chunks of events (it could not write them fast enough): "
+                              "shares are from what was kept; a larger --interval loses fewer")
 
     def parse(self, raw: Path) -> Samples:
         from ..calltree.readers.perf_script import read_perf_script
