@@ -4,9 +4,10 @@ One spec (JSON, path in ``$PHASM_PERF_BENCH_SPEC``) says which function and what
 
 - ``capture``:   call the original, time it, and keep a uniform sample (reservoir, seeded) of its flattened
                  arguments and results within the sample budget;
-- ``surrogate``: answer every call with the TorchScript surrogate (loaded before the program starts, so the
-                 load is reported apart from the program's time); ``batch_point`` calls go through it as one batch
-                 unless ``single`` is set;
+- ``surrogate``: answer every call with the surrogate (loaded before the program starts, so the load is
+                 reported apart from the program's time, then ``gc.freeze()``: torch's hundreds of thousands of
+                 objects would otherwise be scanned by every full garbage collection of the program, which made a
+                 900-row batch 10x slower); ``batch_point`` calls go through it as one batch unless ``single``;
 - ``baseline``:  touch nothing; only time the program the same way, so the two runs compare like for like.
 
 How the function is swapped, robustly, including for functions defined in the script itself (``__main__``, which
@@ -353,6 +354,8 @@ class Runtime:
             for _ in range(3):  # warm-up: first calls of a TorchScript module run the profiling executor
                 model(torch.zeros(1, n_in, dtype=self.dtype, device=device))
         torch.set_grad_enabled(False)
+        if self.spec.get("gc_freeze", True):
+            gc.freeze()  # torch's own objects: the program's garbage collections need not scan them
 
     def status(self) -> str:
         if self.swapped:

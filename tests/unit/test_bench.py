@@ -251,7 +251,7 @@ def test_surrogate_mode_answers_calls_and_batches(tmp_path, runtime):
     path = save(t, tmp_path / "s.pt", meta)
     f = _make("def f(a, b, label='x'):\n    raise AssertionError('the original must not run')\n", "f")
     rt = Runtime({"mode": "surrogate", "module": "m", "qualname": "f", "surrogate": str(path), "threads": 1,
-                  "runtime": runtime})
+                  "runtime": runtime, "gc_freeze": False})
     rt.load_surrogate()
     rt.swap(f, "definition")
     with torch.no_grad():
