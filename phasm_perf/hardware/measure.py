@@ -45,12 +45,13 @@ class MeasureOptions:
 # --------------------------------------------------------------------------------------------- timing helpers
 def best_time(fn: Callable[[], object], *, trials: int, min_seconds: float, sync: Callable[[], None] | None = None,
               clock: Callable[[], float] = time.perf_counter, group_seconds: float = 1e-3,
-              quantile: float = 0.2) -> float:
-    """Time of one call of ``fn``: a low quantile over many short groups of calls.
+              quantile: float = 0.0) -> float:
+    """Time of one call of ``fn``: the best (by default) or a low quantile over many short groups of calls.
 
     The budget is ``trials * min_seconds``; each group runs long enough (~``group_seconds``) for the clock to be
     exact. On a shared machine a group that was interrupted (a stolen core, an OpenMP thread that had to wait for
-    one) is slow; a low quantile of the groups keeps the uninterrupted rate without taking the single luckiest one.
+    one) is slow, and no group can be faster than the machine: the best group is its uninterrupted rate (STREAM
+    reports the best of its trials for the same reason).
     """
     fn()
     if sync:
@@ -249,7 +250,7 @@ def linear_flops(opts: MeasureOptions, device: str = "cpu", widths=(64, 128, 256
     return out
 
 
-def mlp_call_times(opts: MeasureOptions, device: str = "cpu", depths=(1, 2, 4, 8), width: int = 16) \
+def mlp_call_times(opts: MeasureOptions, device: str = "cpu", depths=(1, 2, 3, 4, 6, 8), width: int = 16) \
         -> list[tuple[int, float]]:
     """``[(kernels, seconds per call)]`` of an MLP (Linear + ReLU) at batch 1 under ``torch.no_grad()``."""
     import torch
@@ -273,7 +274,7 @@ def mlp_call_times(opts: MeasureOptions, device: str = "cpu", depths=(1, 2, 4, 8
 def group_levels(sweep: list[tuple[int, float]], caches: list[dict], cores: int) -> list[dict]:
     """Memory levels from the sweep: each OS-reported cache (its capacity summed over the cores used) gets the
     median bandwidth of the sweep points well inside it (above 1.5x the level below, up to 0.75x its own size);
-    main memory gets the points beyond twice the last-level cache."""
+    main memory gets the best of the points beyond twice the last-level cache (each already a best time)."""
     levels: list[dict] = []
     prev = 0.0
     for c in caches:
@@ -286,7 +287,7 @@ def group_levels(sweep: list[tuple[int, float]], caches: list[dict], cores: int)
         prev = size
     llc = max((lvl["size"] for lvl in levels), default=0.0)
     pts = [bw for ws, bw in sweep if ws > 2 * llc] or [sweep[-1][1]]
-    levels.append({"name": "DRAM", "size": None, "bandwidth": statistics.median(pts), "points": len(pts)})
+    levels.append({"name": "DRAM", "size": None, "bandwidth": max(pts), "points": len(pts)})
     # a faster level can never be slower than the one behind it: keep the roofs monotone
     for i in range(len(levels) - 2, -1, -1):
         levels[i]["bandwidth"] = max(levels[i]["bandwidth"], levels[i + 1]["bandwidth"])
@@ -378,7 +379,8 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
         "peak_flops": peak_flops,
         "memory": [
             {"name": lvl["name"], "size": lvl["size"], "bandwidth": lvl["bandwidth"],
-             "source": f"{how}: triad a = b + 3c (torch.add, fp64), median of {lvl['points']} working-set size(s) "
+             "source": f"{how}: triad a = b + 3c (torch.add, fp64), "
+                       f"{'best' if lvl['size'] is None else 'median'} of {lvl['points']} working-set size(s) "
                        + ("beyond twice the last-level cache" if lvl["size"] is None else
                           f"that fit in {lvl['name']} ({lvl['size'] / 1024:,.0f} KB over {cores} core(s), size "
                           f"from sysfs)")}

@@ -137,7 +137,7 @@ def test_group_levels_takes_each_cache_from_the_points_that_fit_in_it():
     levels = group_levels(sweep, caches, cores=2)
     assert [(lvl["name"], lvl["size"]) for lvl in levels] == [("L1", 65536.0), ("L2", 2097152.0),
                                                              ("L3", 33554432.0), ("DRAM", None)]
-    assert [lvl["bandwidth"] for lvl in levels] == [95e9, 60e9, 40e9, 11e9]
+    assert [lvl["bandwidth"] for lvl in levels] == [95e9, 60e9, 40e9, 12e9]
 
 
 def test_fit_line_and_sizes():
