@@ -62,6 +62,7 @@ def parse_folded_lines(lines: Iterable[str]) -> FoldedParse:
     stacks = out.stacks
     seen: dict[str, str] = {}
     same = seen.setdefault  # one string object per distinct frame: millions of stacks share a few thousand names
+    get = stacks.get
     for lineno, raw in enumerate(lines, 1):
         line = raw.rstrip("\r\n")
         if not line or line[0] == "#" or line.isspace():
@@ -89,7 +90,7 @@ def parse_folded_lines(lines: Iterable[str]) -> FoldedParse:
         if not frames:
             out.invalid.append((lineno, line[:200]))
             continue
-        stacks[frames] += weight
+        stacks[frames] = get(frames, 0) + weight  # not +=: Counter.__missing__ is Python code, slow per new stack
     return out
 
 
