@@ -52,13 +52,18 @@ def payload(data: FlameData) -> dict:
         "names": names,
         "parent": [pos[parent[n]] if parent[n] >= 0 else -1 for n in order],
         "name": node_name,
-        "a": [round(a[n], 6) for n in order],
-        "b": [round(b[n], 6) for n in order],
+        "a": [_short(a[n]) for n in order],
+        "b": [_short(b[n]) for n in order],
         "candidates": [[h.rank, h.share, _finite(h.amdahl_limit), h.kind, h.on_cpu_fraction, h.function]
                        for _, h in ranks],
         "cand": cand_of, "ranked": data.ranked,
         "merged": int(trie.merged_paths), "minWidth": data.min_width,
     }
+
+
+def _short(x: float) -> float:
+    """Seven significant digits: enough to draw and to read, and a smaller page."""
+    return float(f"{x:.7g}")
 
 
 def _finite(x: float) -> float | None:

@@ -63,9 +63,8 @@ def render(data: FlameData, view: str = "both", **_) -> str:
         f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#f8f8f8"/>',
         f'<text x="{WIDTH // 2}" y="22" text-anchor="middle" font-size="16">{escape(data.title)}</text>',
     ]
-    for note in data.notes:
-        parts.append(f'<text x="10" y="{height - 10}" font-size="10" fill="#555">{escape(note)}</text>')
-        break
+    if data.notes:
+        parts.append(f'<text x="10" y="{height - 10}" font-size="10" fill="#555">{escape(data.notes[0])}</text>')
     unit = data.unit
     for node, x, w, d in boxes:
         px = 10 + x * scale
