@@ -45,6 +45,7 @@ class Callgrind:
         self.notes: list[str] = []
         self.extra: dict = {}
         self._calls: dict[str, int] = {}
+        self.modules: set[str] = set()
         self._cpu_seconds: float | None = None
         self._valgrind_cpu: float | None = None
 
@@ -96,6 +97,7 @@ class Callgrind:
             return names.get(n, n)
 
         s.on_cpu = Counter({k: int(round(w)) for k, w in rename_frames(stacks, bare).items()})
+        self.modules = {f.object for f in prof.functions.values() if f.object}
         total = float(prof.totals[j])
         s.samples = len(s.on_cpu)  # callgrind takes no samples: the number of distinct call paths
         s.threads = 1

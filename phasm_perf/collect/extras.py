@@ -98,11 +98,16 @@ class RunExtras:
             calibrate(self._program_argv(), getattr(self.options, "cwd", None))
         samples = self.collector.parse(raw)
         if self.target.kind == "native" and self.collector.name in NATIVE_COLLECTORS:
-            from .native import symbol_index
+            from .native import symbol_index, user_objects
 
             index = symbol_index(self.target.program)
+            inlined = getattr(self.collector, "inlined", {})
             if self.target.program is not None:
-                index.add_inlined(getattr(self.collector, "inlined", {}).get(str(self.target.program), {}))
+                index.add_inlined(inlined.get(str(self.target.program), {}))
+            for lib in user_objects(getattr(self.collector, "modules", ()), self.target.program):
+                lib_index = symbol_index(lib)
+                lib_index.add_inlined(inlined.get(str(lib), {}))
+                index.merge(lib_index)
             samples.on_cpu = index.annotate(samples.on_cpu)
             samples.off_cpu = index.annotate(samples.off_cpu)
             if index.note:

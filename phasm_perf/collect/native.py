@@ -83,6 +83,11 @@ class SymbolIndex:
         loc = self.where.get(name)
         return make_frame(loc[0], loc[1], loc[2]) if loc else name
 
+    def merge(self, other: "SymbolIndex") -> None:
+        """Add another object's functions (a user library); the program's own win on a name clash."""
+        for k, v in other.where.items():
+            self.where.setdefault(k, v)
+
     def add_inlined(self, symbols: dict[str, str]) -> None:
         """Inlined functions (no symbol of their own): ``{name as perf printed it: an address in the binary}``.
 
@@ -116,6 +121,25 @@ class SymbolIndex:
 
     def annotate(self, stacks: Counter) -> Counter:
         return rename_frames(stacks, self.frame)
+
+
+#: shared objects under these prefixes are the system's; any other ELF in the stacks is the user's own library
+SYSTEM_OBJECT_PREFIXES = ("/usr/lib", "/lib", "/usr/lib64", "/lib64", "/usr/local/cuda", "/opt/conda/lib", "[", "//anon")
+
+
+def user_objects(modules: Iterable[str], program: Path | None) -> list[Path]:
+    """The user's own shared libraries among ``modules`` (paths perf or callgrind reported): ELF files outside the
+    system's library folders, other than the program itself."""
+    out = []
+    for m in sorted(set(modules)):
+        if not m or not m.startswith("/") or m.startswith(SYSTEM_OBJECT_PREFIXES) or "site-packages" in m:
+            continue
+        p = Path(m)
+        if program is not None and p == program:
+            continue
+        if p.is_file() and is_elf(p):
+            out.append(p)
+    return out
 
 
 def _is_user_source(path: str, binary: Path) -> bool:
@@ -175,4 +199,5 @@ def is_elf(path: str | os.PathLike) -> bool:
         return False
 
 
-__all__ = ["SymbolIndex", "symbol_index", "normalise_names", "display_names", "is_elf", "SYSTEM_SOURCE_PREFIXES"]
+__all__ = ["SymbolIndex", "symbol_index", "normalise_names", "display_names", "rename_frames", "user_objects", "is_elf",
+           "SYSTEM_SOURCE_PREFIXES"]

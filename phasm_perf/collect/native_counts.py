@@ -53,11 +53,27 @@ def mangled_symbols(binary: Path) -> dict[str, list[str]]:
 
 
 _REPORT = re.compile(r"^\s*(\d+)\s+(\S+)\s*$")
+_LDD = re.compile(r"=>\s+(/\S+)\s+\(0x")
+
+
+def linked_user_libraries(binary: Path) -> list[Path]:
+    """The user's own shared libraries the program loads (``ldd``), outside the system's folders."""
+    from .native import user_objects
+
+    exe = shutil.which("ldd")
+    if exe is None:
+        return []
+    try:
+        out = subprocess.run([exe, str(binary)], capture_output=True, text=True, errors="replace", timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return user_objects((m.group(1) for m in map(_LDD.search, out.splitlines()) if m), binary)
 
 
 def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]], *, cwd: str | None = None,
                        timeout: float | None = None, stderr_path: str | os.PathLike | None = None) -> CountsInfo:
-    """Run ``target`` once under uftrace and count calls of ``functions`` (``(key, file, name)`` triples)."""
+    """Run ``target`` once under uftrace and count calls of ``functions`` (``(key, file, name)`` triples), in the
+    program and in its own shared libraries."""
     functions = list(functions)
     if not functions:
         return CountsInfo(status="unavailable (no candidate to count)")
@@ -67,23 +83,30 @@ def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]]
                                  "--collector callgrind counts calls in its own run)")
     if target.program is None:
         return CountsInfo(status="unavailable (no program binary to patch)")
-    symbols = mangled_symbols(target.program)
+    # the program's symbols first, then its own shared libraries' (patched as SYMBOL@LIBRARY)
+    symbols: dict[str, list[tuple[str, str]]] = {}
+    for obj in [target.program, *linked_user_libraries(target.program)]:
+        suffix = "" if obj == target.program else f"@{obj.name}"
+        for name, syms in mangled_symbols(obj).items():
+            symbols.setdefault(name, []).extend((m, suffix) for m in syms)
     wanted: dict[str, str] = {}          # mangled -> function key
+    patterns: list[str] = []
     missing = []
     for key, _file, name in functions:
         syms = symbols.get(name)
         if not syms:
             missing.append(key)
-        for m in syms or ():
+        for m, suffix in syms or ():
             wanted[m] = key
+            patterns.append(f"^{re.escape(m)}${suffix}")
     rows: dict[str, int] = {}
     status_note = ""
     if wanted:
         with tempfile.TemporaryDirectory(prefix="phasm-uftrace-") as tmp:
             data = os.path.join(tmp, "data")
             cmd = [exe, "record", "--demangle=no", "--no-libcall", "--no-event", "-d", data]
-            for m in wanted:
-                cmd += ["-P", f"^{re.escape(m)}$"]
+            for pattern in patterns:
+                cmd += ["-P", pattern]
             err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
             try:
                 proc = subprocess.run([*cmd, "--", *target.argv], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err,

@@ -165,6 +165,8 @@ class PerfEvents:
     on_ns: int = 0
     #: inlined frames: containing module -> {symbol as perf printed it: an address where it was inlined}
     inlined: dict = field(default_factory=dict)
+    #: every module (binary, shared object) seen in a frame
+    modules: set = field(default_factory=set)
 
 
 def _blocks(lines: Iterator[str]) -> Iterator[tuple[str, list[str]]]:
@@ -200,9 +202,11 @@ _UNKNOWN_FRAME = re.compile(r"^\s*\w+\s+\[unknown\]\s+\((.*)\)\s*$")
 _FRAME_PARTS = re.compile(r"^\s*([0-9a-fA-F]+)\s+(.+?)(?:\+0x[0-9a-fA-F]+)?\s+\((.*)\)\s*$")
 
 
-def _note_inlined(frames: list[str], into: dict) -> None:
-    """perf lists an address's inline chain as ``(inlined)`` lines above the real frame at the same address."""
+def _note_inlined(frames: list[str], into: dict, modules: set) -> None:
+    """perf lists an address's inline chain as ``(inlined)`` lines above the real frame at the same address; the
+    modules of all frames are collected on the way."""
     parts = [_FRAME_PARTS.match(f) for f in frames]
+    modules.update(m.group(3) for m in parts if m)
     for i, m in enumerate(parts):
         if not m or m.group(3) != "inlined":
             continue
@@ -245,7 +249,7 @@ def split_events(lines: Iterator[str], period_ns: int) -> PerfEvents:
             if tid in pending:
                 ev.unmatched += 1
             pending[tid] = (header, frames, float(t.group(1)), m.group(2))
-            _note_inlined(frames, ev.inlined)
+            _note_inlined(frames, ev.inlined, ev.modules)
             continue
         if "cpu-clock" in header:
             m = _HEAD_TID.match(header)
@@ -258,7 +262,7 @@ def split_events(lines: Iterator[str], period_ns: int) -> PerfEvents:
                 ev.unknown_ns += period_ns
                 ev.unknown_modules.update(set(unknown))
             ev.on_cpu_lines += _block_text(header, frames, period_ns, "oncpu")
-            _note_inlined(frames, ev.inlined)
+            _note_inlined(frames, ev.inlined, ev.modules)
     ev.unmatched += len(pending)  # threads that never came back (the program ended while they slept)
     return ev
 
@@ -282,6 +286,7 @@ class Perf:
         self.notes: list[str] = []
         self.extra: dict = {}
         self.inlined: dict[str, dict[str, str]] = {}
+        self.modules: set[str] = set()
 
     @property
     def period_ns(self) -> int:
@@ -326,6 +331,7 @@ class Perf:
         s.off_cpu = read_perf_script(ev.off_cpu_lines, kernel=True, demangle=True)
         s.samples = ev.samples + ev.switches
         self.inlined = ev.inlined
+        self.modules = ev.modules
         s.threads = len(ev.threads)
         self.extra = {
             "period_ns": self.period_ns,

@@ -4,7 +4,7 @@ bundles they really wrote. Skips, with the reason, where perf, valgrind or a C c
 from __future__ import annotations
 
 import json
-import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -194,3 +194,27 @@ def test_auto_falls_back_to_callgrind_when_perf_is_not_permitted(tmp_path, nativ
     meta = json.loads((out / "meta.json").read_text())
     assert meta["collector"]["name"] == "callgrind"
     assert any("perf_event_paranoid" in n for n in meta["notes"])
+
+
+def test_functions_in_the_users_shared_library_are_candidates_with_counts(tmp_path):
+    """Legacy codes keep their physics in shared libraries: those functions are the user's too."""
+    _perf_records()
+    _need("uftrace")
+    cxx = _need("g++")
+    flags = ["-g", "-O2", "-fno-omit-frame-pointer", "-std=c++17"]
+    lib = tmp_path / "lib" / "libphys.so"
+    lib.parent.mkdir()
+    for cmd in ([cxx, *flags, "-fPIC", "-shared", "-o", str(lib), str(SHOWER / "profile.cpp"), str(SHOWER / "field.cpp")],
+                [cxx, *flags, "-o", str(tmp_path / "shower"), str(SHOWER / "shower.cpp"), str(SHOWER / "event_loop.cpp"),
+                 f"-L{lib.parent}", "-lphys", f"-Wl,-rpath,{lib.parent}"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+    bundle, report = _rank_json(tmp_path, tmp_path / "shower", "perf", "30", "150", "1")
+    by_name = {c["function"]: c for c in report["candidates"]}
+    kernel = by_name[KERNEL]
+    assert kernel["file"].endswith("examples/shower/profile.cpp")
+    assert kernel["calls"] == _kernel_calls(bundle)
+    # one transport per particle (events x particles from the command line), two field look-ups per step
+    steps = int(re.search(r"kSteps = (\d+);", (SHOWER / "event_loop.hpp").read_text()).group(1))
+    assert by_name["sim::transport"]["calls"] == 30 * 150
+    assert by_name["phys::FieldMap::operator()"]["calls"] == 30 * 150 * 2 * steps
