@@ -314,3 +314,14 @@ def test_austin_full_mode_splits_on_and_off_cpu(tmp_path):
     main, busy = fns.loc[f"main ({prog})"], fns.loc[f"busy ({prog})"]
     assert main["off_incl"] == pytest.approx(5 * 0.05, abs=0.1)   # the five sleeps
     assert busy["on_incl"] > 0 and busy["off_incl"] < 0.2 * busy["on_incl"]
+
+
+def test_perf_clock_periods_become_seconds(peer_data):
+    path = peer_data / "flamegraph-perf" / "perf-dd-stacks-01.txt"
+    prof = read_profile(path)
+    headers = [ln for ln in path.read_text().splitlines() if ln.startswith("dd ") and "cpu-clock" in ln]
+    periods = [int(re.search(r":\s+(\d+) cpu-clock", h).group(1)) for h in headers]
+    assert prof.weight_unit == "ns" and prof.seconds_per_unit == 1e-9
+    assert sum(prof.on_cpu.values()) * prof.seconds_per_unit == pytest.approx(sum(periods) * 1e-9)
+    # no period in the header: weights are sample counts
+    assert read_profile(peer_data / "flamegraph-perf" / "perf-funcab-pid-01.txt").weight_unit == "samples"

@@ -70,11 +70,12 @@ def read_perf_script(source: str | os.PathLike | Iterable[str], *, pid: bool = F
     ``jit`` marks frames from ``/tmp/perf-PID.map`` ``_[j]``, ``addrs`` keeps the raw address of unknown symbols
     (``[unknown <addr>]``), ``demangle`` demangles C++ and Rust names first.
     """
-    return _collapse(source, pid=pid, tid=tid, kernel=kernel, jit=jit, addrs=addrs, demangle=demangle)
+    return _collapse(source, pid=pid, tid=tid, kernel=kernel, jit=jit, addrs=addrs, demangle=demangle)[0]
 
 
 def _collapse(source, *, pid: bool = False, tid: bool = False, kernel: bool = False, jit: bool = False,
-              addrs: bool = False, demangle: bool = False, keep_last: bool = False) -> Counter:
+              addrs: bool = False, demangle: bool = False, keep_last: bool = False) -> tuple[Counter, str, bool]:
+    """The stacks, the event kept and whether samples carried a period."""
     if isinstance(source, (str, os.PathLike)):
         lines: Iterable[str] = open_text_lines(Path(source))
     else:
@@ -93,6 +94,7 @@ def _collapse(source, *, pid: bool = False, tid: bool = False, kernel: bool = Fa
     stack: list[str] = []
     pname: str | None = None
     period = 1
+    with_period = False
     event_filter = ""
     for line in lines:
         if line.startswith("#"):
@@ -121,6 +123,7 @@ def _collapse(source, *, pid: bool = False, tid: bool = False, kernel: bool = Fa
                 elif event != event_filter:
                     continue
             period = int(per) if _perl_true(per) else 1
+            with_period = with_period or _perl_true(per)
             pname = f"{comm}-{p}/{t}" if tid else f"{comm}-{p}" if pid else comm
             pname = pname.replace(" ", "_")
             continue
@@ -160,12 +163,13 @@ def _collapse(source, *, pid: bool = False, tid: bool = False, kernel: bool = Fa
         stack[:0] = inline
     if keep_last and stack and _perl_true(pname):
         collapsed[(pname, *stack)] += period  # a last sample with no blank line after it
-    return collapsed
+    return collapsed, event_filter, with_period
 
 
 __all__ = ["read_perf_script", "demangle_names", "read", "sniff"]
 
 
+CLOCK_EVENTS = frozenset({"cpu-clock", "task-clock"})  # their period is in nanoseconds
 _SNIFF_FRAME = re.compile(r"^\s+[0-9a-fA-F]+ .+ \(.*\)$", re.M | re.ASCII)
 
 
@@ -178,9 +182,14 @@ def read(path: Path, pid: bool = False, tid: bool = False, kernel: bool = False,
          addrs: bool = False, demangle: bool = False) -> "Profile":
     from .base import Profile
 
-    stacks = _collapse(path, pid=pid, tid=tid, kernel=kernel, jit=jit, addrs=addrs, demangle=demangle,
-                       keep_last=True)
+    stacks, event, with_period = _collapse(path, pid=pid, tid=tid, kernel=kernel, jit=jit, addrs=addrs,
+                                           demangle=demangle, keep_last=True)
     if not stacks:
         raise PhasmError(f"{str(path)!r} holds no perf sample with a call stack; record with `perf record -g`")
-    return Profile(stacks, format="perf-script", weight_unit="period",
-                   notes=["weights are sample periods as perf script prints them (e.g. ns for cpu-clock)"])
+    if with_period and event.split(":")[0] in CLOCK_EVENTS:
+        return Profile(stacks, format="perf-script", weight_unit="ns", seconds_per_unit=1e-9,
+                       notes=[f"weights are {event} periods in nanoseconds"])
+    what = f"{event} event counts (periods)" if with_period else "samples"
+    return Profile(stacks, format="perf-script", weight_unit="period" if with_period else "samples",
+                   notes=[f"weights are {what}, not seconds" + (f" (event {event})" if event and not with_period
+                                                                else "")])
