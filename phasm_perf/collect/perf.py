@@ -82,6 +82,9 @@ def _off_cpu_reason(log: str) -> str:
     if "no permissions to read" in low or "can't access trace events" in low:
         return ("off-CPU stacks need the sched:sched_switch tracepoint, which perf may not read here: run as root or "
                 "`sudo mount -o remount,mode=755 /sys/kernel/tracing` with kernel.perf_event_paranoid=-1")
+    if "unknown tracepoint" in low or "not found" in low:
+        return ("off-CPU stacks need the sched:sched_switch tracepoint, and tracefs is not mounted here: "
+                "`sudo mount -t tracefs nodev /sys/kernel/tracing` (in a container: mount it from the host)")
     return f"off-CPU stacks need the sched:sched_switch tracepoint: {first_message(log) or 'perf refused it'}"
 
 
@@ -289,6 +292,13 @@ class Perf:
         self.modules: set[str] = set()
 
     @property
+    def off_cpu_note(self) -> str | None:
+        """The one line a profile without off-CPU stacks carries: why, and what to change."""
+        if self.off_cpu or not self.access.off_cpu_reason:
+            return None
+        return f"perf recorded on-CPU stacks only: {self.access.off_cpu_reason}"
+
+    @property
     def period_ns(self) -> int:
         return max(10_000, int(round(self.interval * 1e9)))
 
@@ -349,8 +359,6 @@ class Perf:
         if ev.preempted_ns >= 10_000_000:
             self.notes.append(f"{ev.preempted_ns * 1e-9:.3f} s runnable but preempted (waiting for a CPU) is not "
                               "counted as off-CPU time")
-        if not self.off_cpu and self.access.off_cpu_reason:
-            self.notes.append(f"on-CPU only: {self.access.off_cpu_reason}")
         return s
 
     def explain_failure(self, log: str) -> str | None:

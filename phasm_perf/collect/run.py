@@ -156,7 +156,8 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
         if samples.invalid:
             state.notes.append(f"{samples.invalid} of {samples.samples} samples could not be read and were skipped")
         if not collector.off_cpu:
-            state.notes.append(f"{collector.name} records on-CPU stacks only: off-CPU time is not split out")
+            state.notes.append(getattr(collector, "off_cpu_note", None)
+                               or f"{collector.name} records on-CPU stacks only: off-CPU time is not split out")
         writer.write_stacks("oncpu.folded", samples.on_cpu)
         writer.write_stacks("offcpu.folded", samples.off_cpu)
         raw.unlink(missing_ok=True)

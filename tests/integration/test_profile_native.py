@@ -4,6 +4,7 @@ bundles they really wrote. Skips, with the reason, where perf, valgrind or a C c
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -218,3 +219,31 @@ def test_functions_in_the_users_shared_library_are_candidates_with_counts(tmp_pa
     steps = int(re.search(r"kSteps = (\d+);", (SHOWER / "event_loop.hpp").read_text()).group(1))
     assert by_name["sim::transport"]["calls"] == 30 * 150
     assert by_name["phys::FieldMap::operator()"]["calls"] == 30 * 150 * 2 * steps
+
+
+def test_without_tracefs_perf_records_on_cpu_only_with_one_note(tmp_path, native_bin):
+    """perf in a private mount namespace with an empty /sys/kernel/tracing (as in many containers): the scheduler
+    tracepoint is not there, on-CPU sampling still works."""
+    real = _need("perf")
+    _need("unshare")
+    if os.geteuid() != 0:
+        pytest.skip("simulating a machine without tracefs needs a mount namespace (root)")
+    fake = tmp_path / "perf-notrace"
+    fake.write_text("#!/bin/sh\nexec unshare -m sh -c 'mount -t tmpfs none /sys/kernel/tracing && "
+                    f"exec {real} \"$@\"' perf \"$@\"\n")
+    fake.chmod(0o755)
+    probe = subprocess.run([str(fake), "record", "-o", str(tmp_path / "x.data"), "-e", "sched:sched_switch", "--",
+                            "true"], capture_output=True, text=True)
+    if probe.returncode == 0:
+        pytest.skip("the mount namespace did not hide the tracepoints here")
+    out = tmp_path / "b"
+    proc = run_cli("profile", "--no-counts", "-o", out, native_bin / "split", "0.3", "0.2", "4",
+                   env={"PHASM_PERF_PERF": str(fake)})
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["collector"]["name"] == "perf" and meta["collector"]["off_cpu"] is False
+    lines = [n for n in meta["notes"] if "on-CPU" in n]
+    assert len(lines) == 1 and "tracefs" in lines[0]
+    b = load_profile(out)
+    assert b.on_cpu and not b.off_cpu
+    assert "mount -t tracefs" not in proc.stderr  # the note is in the bundle and the report, not a warning
