@@ -4,7 +4,6 @@ callgrind_annotate, a real Scalene profile; plus the folded edge cases (encoding
 from __future__ import annotations
 
 import codecs
-import os
 import re
 import shutil
 import subprocess

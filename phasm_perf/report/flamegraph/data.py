@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...calltree.encoded import StackTable, Trie, build_trie
-from ...calltree.tree import CallTree, function_key
+from ...calltree.tree import CallTree
 from ...collect.bundle import Bundle
 
 #: paths narrower than this share of the total are merged (flamegraph.pl hides frames under 0.1 px of 1200 px)
@@ -124,8 +124,4 @@ def highlights_of(bundle: Bundle, options=None) -> dict[str, Highlight]:
             for c in report.candidates}
 
 
-def frame_function_keys(frames: list[str]) -> list[str]:
-    return [function_key(f) for f in frames]
-
-
-__all__ = ["FlameData", "Highlight", "flame_data", "highlights_of", "frame_function_keys", "DEFAULT_MIN_WIDTH"]
+__all__ = ["FlameData", "Highlight", "flame_data", "highlights_of", "DEFAULT_MIN_WIDTH"]
