@@ -237,8 +237,12 @@ def test_train_save_load_round_trip(tmp_path):
         parse_hidden("mlp:64xa")
 
 
-@pytest.mark.parametrize("runtime", ["eager", "torchscript"])
-def test_surrogate_mode_answers_calls_and_batches(tmp_path, runtime):
+@pytest.mark.parametrize("runtime, src", [
+    ("eager", "def f(a, b, label='x'):\n    raise AssertionError('the original must not run')\n"),
+    ("torchscript", "def f(a, b, label='x'):\n    raise AssertionError('the original must not run')\n"),
+    ("eager", "def f(a, b):\n    raise AssertionError('the original must not run')\n"),  # the one-conversion path
+])
+def test_surrogate_mode_answers_calls_and_batches(tmp_path, runtime, src):
     torch = pytest.importorskip("torch")
     from phasm_perf.bench.train import TrainOptions, save, train
 
@@ -249,7 +253,7 @@ def test_surrogate_mode_answers_calls_and_batches(tmp_path, runtime):
     meta = {"inputs": [{"name": "a", "schema": {"kind": "float"}}, {"name": "b", "schema": {"kind": "float"}}],
             "result_schema": schema_of((1.0, 2.0)), "input_names": ["a", "b"], "output_names": ["s", "d"]}
     path = save(t, tmp_path / "s.pt", meta)
-    f = _make("def f(a, b, label='x'):\n    raise AssertionError('the original must not run')\n", "f")
+    f = _make(src, "f")
     rt = Runtime({"mode": "surrogate", "module": "m", "qualname": "f", "surrogate": str(path), "threads": 1,
                   "runtime": runtime, "gc_freeze": False})
     rt.load_surrogate()
@@ -258,7 +262,7 @@ def test_surrogate_mode_answers_calls_and_batches(tmp_path, runtime):
         want = t.module(torch.tensor([[0.2, 0.7], [0.5, 0.1], [0.9, 0.9]], dtype=torch.float32)).tolist()
     got = f(0.2, 0.7)
     assert isinstance(got, tuple) and got == pytest.approx(tuple(want[0]), rel=1e-5)
-    assert f(b=0.7, a=0.2, label="y") == pytest.approx(got)
+    assert f(b=0.7, a=0.2) == pytest.approx(got)
     batched = batch_point(f, [(0.5, 0.1), (0.9, 0.9)])
     assert [tuple(r) for r in batched] == [pytest.approx(tuple(w), rel=1e-5) for w in want[1:]]
     assert rt.calls == 4 and rt.batch_sizes == {2: 1} and rt.fallback_calls == 0
