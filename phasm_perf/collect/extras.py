@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Callable
 
@@ -40,6 +39,8 @@ def pick_collector(target: Target, requested: str, default: Callable[[Target], s
 
 
 class RunExtras:
+    """One run's additions; :func:`phasm_perf.collect.run.profile` calls it at each step (see the module doc)."""
+
     def __init__(self, collector, target: Target, options, writer, notes: list[str]) -> None:
         self.collector = collector
         self.target = target
@@ -47,6 +48,9 @@ class RunExtras:
         self.writer = writer
         self.notes = notes
         self.launches = bool(getattr(collector, "launches", False))
+        self._rc: int | None = None
+        self._index = None
+        self._counts: CountsInfo | None = None
         self.gpu = GpuSampler(interval=getattr(options, "gpu_interval", 0.1))
         self.torch = bool(getattr(options, "torch_profiler", False))
         if self.torch and target.kind != "python":
@@ -89,12 +93,13 @@ class RunExtras:
         self._rc = rc
 
     def gpu_status(self, host_status: str) -> str:
-        return self.gpu.status_line()
+        """The sampler's line (how busy each GPU was), or the host's status when the sampler never ran."""
+        return self.gpu.status_line() if self.gpu.status != "unavailable (not started)" else host_status
 
     # -- afterwards -------------------------------------------------------------------------------------------
     def parse(self, raw: Path) -> Samples:
         calibrate = getattr(self.collector, "calibrate", None)
-        if calibrate is not None and getattr(self, "_rc", None) == 0:
+        if calibrate is not None and self._rc == 0:
             calibrate(self._program_argv(), getattr(self.options, "cwd", None))
         samples = self.collector.parse(raw)
         if self.target.kind == "native" and self.collector.name in NATIVE_COLLECTORS:
@@ -128,8 +133,9 @@ class RunExtras:
         counts = getattr(self.collector, "counts", None)
         if counts is None:
             return None
-        index = getattr(self, "_index", None)
-        return counts(index) if callable(counts) else counts
+        if self._counts is None:
+            self._counts = counts(self._index)
+        return self._counts
 
 
 __all__ = ["RunExtras", "pick_collector", "NATIVE_COLLECTORS"]
