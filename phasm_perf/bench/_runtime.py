@@ -316,17 +316,22 @@ class Runtime:
                 x = x.to(device)
             return model(x)
 
+        n_names = len(names)
+
         def call(args, kwargs):
             t = perf()
             self.calls += 1
             try:
-                x = flat(pick(args, kwargs))
+                if direct and not kwargs and len(args) == n_names:
+                    y = forward((args,))  # the arguments as they are: one numpy conversion
+                else:
+                    y = forward([flat(pick(args, kwargs))])
             except (Unflattenable, TypeError, ValueError) as exc:
                 self.fallback_calls += 1
                 self.fallback_reason = self.fallback_reason or str(exc)
                 r = orig(*args, **kwargs)
             else:
-                r = unflat(forward([x]).tolist()[0])
+                r = unflat(y.tolist()[0])
             self.fseconds += perf() - t
             return r
 
