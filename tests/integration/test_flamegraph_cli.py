@@ -50,7 +50,7 @@ def test_flamegraph_to_stdout_and_diff(tmp_path, peer_data):
 
 @pytest.mark.parametrize("args,fragment", [
     (["/no/such/profile"], "not found"),
-    (["{readme}"], "cannot tell the format"),
+    (["{readme}"], "holds no stacks in a format phasm-perf reads"),
     (["{folded}", "--format", "folded", "--diff", "{folded}"], "--diff draws html or svg"),
     (["{folded}", "-o", "/no/such/dir/out.html"], "does not exist"),
     (["{callgrind}", "--input-format", "speedscope"], "not valid JSON"),

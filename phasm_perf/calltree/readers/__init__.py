@@ -41,8 +41,8 @@ def detect_format(path: str | os.PathLike) -> str:
                 continue
             return name
     first = next((ln for ln in head.splitlines() if ln.strip()), "")[:60]
-    raise PhasmError(f"cannot tell the format of {str(p)!r} (starts {first!r}); give --input-format, one of: "
-                     f"{', '.join(FORMATS)}")
+    raise PhasmError(f"{str(p)!r} holds no stacks in a format phasm-perf reads (it starts {first!r}); give a bundle "
+                     f"directory, a profile file, or --input-format, one of: {', '.join(FORMATS)}")
 
 
 def read_profile(path: str | os.PathLike, fmt: str | None = None, **options) -> Profile:
