@@ -135,13 +135,16 @@ def _md_cell(text: str) -> str:
 
 def render_markdown(r: RankReport) -> str:
     out = [f"- {_md_cell(line)}" for line in summary_lines(r)]
-    out += ["", "| # | function | where | share | on-CPU | calls | time/call | Amdahl max | kind |",
-            "|---:|---|---|---:|---:|---:|---:|---:|---|"]
+    has_pred = any(c.predicted for c in r.candidates)
+    out += ["", "| # | function | where | share | on-CPU | calls | time/call | Amdahl max | kind |"
+            + (" predicted |" if has_pred else ""),
+            "|---:|---|---|---:|---:|---:|---:|---:|---|" + ("---|" if has_pred else "")]
     for c in r.candidates:
         out.append(
             f"| {c.rank} | `{_md_cell(c.function)}` | {_md_cell(_where(c))} | {100 * c.share:.1f}% | "
             f"{100 * c.on_cpu_fraction:.0f}% | {'-' if c.calls is None else f'{c.calls:,}'} | "
-            f"{fmt_seconds(c.seconds_per_call)} | {fmt_speedup(c.amdahl_limit)} | {c.kind} |")
+            f"{fmt_seconds(c.seconds_per_call)} | {fmt_speedup(c.amdahl_limit)} | {c.kind} |"
+            + ((f" {_fmt_prediction(c.predicted)} |" if c.predicted else " - |") if has_pred else ""))
     if r.notes:
         out.append("")
         out += [f"> note: {_md_cell(n)}" for n in r.notes]

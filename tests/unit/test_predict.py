@@ -107,3 +107,15 @@ def test_html_report_escapes_names_and_draws_the_roofline():
     plain = render_html(report(candidate()), None)
     assert "no --hardware given" in plain and "<svg" not in plain
     assert math.isfinite(rep.candidates[0].predicted.speedup)
+
+
+def test_table_and_markdown_show_the_prediction_beside_amdahl():
+    from phasm_perf.report.render import render_markdown, render_table
+
+    rep = attach_predictions(report(candidate()), {"boris_push (x.py)": (7, 6)},
+                             PredictOptions(hardware="xeon-8380", batches=(1, 512)))
+    p = rep.candidates[0].predicted
+    md = render_markdown(rep)
+    assert "| predicted |" in md and f"@B={p.best_batch}" in md and "even at 1" in md
+    assert f"@B={p.best_batch}" in render_table(rep)
+    assert "predicted" not in render_markdown(report(candidate()))
