@@ -139,19 +139,7 @@ def test_bench_sweep_on_a_local_dask_cluster(tmp_path):
     assert len({r["worker"] for r in s["rows"]}) >= 1
 
 
-def _interpreters() -> list[str]:
-    import glob
-    import os
-    import shutil
-    import sys
-
-    found = {sys.executable}
-    for v in ("3.10", "3.12", "3.13"):
-        exe = next(iter(sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{v}*/bin/python{v}")))), None)
-        exe = exe or shutil.which(f"python{v}")
-        if exe and "shims" not in exe:
-            found.add(exe)
-    return sorted(found)
+from tests.integration.test_call_counting import _interpreters  # noqa: E402  every Python here
 
 
 @pytest.mark.parametrize("python", _interpreters())
