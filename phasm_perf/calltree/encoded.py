@@ -173,40 +173,68 @@ class FunctionSums:
     callee_weight: np.ndarray   # (m,) float64, all columns summed
 
 
+#: stacks are summed in slices of about this many frames, so the temporaries stay small whatever the profile's size
+CHUNK_FRAMES = 1 << 21
+
+
 def function_sums(table: StackTable, frame_fn: np.ndarray, names: list[str]) -> FunctionSums:
     """``frame_fn[frame id]`` is the function id of a frame. Recursion is not double counted: a stack adds its weight
-    once to every function on it; the callee of a function is the frame just above its innermost occurrence."""
+    once to every function on it; the callee of a function is the frame just above its innermost occurrence.
+
+    The stacks are taken in slices (:data:`CHUNK_FRAMES`): memory beyond the table itself stays bounded."""
     nfn = max(1, len(names))
-    fn = frame_fn[table.flat]
-    lengths = table.lengths
-    pos, prow = _innermost(table, fn, nfn)
     k = table.weights.shape[1]
-    pfn = fn[pos]
+    frame_fn = frame_fn.astype(np.int32 if nfn < 2**31 else np.int64)
     incl = np.zeros((nfn, k))
     excl = np.zeros((nfn, k))
-    nonempty = lengths > 0
-    leaf_fn = fn[table.offsets[1:][nonempty] - 1]
-    for j in range(k):
-        col = table.weights[:, j]
-        if col.any():
-            incl[:, j] = np.bincount(pfn, weights=col[prow], minlength=nfn)
-            excl[:, j] = np.bincount(leaf_fn, weights=col[nonempty], minlength=nfn)
-    has_callee = pos + 1 < table.offsets[prow + 1]
-    caller = pfn[has_callee].astype(np.int64)
-    callee = fn[pos[has_callee] + 1].astype(np.int64)
-    w = table.weights.sum(axis=1)[prow[has_callee]]
-    pair = caller * nfn + callee
-    up, pinv = group(pair)
-    pw = np.bincount(pinv, weights=w, minlength=len(up))
+    dense = nfn * nfn <= 1 << 24  # callee pairs summed in an nfn x nfn array, else grouped at the end
+    pair_sum = np.zeros(nfn * nfn if dense else 0)
+    pairs: list[np.ndarray] = []
+    pair_w: list[np.ndarray] = []
+    offsets = table.offsets
+    bounds = np.unique(np.searchsorted(offsets, np.arange(0, int(offsets[-1]) + 1, CHUNK_FRAMES), side="right") - 1)
+    bounds = np.unique(np.concatenate([[0], bounds, [table.n]]))
+    for r0, r1 in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if r1 <= r0:
+            continue
+        off = offsets[r0:r1 + 1] - offsets[r0]
+        fn = frame_fn[table.flat[offsets[r0]:offsets[r1]]]
+        weights = table.weights[r0:r1]
+        lengths = np.diff(off)
+        pos, prow = _innermost(off, lengths, fn, nfn)
+        pfn = fn[pos]
+        nonempty = lengths > 0
+        leaf_fn = fn[off[1:][nonempty] - 1]
+        for j in range(k):
+            col = weights[:, j]
+            if col.any():
+                incl[:, j] += np.bincount(pfn, weights=col[prow], minlength=nfn)
+                excl[:, j] += np.bincount(leaf_fn, weights=col[nonempty], minlength=nfn)
+        has_callee = pos + 1 < off[prow + 1]
+        pair = pfn[has_callee].astype(np.int64) * nfn + fn[pos[has_callee] + 1]
+        w = weights.sum(axis=1)[prow[has_callee]]
+        if dense:
+            pair_sum += np.bincount(pair, weights=w, minlength=nfn * nfn)
+        else:
+            up, pinv = group(pair)
+            pairs.append(up)
+            pair_w.append(np.bincount(pinv, weights=w, minlength=len(up)))
+    if dense:
+        up = np.flatnonzero(pair_sum)
+        pw = pair_sum[up]
+    else:
+        allp = np.concatenate(pairs) if pairs else np.zeros(0, dtype=np.int64)
+        up, pinv = group(allp)
+        pw = np.bincount(pinv, weights=np.concatenate(pair_w) if pair_w else np.zeros(0), minlength=len(up))
     return FunctionSums(names, incl[: len(names)], excl[: len(names)], np.stack([up // nfn, up % nfn], axis=1), pw)
 
 
-def _innermost(table: StackTable, fn: np.ndarray, nfn: int) -> tuple[np.ndarray, np.ndarray]:
-    """Positions (into ``flat``) of the innermost occurrence of each function on each stack, and their stack index:
-    a stable sort of (stack, function) keys, the last of each run."""
-    key = table.rows()
+def _innermost(offsets: np.ndarray, lengths: np.ndarray, fn: np.ndarray, nfn: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (into the slice's frames) of the innermost occurrence of each function on each stack, and their
+    stack index: a stable sort of (stack, function) keys, the last of each run."""
+    key = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
     key *= nfn
-    key += fn  # in place: three arrays of every frame at once is most of the peak memory
+    key += fn
     order = np.argsort(key, kind="stable")   # nearly sorted already (stack by stack): a fast merge
     sk = key[order]
     del key
@@ -216,7 +244,7 @@ def _innermost(table: StackTable, fn: np.ndarray, nfn: int) -> tuple[np.ndarray,
     del sk
     pos = order[last]
     del order, last
-    return pos, np.searchsorted(table.offsets, pos, side="right") - 1
+    return pos, np.searchsorted(offsets, pos, side="right") - 1
 
 
 __all__ = ["StackTable", "Trie", "build_trie", "FunctionSums", "function_sums"]

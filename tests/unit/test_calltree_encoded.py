@@ -95,3 +95,21 @@ def test_group_is_numpy_unique():
         u, inv = group(key)
         u2, inv2 = np.unique(key, return_inverse=True)
         assert np.array_equal(u, u2) and np.array_equal(inv, inv2.ravel())
+
+
+@pytest.mark.parametrize("n_functions", [50, 5000])   # 5000: callee pairs too many for a dense table
+def test_sums_in_small_slices_match_the_reference(monkeypatch, n_functions):
+    import phasm_perf.calltree.encoded as enc
+
+    monkeypatch.setattr(enc, "CHUNK_FRAMES", 97)
+    rng = np.random.default_rng(7)
+    names = [f"f{i}" for i in range(n_functions)]
+    on = Counter()
+    for _ in range(3000):
+        on[tuple(names[j] for j in rng.integers(0, n_functions, rng.integers(1, 12)))] += int(rng.integers(1, 9))
+    tree = CallTree(on, Counter(), 1.0)
+    incl, excl, callees = reference(on, Counter())
+    df = tree.functions
+    for k in incl:
+        assert df.loc[k, "on_incl"] == incl[k][0] and df.loc[k, "on_excl"] == excl[k][0]
+    assert {k: dict(v) for k, v in tree.callees.items()} == {k: dict(v) for k, v in callees.items()}
