@@ -7,8 +7,8 @@ FlameGraph's flamegraph.pl needs about 134 s for such a file on this kind of mac
     .venv/bin/python benchmarks/flamegraph_large.py --lines 100000 --dir /tmp/small
 
 Prints the time of each step, the total, the ratio to 134 s, and the peak resident memory (ru_maxrss). As
-`phasm-perf flamegraph` does by default, candidates are not ranked for a profile of more than 250,000 distinct stacks
-(`rank`'s filters visit every frame of every stack); --candidates ranks them anyway, to time that too.
+`phasm-perf flamegraph` does by default, the page outlines the ranked surrogate candidates (`rank`'s filters over
+every stack; skipped by default above 2,000,000 distinct stacks); --no-candidates times the flame graph alone.
 The big files live under --dir (default /tmp/phasm-bench), never in the repository.
 """
 

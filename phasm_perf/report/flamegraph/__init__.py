@@ -30,7 +30,7 @@ def format_for(path: str | os.PathLike | None, fmt: str | None) -> str:
 
 
 #: above this many distinct stacks, candidates are ranked only on request (``rank``'s filters visit every frame)
-RANK_LIMIT = 250_000
+RANK_LIMIT = 2_000_000
 
 
 def render_flamegraph(bundle: Bundle, fmt: str = "html", other: Bundle | None = None, view: str = "both",
