@@ -94,10 +94,7 @@ def time_task(model: dict, n_in: int, batch: int, device: str, threads: int | No
 
 
 def _client(opts: SweepOptions):
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise PhasmError("--sweep needs Dask: pip install 'phasm-perf[dist]'") from None
+    Client, LocalCluster = _client_classes()
     if opts.scheduler:
         try:
             return Client(opts.scheduler, timeout="10s"), None
@@ -105,6 +102,23 @@ def _client(opts: SweepOptions):
             raise PhasmError(f"cannot reach the Dask scheduler at {opts.scheduler!r}: {exc}") from None
     cluster = LocalCluster(n_workers=opts.workers, threads_per_worker=1, processes=True, dashboard_address=None)
     return Client(cluster), cluster
+
+
+def check_scheduler(opts: SweepOptions) -> None:
+    """Fail early, before the program runs: Dask missing, or the scheduler out of reach."""
+    if opts.scheduler:
+        client, _ = _client(opts)
+        client.close()
+    else:
+        _client_classes()
+
+
+def _client_classes():
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise PhasmError("--sweep needs Dask: pip install 'phasm-perf[dist]'") from None
+    return Client, LocalCluster
 
 
 def run_sweep(surrogate_path: str | Path, opts: SweepOptions,

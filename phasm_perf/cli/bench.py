@@ -136,19 +136,31 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             stderr.print(f"[dim]phasm-perf: {msg}[/]")
 
+    sweep_opts = None
+    if args.sweep:
+        from ..bench.sweep import SweepOptions, check_scheduler
+        from ..bench.train import parse_hidden
+
+        shapes = [x for x in args.sweep_surrogates.split(",") if x]
+        for x in shapes:
+            parse_hidden(x)
+        try:
+            dtypes = [_dtype(d) for d in args.sweep_dtypes.split(",") if d]
+        except argparse.ArgumentTypeError as exc:
+            raise PhasmError(f"--sweep-dtypes {exc}") from None
+        sweep_opts = SweepOptions(
+            surrogates=shapes, dtypes=dtypes, batches=opts.batches,
+            hardware=args.hardware, repeats=args.timing_repeats, train=args.sweep_train,
+            epochs=min(args.epochs, 200), seed=args.seed, scheduler=args.scheduler, workers=args.workers,
+            runtime=args.runtime)
+        check_scheduler(sweep_opts)
     progress, on_epoch = _progress(args.quiet)
     with progress:
         report = bench(target, args.function, opts, out_dir, on_status=status, on_progress=on_epoch)
-        if args.sweep:
-            from ..bench.sweep import SweepOptions, run_sweep
+        if sweep_opts is not None:
+            from ..bench.sweep import run_sweep
 
-            sweep_opts = SweepOptions(
-                surrogates=[x for x in args.sweep_surrogates.split(",") if x],
-                dtypes=[_dtype(d) for d in args.sweep_dtypes.split(",") if d],
-                batches=opts.batches, device=report.device.device, threads=report.device.threads,
-                hardware=args.hardware, repeats=args.timing_repeats, train=args.sweep_train,
-                epochs=min(args.epochs, 200), seed=args.seed, scheduler=args.scheduler, workers=args.workers,
-                runtime=args.runtime)
+            sweep_opts.device, sweep_opts.threads = report.device.device, report.device.threads
             report.sweep = run_sweep(Path(report.training.path), sweep_opts, on_status=status)
     text = report.model_dump_json(indent=2) + "\n"
     write_output(text, str(out_dir / "bench.json"))

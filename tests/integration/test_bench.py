@@ -160,3 +160,26 @@ def test_capture_swaps_at_definition_on_each_python(python, monkeypatch):
     assert r["status"] == "called" and r["swap"] == "definition" and not r["first_call_original"]
     assert r["calls"] == 50 and len(r["X"]) == 30 and all(len(x) == 7 and len(y) == 6 for x, y in zip(r["X"], r["Y"]))
     assert run.stdout.startswith("checksum ")
+
+
+@pytest.mark.slow
+def test_bench_sweep_on_an_existing_scheduler(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        report, _, _ = _bench(tmp_path, "particles:boris_push", EXAMPLES / "particles.py", "--events", "3",
+                              extra=["--samples", "75", "--no-swap", "--sweep", "--sweep-surrogates", "mlp:16",
+                                     "--sweep-dtypes", "fp32", "--scheduler", cluster.scheduler_address])
+        workers = set(cluster.scheduler_info["workers"])
+    s = report["sweep"]
+    assert s["scheduler"] == cluster.scheduler_address and s["workers"] == 1 and s["trials"] == 2
+    assert {r["worker"] for r in s["rows"]} <= workers
+
+
+@pytest.mark.slow
+def test_bench_unreachable_scheduler_is_one_line(tmp_path):
+    proc = run_cli("bench", "--function", "particles:boris_push", *FAST, "--samples", "75", "--no-swap", "--sweep",
+                   "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "o", "--", EXAMPLES / "particles.py",
+                   "--events", "3", cwd=tmp_path, timeout=240)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("phasm-perf: error: cannot reach the Dask scheduler"), lines
