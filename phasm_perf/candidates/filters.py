@@ -115,10 +115,19 @@ COMPREHENSIONS = frozenset({"<genexpr>", "<listcomp>", "<dictcomp>", "<setcomp>"
 
 def fold_comprehensions(stacks: Counter) -> Counter:
     """A comprehension's frame is part of the function that holds it: fold it into that function."""
+    comprehension: dict[str, bool] = {}
+
+    def is_comprehension(frame: str) -> bool:
+        v = comprehension.get(frame)
+        if v is None:
+            v = comprehension[frame] = split_frame(frame)[0] in COMPREHENSIONS
+        return v
+
     out: Counter = Counter()
     for frames, w in stacks.items():
-        kept = tuple(f for f in frames if split_frame(f)[0] not in COMPREHENSIONS)
-        out[kept or frames] += w
+        if any(is_comprehension(f) for f in frames):
+            frames = tuple(f for f in frames if not comprehension[f]) or frames
+        out[frames] += w
     return out
 
 

@@ -33,6 +33,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     add_prediction_arguments(parser)
     add_collect_arguments(parser)
     add_program_arguments(parser, "TARGET")
+    parser.set_defaults(_parser=parser)
 
 
 def _default_bundle_dir(name: str) -> Path:
@@ -44,13 +45,18 @@ def run(args: argparse.Namespace) -> int:
     words, as_command = split_command(args.cmd)
     if not words:
         raise PhasmError("nothing to rank: give a program (prog.py [ARGS...], or -- COMMAND) or a bundle directory")
+    first = Path(words[0])
+    is_profile = not as_command and (first.is_dir() or (first.is_file() and not _looks_like_program(first)))
+    if is_profile and len(words) > 1:
+        # a profile takes no arguments, so what follows it is rank's own options (`rank run.phasm --format json`)
+        args = args._parser.parse_args(words[1:], namespace=argparse.Namespace(**vars(args)))
+        if args.cmd:
+            raise PhasmError(f"{words[0]!r} is a profile, not a program: it takes no arguments "
+                             f"(unexpected {' '.join(args.cmd)!r})")
     fmt = args.format or (SUFFIX_FORMATS.get(Path(args.output).suffix.lower(), "table") if args.output else "table")
     check_prediction_arguments(args)
     bundle = None
-    first = Path(words[0])
-    if not as_command and (first.is_dir() or (first.is_file() and not _looks_like_program(first))):
-        if len(words) > 1:
-            raise PhasmError(f"{words[0]!r} is a profile, not a program: it takes no arguments")
+    if is_profile:
         bundle = load_profile(first)
     else:
         target = target_from(args.cmd)
