@@ -126,7 +126,7 @@ def fold_comprehensions(stacks: Counter) -> Counter:
     out: Counter = Counter()
     for frames, w in stacks.items():
         if any(is_comprehension(f) for f in frames):
-            frames = tuple(f for f in frames if not comprehension[f]) or frames
+            frames = tuple(f for f in frames if not is_comprehension(f)) or frames
         out[frames] += w
     return out
 
