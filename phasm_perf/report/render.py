@@ -129,6 +129,11 @@ def render_csv(r: RankReport) -> str:
     return buf.getvalue()
 
 
+def _md_code(text: str) -> str:
+    """A name as a code span in a table cell: HTML is inert there; only ``|`` and backticks need care."""
+    return "`" + text.replace("|", "\\|").replace("`", "'").replace("\n", " ") + "`"
+
+
 def _md_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
 
@@ -141,7 +146,7 @@ def render_markdown(r: RankReport) -> str:
             "|---:|---|---|---:|---:|---:|---:|---:|---|" + ("---|" if has_pred else "")]
     for c in r.candidates:
         out.append(
-            f"| {c.rank} | `{_md_cell(c.function)}` | {_md_cell(_where(c))} | {100 * c.share:.1f}% | "
+            f"| {c.rank} | {_md_code(c.function)} | {_md_cell(_where(c))} | {100 * c.share:.1f}% | "
             f"{100 * c.on_cpu_fraction:.0f}% | {'-' if c.calls is None else f'{c.calls:,}'} | "
             f"{fmt_seconds(c.seconds_per_call)} | {fmt_speedup(c.amdahl_limit)} | {c.kind} |"
             + ((f" {_fmt_prediction(c.predicted)} |" if c.predicted else " - |") if has_pred else ""))
