@@ -187,7 +187,8 @@ class BenchReport(BaseModel):
     end_to_end: EndToEnd | None
     end_to_end_error: float | None = Field(description="|predicted/measured speedup - 1| (as the program calls)")
     sweep: SweepSummary | None = None
-    verdict: Literal["faster", "slower", "unchanged"] = Field(description="measured, as the program calls")
+    verdict: Literal["faster", "slower", "unchanged", "not measured"] = Field(
+        description="measured end to end, as the program calls the function (not measured with --no-swap)")
     notes: list[str] = []
 
 
@@ -244,6 +245,18 @@ def render_terminal(report: BenchReport, console) -> None:
                         f"{v.predicted_speedup:.3g}x" if v.predicted_speedup else "-", _pct(v.speedup_error),
                         f"{v.output_change.max_rel:.3g}" if v.output_change.max_rel is not None else "-")
         console.print(tab)
+    sw = report.sweep
+    if sw:
+        tab = Table(title=f"sweep: {sw.trials} trials on {sw.scheduler} ({sw.workers} workers), {sw.seconds:.0f} s",
+                    title_justify="left")
+        for col in ("surrogate", "dtype", "batch", "measured", "predicted", "error", "validation rel. error"):
+            tab.add_column(col, justify="left" if col in ("surrogate", "dtype") else "right")
+        for r in sw.rows:
+            tab.add_row(r.surrogate, r.dtype, str(r.batch), _fmt_s(r.measured_seconds), _fmt_s(r.predicted_seconds),
+                        _pct(r.error), _pct(r.validation_relative_error).lstrip("+"))
+        console.print(tab)
+        for n in sw.notes:
+            console.print(f"[dim]sweep note: {n}[/]")
     console.print(f"prediction error: per batch (median) {_pct(report.per_batch_median_error).lstrip('+')}, "
                   f"end to end {_pct(report.end_to_end_error).lstrip('+')}; verdict: {report.verdict}")
     for n in report.notes:
@@ -324,6 +337,17 @@ def render_html(report: BenchReport) -> str:
                    f"<td>{_pct(o.relative).lstrip('+')}</td></tr>" for o in t.errors)
     skipped = "".join(f"<li><code>{esc(s.name)}</code>: {esc(s.reason)}</li>" for s in c.skipped_inputs)
     notes = "".join(f"<li>{esc(n)}</li>" for n in report.notes)
+    sweep = ""
+    if report.sweep:
+        sw = report.sweep
+        sweep = (f"<h2>Sweep</h2><p>{sw.trials} trials on {esc(sw.scheduler)} ({sw.workers} workers), "
+                 f"{sw.seconds:.0f} s; timed trials serialised per device by the lock <code>{esc(sw.lock)}</code>.</p>"
+                 "<table><tr><th>surrogate</th><th>dtype</th><th>batch</th><th>measured</th><th>predicted</th>"
+                 "<th>error</th><th>validation rel. error</th></tr>" + "".join(
+                     f"<tr><td>{esc(r.surrogate)}</td><td>{esc(r.dtype)}</td><td>{r.batch}</td>"
+                     f"<td>{_fmt_s(r.measured_seconds)}</td><td>{_fmt_s(r.predicted_seconds)}</td>"
+                     f"<td>{_pct(r.error)}</td><td>{_pct(r.validation_relative_error).lstrip('+')}</td></tr>"
+                     for r in sw.rows) + "</table>")
     p = report.prediction
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>phasm-perf bench: {esc(report.function)}</title>
@@ -352,6 +376,7 @@ inputs: {esc(', '.join(c.input_names))}; outputs: {esc(', '.join(c.output_names)
 <h2>End to end</h2>
 <table><tr><th>run</th><th>batches</th><th>baseline</th><th>with surrogate</th><th>measured speedup</th>
 <th>predicted speedup</th><th>error</th><th>output max rel change</th></tr>{e2e}</table>
+{sweep}
 {f'<h2>Notes</h2><ul>{notes}</ul>' if notes else ''}
 </body></html>
 """

@@ -106,7 +106,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
 
     e2e = None
     e2e_error = None
-    verdict = "unchanged"
+    verdict = "not measured"
     if opts.swap:
         batched = bool(cap.batch_sizes)
         status(f"end to end: {opts.repeats} baseline and {opts.repeats} surrogate runs, interleaved"

@@ -61,6 +61,7 @@ def test_bench_heat_numpy_scalars_via_python_command(tmp_path):
                           "--steps", "3", extra=["--samples", "300", "--no-swap"])
     assert report["capture"]["calls"] == 300 and report["capture"]["result_kind"] == "float"
     assert report["capture"]["input_names"] == ["u", "x", "y", "t"] and report["end_to_end"] is None
+    assert report["verdict"] == "not measured"
 
 
 @pytest.mark.slow
@@ -136,6 +137,8 @@ def test_bench_sweep_on_a_local_dask_cluster(tmp_path):
     # the datasheet profile has no bf16 peak: those trials are measured, their prediction is said to be missing
     assert all(r["predicted_seconds"] is None for r in s["rows"] if r["dtype"] == "bfloat16")
     assert any("no bf16 peak" in n for n in s["notes"])
+    html = (tmp_path / "out" / "bench.html").read_text()
+    assert "<h2>Sweep</h2>" in html and "mlp:32x32" in html
     assert len({r["worker"] for r in s["rows"]}) >= 1
 
 
