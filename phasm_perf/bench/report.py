@@ -80,6 +80,8 @@ class DeviceSummary(BaseModel):
     cuda: str
     runtime: str = Field("eager", description="eager (nn.Sequential) or torchscript (frozen): how the program and "
                                               "the timing run the surrogate")
+    clock: str = Field("wall clock", description="what the per-batch times were measured with: thread CPU time "
+                                                 "(CPU, one thread) or wall clock")
 
 
 class PredictionInfo(BaseModel):
@@ -95,6 +97,7 @@ class BatchRow(BaseModel):
     measured_seconds: float = Field(description="median time of one forward of `batch` rows")
     measured_p25: float
     measured_p75: float
+    measured_wall_seconds: float | None = Field(None, description="the wall-clock median of the same groups")
     measured_seconds_per_call: float
     predicted_seconds: float | None
     predicted_seconds_per_call: float | None
@@ -223,7 +226,7 @@ def render_terminal(report: BenchReport, console) -> None:
                   f"relative error max {_pct(t.max_relative_error).lstrip('+')}, saved {t.path}")
     p = report.prediction
     console.print(f"device {report.device.device} ({report.device.name}, threads {report.device.threads}, "
-                  f"{report.device.runtime}); "
+                  f"{report.device.runtime}, {report.device.clock}); "
                   f"cuda {report.device.cuda}; prediction: "
                   + (f"{p.hardware} {p.dtype}" if p.status == "ok" else p.status))
     tab = Table(title="time per batch: measured vs predicted", title_justify="left")

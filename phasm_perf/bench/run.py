@@ -23,7 +23,7 @@ from . import report as R
 from .capture import Capture, capture, parse_function
 from .predict import MODEL_DTYPE, Prediction, end_to_end, load_profile, predict, profile_threads
 from .swap import compare_output, run_session
-from .timing import resolve_device, time_forward
+from .timing import default_clock, resolve_device, time_forward
 from .train import TrainOptions, hidden_text, parse_hidden, runtime_module, save, train
 
 Status = Callable[[str], None]
@@ -98,6 +98,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
         p = pred.rows.get(tm.batch) if pred.ok else None
         rows.append(R.BatchRow(
             batch=tm.batch, measured_seconds=tm.seconds, measured_p25=tm.p25, measured_p75=tm.p75,
+            measured_wall_seconds=tm.wall_seconds,
             measured_seconds_per_call=tm.seconds_per_call, predicted_seconds=p.seconds if p else None,
             predicted_seconds_per_call=p.seconds_per_call if p else None, bound=p.bound if p else None,
             error=(p.seconds / tm.seconds - 1) if p else None, original_seconds_per_call=cap.seconds_per_call))
@@ -146,7 +147,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
         function=fn.display, argv=list(target.argv), cwd=os.getcwd(),
         seconds=time.perf_counter() - t_start,
         device=R.DeviceSummary(device=dev.device, name=dev.name, threads=dev.threads, cuda=dev.cuda,
-                               runtime=opts.runtime),
+                               runtime=opts.runtime, clock=default_clock(dev.device)[1]),
         options={k: v for k, v in vars(opts).items()},
         capture=_capture_summary(cap),
         training=R.Training(

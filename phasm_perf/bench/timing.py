@@ -26,6 +26,7 @@ class BatchTiming:
     p75: float
     repeats: int
     inner: int
+    wall_seconds: float | None = None  # the wall-clock median, when ``seconds`` was taken on another clock
 
     @property
     def seconds_per_call(self) -> float:
@@ -79,11 +80,26 @@ def _sync(device: str) -> Callable[[], None]:
     return lambda: None
 
 
+def default_clock(device: str) -> tuple[Callable[[], float], str]:
+    """The clock for timed groups: on the CPU with one torch thread, this thread's CPU time (the forward runs in
+    it, so on a machine shared with other work the time the OS gave to other processes is not counted; alone, it
+    equals the wall time); otherwise the wall clock (several threads, or a GPU after synchronisation)."""
+    import torch
+
+    if device == "cpu" and torch.get_num_threads() == 1:
+        return time.thread_time, "thread CPU time"
+    return time.perf_counter, "wall clock"
+
+
 def time_forward(module, n_in: int, batches: Iterable[int], device: str = "cpu", *, repeats: int = 25,
                  warmup: int = 10, min_repeat_seconds: float = 2e-3, x_mean=None, x_std=None, dtype: str = "float32",
-                 clock: Callable[[], float] = time.perf_counter) -> list[BatchTiming]:
-    """Median time of one forward of ``module`` at every batch size (inputs drawn around the training data)."""
+                 clock: Callable[[], float] | None = None) -> list[BatchTiming]:
+    """Median time of one forward of ``module`` at every batch size (inputs drawn around the training data), by
+    ``clock`` (default :func:`default_clock`); ``BatchTiming.wall_seconds`` is the wall-clock median alongside."""
     import torch
+
+    if clock is None:
+        clock = default_clock(device)[0]
 
     gc_was_on = gc.isenabled()
     gc.collect()
@@ -115,21 +131,24 @@ def _time_forward(torch, module, n_in, batches, device, repeats, warmup, min_rep
             for _ in range(3):
                 module(x)
             sync()
-            per = max((clock() - t) / 3, 1e-9)
+            per = max((clock() - t) / 3, 1e-6)
             inner[b] = max(1, min(10_000, int(min_repeat_seconds / per)))
         samples: dict[int, list[float]] = {b: [] for b in batches}
+        walls: dict[int, list[float]] = {b: [] for b in batches}
+        wall = time.perf_counter
         for _ in range(repeats):  # round-robin over the batch sizes: a burst of load hits them all alike
             for b in batches:
                 x, k = inputs[b], inner[b]
                 sync()
-                t = clock()
+                w, t = wall(), clock()
                 for _ in range(k):
                     module(x)
                 sync()
                 samples[b].append((clock() - t) / k)
+                walls[b].append((wall() - w) / k)
     out = []
     for b in batches:
         s = samples[b]
         q = statistics.quantiles(s, n=4) if len(s) >= 2 else [s[0]] * 3
-        out.append(BatchTiming(b, statistics.median(s), q[0], q[2], repeats, inner[b]))
+        out.append(BatchTiming(b, statistics.median(s), q[0], q[2], repeats, inner[b], statistics.median(walls[b])))
     return out
