@@ -84,5 +84,7 @@ def count_calls(
         calls, line, ins, outs = totals.get((file, qual), [0, None, [], []])
         rows.append(CallCount(function=key, file=file, line=line, calls=calls, inputs=typical_size(ins),
                               outputs=typical_size(outs)))
-    status = "exact" if proc.returncode == 0 else f"exact (counting pass exited {proc.returncode})"
+    if proc.returncode != 0:  # the sampling run exited 0: this one misbehaved, and its counts may be partial
+        return CountsInfo(status=f"unavailable (the counting pass exited {proc.returncode}; counts would be partial)")
+    status = "exact"
     return CountsInfo(status=status, method=method, functions=rows)

@@ -70,6 +70,41 @@ def linked_user_libraries(binary: Path) -> list[Path]:
     return user_objects((m.group(1) for m in map(_LDD.search, out.splitlines()) if m), binary)
 
 
+def _uftrace_calls(exe: str, cmd: list[str], target: Target, cwd, timeout, stderr_path) -> dict[str, int] | str:
+    """One counting run: calls per mangled symbol, or why there are none. A run that does not exit 0 gives none:
+    its counts would be partial."""
+    with tempfile.TemporaryDirectory(prefix="phasm-uftrace-") as tmp:
+        data = os.path.join(tmp, "data")
+        err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
+        try:
+            proc = subprocess.run([*cmd, "-d", data, "--", *target.argv], cwd=cwd, stdout=subprocess.DEVNULL,
+                                  stderr=err, stdin=subprocess.DEVNULL, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return f"counting pass exceeded {timeout:.0f} s"
+        except OSError as exc:
+            return f"uftrace could not start: {exc.strerror}"
+        finally:
+            if stderr_path:
+                err.close()
+        log = Path(stderr_path).read_text(errors="replace") if stderr_path else ""
+        crashed = re.search(r"child terminated by signal: (\d+)", log)
+        if crashed or proc.returncode < 0:
+            sig = int(crashed.group(1)) if crashed else -proc.returncode
+            return f"the program under uftrace was killed by signal {sig}, counts would be partial"
+        if proc.returncode != 0:
+            return f"the counting pass exited {proc.returncode}, counts would be partial"
+        rep = subprocess.run([exe, "report", "--demangle=no", "-d", data, "-f", "call", "--no-pager"],
+                             capture_output=True, text=True, errors="replace")
+        if rep.returncode != 0:
+            return f"uftrace report exited {rep.returncode}"
+        calls: dict[str, int] = {}
+        for line in rep.stdout.splitlines():
+            m = _REPORT.match(line)
+            if m:
+                calls[m.group(2)] = calls.get(m.group(2), 0) + int(m.group(1))
+        return calls
+
+
 def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]], *, cwd: str | None = None,
                        timeout: float | None = None, stderr_path: str | os.PathLike | None = None) -> CountsInfo:
     """Run ``target`` once under uftrace and count calls of ``functions`` (``(key, file, name)`` triples), in the
@@ -91,6 +126,7 @@ def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]]
             symbols.setdefault(name, []).extend((m, suffix) for m in syms)
     wanted: dict[str, str] = {}          # mangled -> function key
     patterns: list[str] = []
+    patterns_of: dict[str, list[str]] = {}  # function key -> its patterns
     missing = []
     for key, _file, name in functions:
         syms = symbols.get(name)
@@ -99,43 +135,40 @@ def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]]
         for m, suffix in syms or ():
             wanted[m] = key
             patterns.append(f"^{re.escape(m)}${suffix}")
+            patterns_of.setdefault(key, []).append(patterns[-1])
     rows: dict[str, int] = {}
-    status_note = ""
+    crashed: list[str] = []
     if wanted:
-        with tempfile.TemporaryDirectory(prefix="phasm-uftrace-") as tmp:
-            data = os.path.join(tmp, "data")
-            cmd = [exe, "record", "--demangle=no", "--no-libcall", "--no-event", "-d", data]
-            for pattern in patterns:
-                cmd += ["-P", pattern]
-            err = open(stderr_path, "wb") if stderr_path else subprocess.DEVNULL
-            try:
-                proc = subprocess.run([*cmd, "--", *target.argv], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err,
-                                      stdin=subprocess.DEVNULL, timeout=timeout)
-            except subprocess.TimeoutExpired:
-                return CountsInfo(status=f"unavailable (counting pass exceeded {timeout:.0f} s)")
-            except OSError as exc:
-                return CountsInfo(status=f"unavailable (uftrace could not start: {exc.strerror})")
-            finally:
-                if stderr_path:
-                    err.close()
-            rep = subprocess.run([exe, "report", "--demangle=no", "-d", data, "-f", "call", "--no-pager"],
-                                 capture_output=True, text=True, errors="replace")
-            if rep.returncode != 0 or proc.returncode not in (0,) and not rep.stdout:
-                return CountsInfo(status=f"unavailable (uftrace exited {proc.returncode} without counts)")
-            if proc.returncode != 0:
-                status_note = f" (counting pass exited {proc.returncode})"
-            for line in rep.stdout.splitlines():
-                m = _REPORT.match(line)
-                if m and m.group(2) in wanted:
-                    key = wanted[m.group(2)]
-                    rows[key] = rows.get(key, 0) + int(m.group(1))
+        base = [exe, "record", "--demangle=no", "--no-libcall", "--no-event"]
+        result = _uftrace_calls(exe, base + [a for p in patterns for a in ("-P", p)], target, cwd, timeout,
+                                stderr_path)
+        if isinstance(result, str) and "signal" in result:
+            # uftrace's dynamic patching crashes some programs when it patches certain functions (seen: a
+            # constructor with a .cold clone in a shared library); count each function in a run of its own, so
+            # that one bad patch costs only that function's count
+            result, crashed = {}, []
+            for key, own in patterns_of.items():
+                got = _uftrace_calls(exe, base + [a for p in own for a in ("-P", p)], target, cwd, timeout,
+                                     stderr_path)
+                if isinstance(got, str):
+                    crashed.append(key)
+                else:
+                    result.update(got)
+        if isinstance(result, str):
+            return CountsInfo(status=f"unavailable ({result})")
+        for mangled, n in result.items():
+            if mangled in wanted:
+                key = wanted[mangled]
+                rows[key] = rows.get(key, 0) + n
     # a candidate has samples, so it ran: no row means uftrace could not patch it (too short), not zero calls
-    unpatched = [key for key, _f, _n in functions if key not in missing and key not in rows]
+    unpatched = [key for key, _f, _n in functions if key not in missing and key not in rows and key not in crashed]
     out = [CallCount(function=key, file=file or None, calls=rows[key]) for key, file, _name in functions if key in rows]
     if not out:
         why = "no symbol (inlined)" if missing and not unpatched else "uftrace could not patch them"
         return CountsInfo(status=f"unavailable (none of the {len(functions)} candidates could be counted: {why})")
-    status = "exact" + status_note
+    status = "exact"
+    if crashed:
+        status += f"; {len(crashed)} not counted (the program crashed when uftrace patched it)"
     if missing:
         status += f"; {len(missing)} not counted (inlined, no symbol)"
     if unpatched:

@@ -51,3 +51,15 @@ def test_count_pass_keeps_existing_sitecustomize(tmp_path):
         else:
             os.environ["PYTHONPATH"] = old
     assert info.status == "exact" and info.functions[0].calls == 2
+
+
+def test_counting_pass_that_fails_gives_no_counts(tmp_path):
+    """A counting run that does not exit 0 may have stopped half-way: its counts are never reported as exact."""
+    prog = tmp_path / "p.py"
+    prog.write_text("import os, sys\ndef f():\n    pass\nf()\nsys.exit(int(os.environ.get('FAIL_WITH', '0')))\n")
+    os.environ["FAIL_WITH"] = "5"
+    try:
+        info = count_calls(Target([sys.executable, str(prog)], "python"), [("f", str(prog), "f")])
+    finally:
+        del os.environ["FAIL_WITH"]
+    assert info.status.startswith("unavailable") and "exited 5" in info.status and not info.functions
