@@ -30,6 +30,19 @@ def _int_or_none(v) -> int | None:
         return None
 
 
+TIME_UNITS = {"s", "seconds", "ms", "us", "ns"}
+
+
+def weight_unit_of(bundle: Bundle) -> str:
+    """'s' when the bundle's weights convert to seconds (a time unit, or a known conversion such as py-spy's
+    samples at a known rate or callgrind's instructions calibrated by a native run), else the weight's own unit
+    (a profile file's samples or instructions)."""
+    m = bundle.meta
+    if m.weight_unit in TIME_UNITS or m.seconds_per_unit != 1.0:
+        return "s"
+    return m.weight_unit or "units"
+
+
 def _user_roots(bundle: Bundle) -> tuple[str, ...]:
     import os
 
@@ -93,6 +106,7 @@ def build_report(bundle: Bundle, options: RankOptions = RankOptions()) -> RankRe
         collector=bundle.meta.collector.name,
         wall_seconds=bundle.meta.wall_seconds,
         sampled_seconds=total,
+        unit=weight_unit_of(bundle),
         on_cpu_seconds=whole.on_seconds,
         off_cpu_seconds=whole.off_seconds,
         threads=bundle.meta.threads or None,

@@ -29,6 +29,13 @@ def fmt_seconds(s: float | None) -> str:
     return f"{s:.2e} s"
 
 
+def fmt_per_call(value: float | None, unit: str) -> str:
+    """Time per call, or cost per call in the profile's own unit when its weights are not a time."""
+    if unit == "s" or value is None:
+        return fmt_seconds(value)
+    return f"{value:,.3g} {unit}"
+
+
 def fmt_speedup(x: float | None) -> str:
     if x is None:
         return "-"
@@ -54,7 +61,8 @@ def summary_lines(r: RankReport) -> list[str]:
         f"program: {' '.join(r.argv)}" if r.argv else f"source: {r.source}",
         f"status: {r.status}" + (f" (exit {r.exit_status})" if r.exit_status not in (None, 0) else "")
         + (f"   wall: {r.wall_seconds:.2f} s" if r.wall_seconds else "")
-        + f"   sampled: {r.sampled_seconds:.2f} s (on-CPU {r.on_cpu_seconds:.2f} s, off-CPU {r.off_cpu_seconds:.2f} s)"
+        + (f"   sampled: {r.sampled_seconds:.2f} s (on-CPU {r.on_cpu_seconds:.2f} s, off-CPU {r.off_cpu_seconds:.2f} s)"
+           if r.unit == "s" else f"   total: {r.sampled_seconds:,.0f} {r.unit} (not a time: shares are of this total)")
         + f"   collector: {r.collector}",
         f"calls: {r.calls_status}   gpu: {r.gpu}",
     ]
@@ -78,7 +86,7 @@ def render_table(r: RankReport, console: Console | None = None) -> str:
     for c in r.candidates:
         row = [str(c.rank), escape(c.function), escape(_where(c)), f"{100 * c.share:.1f}%",
                f"{100 * c.on_cpu_fraction:.0f}%", "-" if c.calls is None else f"{c.calls:,}",
-               fmt_seconds(c.seconds_per_call), fmt_speedup(c.amdahl_limit),
+               fmt_per_call(c.seconds_per_call, r.unit), fmt_speedup(c.amdahl_limit),
                "[yellow]waiting[/]" if c.kind == "waiting" else c.kind]
         if has_pred:
             row.append(_fmt_prediction(c.predicted) if c.predicted else "-")
@@ -148,7 +156,7 @@ def render_markdown(r: RankReport) -> str:
         out.append(
             f"| {c.rank} | {_md_code(c.function)} | {_md_cell(_where(c))} | {100 * c.share:.1f}% | "
             f"{100 * c.on_cpu_fraction:.0f}% | {'-' if c.calls is None else f'{c.calls:,}'} | "
-            f"{fmt_seconds(c.seconds_per_call)} | {fmt_speedup(c.amdahl_limit)} | {c.kind} |"
+            f"{fmt_per_call(c.seconds_per_call, r.unit)} | {fmt_speedup(c.amdahl_limit)} | {c.kind} |"
             + ((f" {_fmt_prediction(c.predicted)} |" if c.predicted else " - |") if has_pred else ""))
     if r.notes:
         out.append("")

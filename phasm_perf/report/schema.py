@@ -85,6 +85,8 @@ class RankReport(BaseModel):
     collector: str
     wall_seconds: float | None
     sampled_seconds: float = Field(description="T: on-CPU + off-CPU time seen by the sampler (all threads)")
+    unit: str = Field("s", description="the unit of every *_seconds field: 's', or the profile's own weight "
+                                        "(e.g. 'Ir' for callgrind instructions, 'samples') when it is not a time")
     on_cpu_seconds: float
     off_cpu_seconds: float
     threads: int | None = None

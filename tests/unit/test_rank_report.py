@@ -76,3 +76,13 @@ def test_amdahl_limit_of_whole_program():
 
     assert amdahl_limit(0.0) == 1.0 and amdahl_limit(0.75) == pytest.approx(4.0)
     assert math.isinf(amdahl_limit(1.0)) and amdahl_limit(-0.1) == 1.0
+
+
+def test_weights_that_are_not_time_are_not_called_seconds(bundle):
+    bundle.meta.weight_unit, bundle.meta.seconds_per_unit = "Instructions", 1.0
+    r = build_report(bundle, RankOptions(event_loop="loop"))
+    assert r.unit == "Instructions"
+    text = RENDERERS["table"](r)
+    assert "not a time" in text and "Instructions" in text and "sampled:" not in text
+    bundle.meta.weight_unit, bundle.meta.seconds_per_unit = "samples", 0.01  # py-spy: samples at a known rate
+    assert build_report(bundle).unit == "s"
