@@ -62,6 +62,10 @@ def is_runtime_frame(name: str, file: str | None) -> bool:
         return True
     if name in ("_bootstrap", "_bootstrap_inner", "run") and file is not None:
         return bool(file and file.endswith("threading.py"))
+    if name.startswith("<") or ".<" in name:  # <module>, <listcomp>, f.<locals>.<genexpr>, <lambda>
+        base = name.rsplit(".", 1)[-1]
+        if base in RUNTIME_NAMES:
+            return True
     if name in RUNTIME_NAMES and name not in ("_bootstrap", "_bootstrap_inner", "run"):
         return True
     if re.match(r"^(process|thread) \d+|^P\d+$|^T\d", name):
@@ -120,7 +124,8 @@ def fold_comprehensions(stacks: Counter) -> Counter:
     def is_comprehension(frame: str) -> bool:
         v = comprehension.get(frame)
         if v is None:
-            v = comprehension[frame] = split_frame(frame)[0] in COMPREHENSIONS
+            # Python 3.11+ qualifies them: ``run.<locals>.<listcomp>``
+            v = comprehension[frame] = split_frame(frame)[0].rsplit(".", 1)[-1] in COMPREHENSIONS
         return v
 
     out: Counter = Counter()

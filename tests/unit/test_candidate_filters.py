@@ -64,6 +64,9 @@ def test_library_leaves_go_to_the_nearest_user_frame():
 def test_fold_comprehensions():
     gen = make_frame("<genexpr>", f"{USER}/run.py", 10)
     assert filters.fold_comprehensions(Counter({(LOOP, gen, PUSH): 2})) == Counter({(LOOP, PUSH): 2})
+    qualified = make_frame("event_loop.<locals>.<listcomp>", f"{USER}/run.py", 6)  # as Python 3.11+ names it
+    assert filters.fold_comprehensions(Counter({(LOOP, qualified, PUSH): 3})) == Counter({(LOOP, PUSH): 3})
+    assert filters.is_runtime_frame("event_loop.<locals>.<lambda>", f"{USER}/run.py")
 
 
 def test_drop_tiny():
