@@ -36,7 +36,7 @@ from ..calltree.tree import function_key
 # -- what is "runtime", what is "library" ---------------------------------------------------------------------
 
 RUNTIME_NAMES = frozenset({
-    "<module>", "<listcomp>", "<genexpr>", "<dictcomp>", "<setcomp>", "<lambda>",
+    "<module>", "<listcomp>", "<genexpr>", "<dictcomp>", "<setcomp>",
     "_run_code", "_run_module_as_main", "_run_module_code", "run_path", "run_module",
     "_bootstrap", "_bootstrap_inner", "run",  # threading (only when the file is the stdlib's, see below)
     "__libc_start_main", "__libc_start_call_main", "_start", "start_thread", "clone", "clone3",

@@ -66,7 +66,8 @@ def test_fold_comprehensions():
     assert filters.fold_comprehensions(Counter({(LOOP, gen, PUSH): 2})) == Counter({(LOOP, PUSH): 2})
     qualified = make_frame("event_loop.<locals>.<listcomp>", f"{USER}/run.py", 6)  # as Python 3.11+ names it
     assert filters.fold_comprehensions(Counter({(LOOP, qualified, PUSH): 3})) == Counter({(LOOP, PUSH): 3})
-    assert filters.is_runtime_frame("event_loop.<locals>.<lambda>", f"{USER}/run.py")
+    assert filters.is_runtime_frame("event_loop.<locals>.<genexpr>", f"{USER}/run.py")
+    assert not filters.is_runtime_frame("event_loop.<locals>.<lambda>", f"{USER}/run.py")  # a user function
 
 
 def test_drop_tiny():
