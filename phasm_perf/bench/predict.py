@@ -2,8 +2,11 @@
 
 A thin adapter over :mod:`phasm_perf.model.surrogate` (the roofline cost of an MLP) and :mod:`phasm_perf.hardware`
 (profiles, ``local`` measured by ``hw measure``). The end-to-end composition is DESIGN section 3 with the batches
-the program really formed: ``T' = T - n_s t_f + sum_B count_B t_batch(B)``, ``S = T / T'``, where ``n_s`` is the
-number of calls the surrogate answered and ``count_B`` how many batches of ``B`` it was given.
+the program really formed: ``T' = T - n_s t_f + sum_B count_B (t_batch(B) + t_prog)``, ``S = T / T'``, where
+``n_s`` is the number of calls the surrogate answered, ``count_B`` how many batches of ``B`` it was given and
+``t_prog(B) = t_cold + t_marshal + (B - 1) (d_0 + d_L) t_num`` the profile's in-program cost per forward (cold caches,
+marshalling; 0 when the profile has none). The
+per-batch table compares ``t_batch(B)`` alone: bench times it in a tight loop.
 """
 
 from __future__ import annotations
@@ -34,7 +37,15 @@ class Prediction:
     dtype: str | None = None
     t_dispatch: float | None = None
     t_launch: float | None = None
+    t_in_program: float = 0.0
+    t_marshal_row: float = 0.0  # (d_0 + d_L) t_num: each further row of a batched forward
     rows: dict[int, BatchPredicted] = field(default_factory=dict)
+
+    def program_seconds(self, batch: int) -> float:
+        """One forward of ``batch`` calls inside the program: ``t_batch(B) + t_prog(B)``."""
+        from ..model.surrogate import program_batch_seconds
+
+        return program_batch_seconds(self.rows[batch].seconds, self.t_in_program, batch, self.t_marshal_row)
 
     @property
     def ok(self) -> bool:
@@ -54,7 +65,8 @@ def predict(profile, widths: Sequence[int], dtype: str, batches: Iterable[int]) 
                          dtype=mdtype, batches=sorted(set(int(b) for b in batches)))
     device = profile.device(mdtype)
     return Prediction(status="ok", hardware=profile.name, dtype=mdtype, t_dispatch=device.t_dispatch,
-                      t_launch=device.t_launch,
+                      t_launch=device.t_launch, t_in_program=device.t_in_program,
+                      t_marshal_row=(int(widths[0]) + int(widths[-1])) * device.t_marshal_number,
                       rows={p.batch: BatchPredicted(p.batch, p.seconds_per_batch, p.bound, p.utilisation)
                             for p in rows})
 

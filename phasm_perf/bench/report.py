@@ -90,6 +90,8 @@ class PredictionInfo(BaseModel):
     dtype: str | None = None
     t_dispatch: float | None = None
     t_launch: float | None = None
+    t_in_program: float | None = Field(None, description="t_prog: the profile's extra per forward inside a program "
+                                                         "(cold caches, marshalling), used end to end only")
 
 
 class BatchRow(BaseModel):

@@ -157,7 +157,8 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
             validation_loss=t.val_loss, errors=[R.OutputErrorRow(**vars(e)) for e in t.errors],
             max_relative_error=max(rels) if rels else None, path=str(path)),
         prediction=R.PredictionInfo(status=pred.status, hardware=pred.hardware, dtype=pred.dtype,
-                                    t_dispatch=pred.t_dispatch, t_launch=pred.t_launch),
+                                    t_dispatch=pred.t_dispatch, t_launch=pred.t_launch,
+                                    t_in_program=pred.t_in_program if pred.ok else None),
         per_batch=rows, per_batch_median_error=per_batch_error, end_to_end=e2e, end_to_end_error=e2e_error,
         verdict=verdict, notes=notes)
 
@@ -191,8 +192,7 @@ def _end_to_end(variants, cap: Capture, timings, pred: Prediction, repeats: int)
                                         lambda b: measured[b] if b in measured else _interp(measured, b))
         p_t = p_s = err = None
         if pred.ok:
-            p_t, p_s = end_to_end(base.median, calls_sur, t_f, hist,
-                                  lambda b: pred.rows[b].seconds)
+            p_t, p_s = end_to_end(base.median, calls_sur, t_f, hist, pred.program_seconds)
             err = p_s / speed - 1
         oc = compare_output(base.runs[0].stdout, v.runs[0].stdout,
                             base.runs[1].stdout if len(base.runs) > 1 else None)

@@ -79,6 +79,10 @@ def render_profile(p: HardwareProfile, console: Console) -> None:
         t.add_row("link", "none (runs on the host)", "")
     t.add_row("kernel launch", _us(p.launch_latency.value), escape(p.launch_latency.source))
     t.add_row("framework dispatch", _us(p.dispatch.value), escape(p.dispatch.source))
+    if p.in_program:
+        t.add_row("in-program call", f"+{_us(p.in_program.seconds)} (cold caches {_us(p.in_program.cold_cache)}, "
+                                     f"marshalling {_us(p.in_program.marshal)}; "
+                                     f"+{p.in_program.marshal_per_number * 1e9:.3g} ns per number of each further row)", escape(p.in_program.source))
     t.add_row("achievable", f"compute {p.achievable.compute:.0%}, memory {p.achievable.memory:.0%}",
               escape(p.achievable.source))
     console.print(t)

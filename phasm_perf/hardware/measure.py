@@ -7,6 +7,10 @@
   from the sweep points that fit in it.
 - The framework's per-call cost: a small MLP (Linear + ReLU) at batch 1, at several depths; a least-squares line
   ``t = t_dispatch + kernels * t_launch`` gives the fixed cost per call and the cost per kernel.
+- The in-program cost of a forward: the same small MLP (8 -> 64 -> 64 -> 8, fp32, batch 1) timed one call at a
+  time after a sweep over a buffer twice the last-level cache (the program's own work between two calls; the sweep
+  is not timed), against the same call in a tight loop; and the arguments' way in and out (a tuple of Python
+  floats into the preallocated input, the result back to a tuple of Python floats, as bench's runtime does).
 - On a CUDA device, host-device bandwidth and latency and the kernel launch latency; here they are reported
   ``unavailable (reason)`` when there is no GPU.
 
@@ -193,8 +197,9 @@ def gemm_flops_numpy(dtype: str, n: int, opts: MeasureOptions) -> float:
 
 
 def triad_sizes(llc_bytes: int, quick: bool) -> list[int]:
-    """Working sets (bytes, three fp64 arrays) from 24 KB to 4x the last-level cache, ~2 points per octave."""
-    top = max(4 * llc_bytes, 64 << 20)
+    """Working sets (bytes, three fp64 arrays) from 24 KB to 8x the last-level cache, ~2 points per octave (main
+    memory is read from the points beyond 3x the last-level cache, so there are always several of them)."""
+    top = max(8 * llc_bytes, 64 << 20)
     sizes, ws = [], 24 << 10
     step = 2.0 if quick else 2 ** 0.5
     while ws <= top:
@@ -250,31 +255,107 @@ def linear_flops(opts: MeasureOptions, device: str = "cpu", widths=(64, 128, 256
     return out
 
 
-def mlp_call_times(opts: MeasureOptions, device: str = "cpu", depths=(1, 2, 3, 4, 6, 8), width: int = 16) \
-        -> list[tuple[int, float]]:
-    """``[(kernels, seconds per call)]`` of an MLP (Linear + ReLU) at batch 1 under ``torch.no_grad()``."""
+def mlp_call_times(opts: MeasureOptions, device: str = "cpu", depths=(1, 2, 3, 4, 6, 8), width: int = 16,
+                   rounds: int = 3) -> list[tuple[int, float]]:
+    """``[(kernels, seconds per call)]`` of an MLP (Linear + ReLU) at batch 1 under ``torch.no_grad()``.
+
+    Each depth is timed in ``rounds`` interleaved rounds, each on a freshly built network, and keeps its best: one
+    network can be persistently slower than another of the same shape (where its weights landed), and a single
+    such depth tilts the fitted line (the intercept, the dispatch cost, moved by 2x between two runs before)."""
     import torch
 
-    out = []
+    best: dict[int, float] = {}
     x = torch.randn(1, width, device=device)
     sync = torch.cuda.synchronize if device != "cpu" else None
-    for depth in depths:
-        layers: list = []
-        for i in range(depth):
-            layers.append(torch.nn.Linear(width, width))
-            if i < depth - 1:
-                layers.append(torch.nn.ReLU())
-        net = torch.nn.Sequential(*layers).to(device).eval()
-        with torch.no_grad():
-            t = best_time(lambda: net(x), trials=5, min_seconds=opts.trial_seconds / 2, sync=sync)
-        out.append((2 * depth - 1, t))
-    return out
+    for _ in range(rounds):
+        for depth in depths:
+            layers: list = []
+            for i in range(depth):
+                layers.append(torch.nn.Linear(width, width))
+                if i < depth - 1:
+                    layers.append(torch.nn.ReLU())
+            net = torch.nn.Sequential(*layers).to(device).eval()
+            with torch.no_grad():
+                t = best_time(lambda: net(x), trials=3, min_seconds=opts.trial_seconds / 3, sync=sync)
+            best[depth] = min(best.get(depth, t), t)
+    return [(2 * d - 1, best[d]) for d in depths]
+
+
+def in_program_cost(opts: MeasureOptions, sweep_bytes: int, inputs: int = 8, hidden: int = 64, outputs: int = 8) \
+        -> dict[str, float]:
+    """What a forward costs inside a program beyond the same forward in a tight loop.
+
+    An MLP ``inputs -> hidden -> hidden -> outputs`` (fp32, batch 1, the shape of a typical surrogate), called one
+    call at a time. Before each timed call a buffer of ``sweep_bytes`` is swept (read and written, as a program's
+    own work would; the sweep is not timed); the same forward is then repeated and timed again with warm caches.
+    ``cold_cache`` is the median of the paired differences (a pair shares the machine's state, so a slow moment
+    or a slow process cancels out). ``marshal``: the arguments as a tuple of Python floats into the preallocated
+    input and the result back to a tuple of Python floats (what bench's runtime does per call), median time in a
+    tight loop; ``marshal_per_number``: each further number of a batched conversion (256 rows against 1, per input
+    or output number of a row).
+    """
+    import numpy as np
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Linear(inputs, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
+                              torch.nn.ReLU(), torch.nn.Linear(hidden, outputs)).eval()
+    arr = np.zeros((1, inputs), dtype=np.float32)
+    x = torch.from_numpy(arr)
+    args = tuple(0.1 * (i + 1) for i in range(inputs))
+    sweep = np.zeros(int(sweep_bytes), dtype=np.uint8)
+    clock = time.perf_counter
+    calls = 20 if opts.quick else 100
+
+    def forward():
+        return net(x)
+
+    def marshal_forward():
+        arr[:] = (args,)
+        return tuple(net(x).tolist()[0])
+
+    with torch.no_grad():
+        t_end = clock() + (0.1 if opts.quick else 0.3)
+        while clock() < t_end:  # warm-up: both paths compiled, allocated and cached
+            marshal_forward()
+        pairs: list[tuple[float, float]] = []
+        for _ in range(calls):
+            np.add(sweep, 1, out=sweep)
+            t0 = clock()
+            forward()
+            cold = clock() - t0
+            forward()  # the same forward again, caches warm: the tight-loop time under the same conditions
+            forward()
+            t0 = clock()
+            forward()
+            pairs.append((cold, clock() - t0))
+        # the conversion alone, per number of rows, in a tight loop (a copy that grows with the batch): one row is
+        # one call's marshalling; each further number (a row has inputs + outputs of them) costs
+        # (256 rows - 1 row) / (255 (inputs + outputs))
+        rows = [tuple(0.1 * (i + j) for i in range(inputs)) for j in range(256)]
+        arr_b = np.zeros((len(rows), inputs), dtype=np.float32)
+        y_b = net(torch.from_numpy(arr_b))
+
+        def marshal_rows(k):
+            a_k, y_k, r_k = arr_b[:k], y_b[:k], rows[:k]
+
+            def go():
+                a_k[:] = r_k
+                return [tuple(r) for r in y_k.tolist()]
+            return go
+
+        t_rows = {k: best_time(marshal_rows(k), trials=3, min_seconds=0.01 if opts.quick else 0.03, quantile=0.5)
+                  for k in (1, 256)}
+    return {"warm": statistics.median(w for _, w in pairs), "cold": statistics.median(c for c, _ in pairs),
+            "cold_cache": max(0.0, statistics.median(c - w for c, w in pairs)),
+            "marshal": t_rows[1], "marshal_per_number": max(0.0, (t_rows[256] - t_rows[1]) / (255 * (inputs + outputs))),
+            "marshal_256_rows": t_rows[256], "sweep_bytes": sweep.nbytes, "calls": calls}
 
 
 def group_levels(sweep: list[tuple[int, float]], caches: list[dict], cores: int) -> list[dict]:
     """Memory levels from the sweep: each OS-reported cache (its capacity summed over the cores used) gets the
     median bandwidth of the sweep points well inside it (above 1.5x the level below, up to 0.75x its own size);
-    main memory gets the best of the points beyond twice the last-level cache (each already a best time)."""
+    main memory gets the median of the points beyond three times the last-level cache (each already a best time;
+    nearer the cache, part of the working set still hits it and the rate depends on what else the cache holds)."""
     levels: list[dict] = []
     prev = 0.0
     for c in caches:
@@ -286,8 +367,8 @@ def group_levels(sweep: list[tuple[int, float]], caches: list[dict], cores: int)
                            "points": len(pts)})
         prev = size
     llc = max((lvl["size"] for lvl in levels), default=0.0)
-    pts = [bw for ws, bw in sweep if ws > 2 * llc] or [sweep[-1][1]]
-    levels.append({"name": "DRAM", "size": None, "bandwidth": max(pts), "points": len(pts)})
+    pts = [bw for ws, bw in sweep if ws > 3 * llc] or [sweep[-1][1]]
+    levels.append({"name": "DRAM", "size": None, "bandwidth": statistics.median(pts), "points": len(pts)})
     # a faster level can never be slower than the one behind it: keep the roofs monotone
     for i in range(len(levels) - 2, -1, -1):
         levels[i]["bandwidth"] = max(levels[i]["bandwidth"], levels[i + 1]["bandwidth"])
@@ -318,7 +399,7 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
     caches = cpu_caches()
     llc = max((c["size"] for c in caches), default=32 << 20)
     sizes = triad_sizes(llc, opts.quick)
-    total = len(steps) + len(sizes) + 2
+    total = len(steps) + len(sizes) + 3
     done = 0
 
     # the peak is the best over a few square sizes: a BLAS reaches its peak at a size that suits its blocking,
@@ -355,6 +436,13 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
     t_dispatch, t_launch = fit_line([k for k, _ in calls], [t for _, t in calls])
     t_launch = max(t_launch, 1e-8)
     t_dispatch = max(t_dispatch, 1e-8)
+    say("in-program call (cold caches, marshalling)", done / total)
+    # the core's private caches are what a program's own work between two calls reliably evicts; the shared last
+    # level is measured too, for the record (its flush is the worst case: a program touching more than the
+    # whole last-level cache between two calls)
+    private = max((c["size"] for c in caches if c["shared_with"] == 1), default=1 << 20)
+    prog = in_program_cost(opts, 2 * private)
+    prog_llc = in_program_cost(MeasureOptions(quick=True, threads=opts.threads), 2 * llc)  # for the record
     say("done", 1.0)
 
     levels = group_levels(sweep, caches, cores)
@@ -380,8 +468,8 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
         "memory": [
             {"name": lvl["name"], "size": lvl["size"], "bandwidth": lvl["bandwidth"],
              "source": f"{how}: triad a = b + 3c (torch.add, fp64), "
-                       f"{'best' if lvl['size'] is None else 'median'} of {lvl['points']} working-set size(s) "
-                       + ("beyond twice the last-level cache" if lvl["size"] is None else
+                       f"median of {lvl['points']} working-set size(s) "
+                       + ("beyond three times the last-level cache" if lvl["size"] is None else
                           f"that fit in {lvl['name']} ({lvl['size'] / 1024:,.0f} KB over {cores} core(s), size "
                           f"from sysfs)")}
             for lvl in levels
@@ -390,6 +478,15 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
         "launch_latency": fig(t_launch, f"{how}: slope of MLP call time per kernel (Linear/ReLU at batch 1, "
                                         f"depths 1-8, torch.no_grad)"),
         "dispatch": fig(t_dispatch, f"{how}: intercept of MLP call time vs kernels (the fixed cost of a forward)"),
+        "in_program": {
+            "cold_cache": prog["cold_cache"], "marshal": prog["marshal"], "marshal_per_number": prog["marshal_per_number"],
+            "source": f"{how}: MLP 8-64-64-8 fp32 at batch 1, {prog['calls']} single calls, each after an "
+                      f"untimed sweep of {prog['sweep_bytes'] / 2 ** 20:,.0f} MB (2x the core's private cache; "
+                      f"median {prog['cold'] * 1e6:.1f} us) and again with warm caches (median "
+                      f"{prog['warm'] * 1e6:.1f} us): cold_cache = median of the paired differences; marshal = a "
+                      f"tuple of 8 Python floats into the input and 8 back, median in a tight loop; "
+                      f"marshal_per_number = (256 rows ({prog['marshal_256_rows'] * 1e6:.1f} us) - 1 row) / (255 x 16 "
+                      f"numbers)"},
         "achievable": {"compute": min(1.0, statistics.median(layer_rates.values()) / peaks["fp32"]),
                        "memory": 1.0,
                        "source": f"{how}: compute = median FLOP/s of MLP-shaped fp32 layers (F.linear, batch 1024, "
@@ -409,6 +506,8 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
             "triad_call_overhead_seconds": overhead,
             "triad_sweep": [[ws, bw] for ws, bw in sweep],
             "mlp_batch1_calls": [[k, t] for k, t in calls],
+            "in_program_call": prog,
+            "in_program_call_llc_sweep": prog_llc,
             "linear_layer_flops": {str(w): v for w, v in layer_rates.items()},
             "cuda": _cuda_status(torch),
         },

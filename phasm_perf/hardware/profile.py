@@ -15,6 +15,7 @@ Format (``schema_version`` 1; sizes in bytes, bandwidths in bytes/s, times in se
     launch_latency: {value: 5.0e-6, source: "..."}
     dispatch: {value: 20.0e-6, source: "..."}
     achievable: {compute: 0.8, memory: 0.85, source: "..."}
+    in_program: {cold_cache: 6.0e-6, marshal: 3.0e-6, marshal_per_number: 0.05e-6, source: "..."}   # optional
 """
 
 from __future__ import annotations
@@ -76,6 +77,23 @@ class Achievable(_Strict):
     source: str = Field(min_length=3)
 
 
+class InProgram(_Strict):
+    """What a forward costs inside a program beyond the same forward in a tight loop (once per forward)."""
+
+    cold_cache: float = Field(ge=0, description="seconds: a forward after the caches were swept by other work, "
+                                                "minus the same forward in a tight loop")
+    marshal: float = Field(ge=0, description="seconds: one call's arguments (Python numbers) into a tensor and its "
+                                             "result back to Python numbers")
+    marshal_per_number: float = Field(0.0, ge=0, description="seconds per number (input or output) of each further "
+                                                             "row of a batched forward")
+    source: str = Field(min_length=3)
+
+    @property
+    def seconds(self) -> float:
+        """The fixed part, per forward: ``cold_cache + marshal``."""
+        return self.cold_cache + self.marshal
+
+
 class HardwareProfile(_Strict):
     schema_version: int = SCHEMA_VERSION
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
@@ -89,6 +107,8 @@ class HardwareProfile(_Strict):
     launch_latency: Figure
     dispatch: Figure
     achievable: Achievable
+    in_program: InProgram | None = Field(None, description="per-forward cost inside a program (measured by "
+                                                           "`hw measure`); unset: 0, the tight-loop cost")
     measured: dict | None = Field(None, description="raw measurements, for a profile written by `hw measure`")
     notes: list[str] = []
 
@@ -131,7 +151,9 @@ class HardwareProfile(_Strict):
                       t_launch=self.launch_latency.value or 0.0, t_dispatch=self.dispatch.value or 0.0,
                       nominal_peak=fig.value,
                       link_bandwidth=self.link.bandwidth if self.link else None,
-                      link_latency=self.link.latency if self.link else 0.0)
+                      link_latency=self.link.latency if self.link else 0.0,
+                      t_in_program=self.in_program.seconds if self.in_program else 0.0,
+                      t_marshal_number=self.in_program.marshal_per_number if self.in_program else 0.0)
 
     def main_memory(self) -> Level:
         return self.memory[-1]
@@ -247,6 +269,8 @@ def dump(profile: HardwareProfile) -> str:
     data = profile.model_dump(mode="json", exclude_none=False)
     if data.get("measured") is None:
         data.pop("measured", None)
+    if data.get("in_program") is None:
+        data.pop("in_program", None)
     if not data.get("notes"):
         data.pop("notes", None)
     return yaml.safe_dump(data, sort_keys=False, width=120, allow_unicode=True)

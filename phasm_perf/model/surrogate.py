@@ -9,6 +9,13 @@ An MLP of widths ``d_0 (inputs), h_1 ... h_{L-1}, d_L (outputs)``, element size 
 and each hidden layer's activation is a kernel too (``B h_l`` FLOPs, ``2 s B h_l`` bytes). An offload device adds
 ``t_link = 2 t_link_latency + B (d_0 + d_L) s / BW_link``; the framework adds ``t_dispatch`` once per call, so
 the time per call is ``t_s(B) = (sum_l t_l + t_link + t_dispatch) / B``.
+
+That is a forward timed in a tight loop (the per-batch tables). Inside a program, between two forwards the program
+runs its own code over its own data, which evicts the framework's dispatch path from the caches, and each call
+converts its arguments to a tensor and the result back to Python numbers. Measured by ``hw measure``:
+``t_prog(B) = t_cold + t_marshal + (B - 1) (d_0 + d_L) t_num`` (the cold-cache extra and one call's
+marshalling once per forward, and each further row's numbers), so a forward of B calls inside a program costs ``t_batch(B) + t_prog(B)``
+and ``t_s,prog(B) = (t_batch(B) + t_prog(B)) / B`` is what the end-to-end figures use.
 """
 
 from __future__ import annotations
@@ -107,6 +114,13 @@ def activation_bytes(batch: int, width: int, elem: int) -> float:
     return 2.0 * elem * batch * width
 
 
+def program_batch_seconds(batch_seconds: float, t_in_program: float, batch: int = 1, t_row: float = 0.0) -> float:
+    """A forward of ``batch`` rows inside a program: its tight-loop time ``t_batch(B)`` plus
+    ``t_prog(B) = t_in_program + (B - 1) t_row`` (``t_in_program``: the cold-cache extra and one call's way into a
+    tensor and back, once per forward; ``t_row``: each further row's)."""
+    return batch_seconds + t_in_program + max(0, batch - 1) * t_row
+
+
 def link_time(batch: int, inputs: int, outputs: int, elem: int, bandwidth: float, latency: float) -> float:
     """``2 t_latency + B (d_0 + d_L) s / BW_link``: inputs to the device and outputs back."""
     return 2.0 * latency + batch * (inputs + outputs) * elem / bandwidth
@@ -129,6 +143,10 @@ class Device:
     nominal_peak: float
     link_bandwidth: float | None = None
     link_latency: float = 0.0
+    #: extra seconds per forward inside a program (cold caches + one call's marshalling); 0 when not measured
+    t_in_program: float = 0.0
+    #: marshalling of each number (input or output) of each further row of a batched forward inside a program
+    t_marshal_number: float = 0.0
 
     @property
     def offload(self) -> bool:
@@ -162,6 +180,17 @@ class BatchPrediction:
     latency_seconds: float
     brent_floor_seconds: float
     kernels: tuple[Kernel, ...] = ()
+    in_program_seconds: float = field(default=0.0, metadata={"doc": "t_prog(B): extra per forward in a program"})
+
+    @property
+    def program_seconds_per_batch(self) -> float:
+        """One forward of ``batch`` calls inside a program: ``t_batch(B) + t_prog(B)``."""
+        return self.seconds_per_batch + self.in_program_seconds
+
+    @property
+    def program_seconds_per_call(self) -> float:
+        """``t_s,prog(B) = (t_batch(B) + t_prog) / B``: the cost per call the program sees."""
+        return self.program_seconds_per_batch / self.batch
 
     @property
     def flops_per_second(self) -> float:
@@ -217,6 +246,8 @@ def predict_batch(mlp: MLP, batch: int, device: Device) -> BatchPrediction:
         latency_seconds=latency,
         brent_floor_seconds=brent_floor(flops, device.peak, len(ks), device.t_launch),
         kernels=tuple(ks),
+        in_program_seconds=program_batch_seconds(0.0, device.t_in_program, batch,
+                                                 (mlp.inputs + mlp.outputs) * device.t_marshal_number),
     )
 
 
@@ -233,16 +264,21 @@ def powers_of_two(upto: int) -> list[int]:
     return out
 
 
-def break_even_batch(t_f: float, predictions: Sequence[BatchPrediction]) -> int | None:
+def per_call(p: BatchPrediction, in_program: bool = False) -> float:
+    """``t_s(B)`` (tight loop) or, with ``in_program``, ``t_s,prog(B)`` (inside a program)."""
+    return p.program_seconds_per_call if in_program else p.seconds_per_call
+
+
+def break_even_batch(t_f: float, predictions: Sequence[BatchPrediction], in_program: bool = False) -> int | None:
     """The smallest batch with ``t_s(B) <= t_f``; ``None`` means never (within the batches given)."""
     for p in sorted(predictions, key=lambda p: p.batch):
-        if p.seconds_per_call <= t_f:
+        if per_call(p, in_program) <= t_f:
             return p.batch
     return None
 
 
-def best_batch(predictions: Sequence[BatchPrediction]) -> BatchPrediction:
+def best_batch(predictions: Sequence[BatchPrediction], in_program: bool = False) -> BatchPrediction:
     """The batch with the lowest time per call (the smallest such batch on a tie)."""
     if not predictions:
         raise ValueError("no batch to choose from")
-    return min(predictions, key=lambda p: (p.seconds_per_call, p.batch))
+    return min(predictions, key=lambda p: (per_call(p, in_program), p.batch))

@@ -95,12 +95,15 @@ def predict_sweep(hardware: str | HardwareProfile, inputs: int, outputs: int, hi
 
 def _row(p: BatchPrediction, T: float | None = None, T_f: float | None = None, n: int | None = None,
          t_f: float | None = None) -> BatchRow:
-    speedup = end_to_end(T, T_f, n, p.seconds_per_call)[1] if T and T_f is not None and n else None
+    # inside the program each forward also pays t_prog (cold caches, marshalling): the end-to-end figures use it
+    t_prog = p.program_seconds_per_call
+    speedup = end_to_end(T, T_f, n, t_prog)[1] if T and T_f is not None and n else None
     return BatchRow(batch=p.batch, seconds_per_batch=p.seconds_per_batch, seconds_per_call=p.seconds_per_call,
+                    in_program_seconds_per_call=t_prog,
                     bound=p.bound, utilisation=p.utilisation, flops=p.flops, bytes=p.bytes,
                     compute_seconds=p.compute_seconds, memory_seconds=p.memory_seconds,
                     link_seconds=p.link_seconds, latency_seconds=p.latency_seconds, speedup=speedup,
-                    kernel_speedup=(t_f / p.seconds_per_call) if t_f else None)
+                    kernel_speedup=(t_f / t_prog) if t_f else None)
 
 
 def captured_io(bundle) -> dict[str, tuple[int | None, int | None]]:
@@ -131,15 +134,15 @@ def predict_candidate(cand: Candidate, T: float, profile: HardwareProfile, hidde
     n, t_f, T_f = cand.calls, cand.seconds_per_call, cand.inclusive_seconds
     mlp = mlp_of(inputs, outputs, hidden)
     preds = sweep(mlp, list(batches) if batches else default_batches(n), profile.device(dtype))
-    best = best_batch(preds)
-    k = t_f / best.seconds_per_call
-    _, S = end_to_end(T, T_f, n, best.seconds_per_call)
+    best = best_batch(preds, in_program=True)
+    k = t_f / best.program_seconds_per_call
+    _, S = end_to_end(T, T_f, n, best.program_seconds_per_call)
     return Prediction(
         hardware=profile.name, surrogate=mlp.spec(), dtype=dtype, inputs=inputs, outputs=outputs,
         io_source=io_source, best_batch=best.batch, speedup=S, kernel_speedup=k,
-        break_even_batch=break_even_batch(t_f, preds), bound=best.bound,
+        break_even_batch=break_even_batch(t_f, preds, in_program=True), bound=best.bound,
         gustafson_speedup=gustafson_speedup(cand.share, k), utilisation=best.utilisation,
-        seconds_per_call=best.seconds_per_call,
+        seconds_per_call=best.seconds_per_call, in_program_seconds_per_call=best.program_seconds_per_call,
         per_batch=[_row(p, T, T_f, n, t_f) for p in preds],
     )
 
@@ -162,7 +165,10 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
         d_in = options.inputs or cap_in
         d_out = options.outputs or cap_out
         pred = None
-        if not c.calls:
+        if c.kind == "waiting":
+            notes.append(f"{c.function}: waiting ({100 * (1 - c.on_cpu_fraction):.0f}% off-CPU), no prediction: "
+                         "a surrogate does not remove a wait")
+        elif not c.calls:
             notes.append(f"{c.function}: no exact call count, so no per-call prediction (run without --no-counts)")
         elif not d_in or not d_out:
             notes.append(f"{c.function}: its inputs/outputs are not known (no numeric arguments or result were seen);"
@@ -201,6 +207,8 @@ class PredictReport(BaseModel):
     peak_flops: float = Field(description="the dtype's peak FLOP/s in the profile (utilisation is against it)")
     dispatch_seconds: float
     launch_seconds: float
+    in_program_seconds: float = Field(0.0, description="t_prog: extra per forward inside a program (cold caches, "
+                                                       "marshalling); 0 when the profile has none")
     per_batch: list[BatchRow]
 
 
@@ -213,4 +221,5 @@ def predict_report(hardware: str | HardwareProfile, inputs: int, outputs: int, s
     return PredictReport(hardware=prof.name, hardware_description=prof.description, surrogate=mlp.spec(),
                          dtype=dtype, inputs=inputs, outputs=outputs, parameters=mlp.parameters,
                          peak_flops=dev.nominal_peak, dispatch_seconds=dev.t_dispatch, launch_seconds=dev.t_launch,
+                         in_program_seconds=dev.t_in_program,
                          per_batch=rows_of(preds))

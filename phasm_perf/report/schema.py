@@ -23,8 +23,11 @@ class BatchRow(BaseModel):
     memory_seconds: float
     link_seconds: float
     latency_seconds: float = Field(description="kernels x t_launch + t_dispatch")
-    speedup: float | None = Field(None, description="end-to-end T / T' at this batch (rank only)")
-    kernel_speedup: float | None = Field(None, description="t_f / t_s(B) (rank only)")
+    in_program_seconds_per_call: float | None = Field(
+        None, description="t_s,prog(B) = (seconds_per_batch + t_prog) / B: the cost per call inside a program "
+                          "(cold caches and marshalling, from the profile's in_program); what speedup uses")
+    speedup: float | None = Field(None, description="end-to-end T / T' at this batch, with t_s,prog(B) (rank only)")
+    kernel_speedup: float | None = Field(None, description="t_f / t_s,prog(B) (rank only)")
 
 
 class Prediction(BaseModel):
@@ -39,12 +42,13 @@ class Prediction(BaseModel):
         "given", description="captured: counted in the arguments and results of the first real calls")
     best_batch: int | None
     speedup: float = Field(description="predicted end-to-end speedup at best_batch, T / T'")
-    kernel_speedup: float | None = Field(None, description="t_f / t_s(best_batch)")
-    break_even_batch: int | None = Field(description="smallest batch with t_s(B) <= t_f; null: never")
+    kernel_speedup: float | None = Field(None, description="t_f / t_s,prog(best_batch)")
+    break_even_batch: int | None = Field(description="smallest batch with t_s,prog(B) <= t_f; null: never")
     bound: Literal["compute", "memory", "link", "latency"] | None = None
     gustafson_speedup: float | None = Field(None, description="(1 - p) + p k at best_batch")
     utilisation: float | None = None
-    seconds_per_call: float | None = Field(None, description="t_s(best_batch)")
+    seconds_per_call: float | None = Field(None, description="t_s(best_batch), in a tight loop")
+    in_program_seconds_per_call: float | None = Field(None, description="t_s,prog(best_batch), inside a program")
     per_batch: list[BatchRow] = []
 
 

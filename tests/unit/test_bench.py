@@ -16,7 +16,7 @@ from phasm_perf.bench.batching import BATCH_ATTR
 from phasm_perf.bench.capture import _definitions, parse_function
 from phasm_perf.bench.flatten import (Unflattenable, compile_flattener, compile_unflattener, flatten, leaf_names,
                                       schema_of, unflatten, width)
-from phasm_perf.bench.predict import end_to_end, surrogate_seconds
+from phasm_perf.bench.predict import BatchPredicted, Prediction, end_to_end, surrogate_seconds
 from phasm_perf.bench.swap import compare_output, numbers_in
 from phasm_perf.collect.program import Target
 from phasm_perf.errors import PhasmError
@@ -156,6 +156,18 @@ def test_end_to_end_composition_by_hand():
     assert surrogate_seconds({1: 3, 8: 2}, lambda b: 1e-3 * b) == pytest.approx(3e-3 + 2 * 8e-3)
     slower, s2 = end_to_end(1.0, 100, 1e-6, {1: 100}, lambda b: 1e-4)
     assert slower == pytest.approx(1.0 - 1e-4 + 1e-2) and s2 < 1
+
+
+def test_the_end_to_end_prediction_adds_the_in_program_cost_per_forward():
+    # t_batch(1) = 25 us, t_batch(100) = 200 us in a tight loop; in the program each forward also pays
+    # t_prog = 9 us, plus (B - 1) rows of 0.5 us each: 25 + 9 = 34 us at B = 1, 200 + 9 + 99 * 0.5 = 258.5 us at 100
+    pred = Prediction(status="ok", t_in_program=9e-6, t_marshal_row=5e-7,
+                      rows={1: BatchPredicted(1, 25e-6, "latency", 0.0), 100: BatchPredicted(100, 2e-4, "compute", 0.0)})
+    assert pred.program_seconds(1) == pytest.approx(34e-6)
+    assert pred.program_seconds(100) == pytest.approx(258.5e-6)
+    # T = 1 s, 1000 calls of 0.5 ms one at a time: T' = 0.5 + 1000 * 34 us = 0.534 s
+    t_new, s = end_to_end(1.0, 1000, 5e-4, {1: 1000}, pred.program_seconds)
+    assert t_new == pytest.approx(0.534) and s == pytest.approx(1 / 0.534)
 
 
 def test_output_comparison():

@@ -46,6 +46,25 @@ def test_datasheet_figures_that_are_easy_to_get_wrong():
 def test_a_dump_reloads_to_the_same_profile():
     p = load("h200")
     assert parse_profile(dump(p), "dumped") == p
+    assert "in_program" not in dump(p)  # optional: a datasheet profile leaves it unset
+
+
+def test_in_program_cost_is_optional_validated_and_reaches_the_device(tmp_path: Path):
+    data = yaml.safe_load(Path(available()["xeon-8380"]).read_text())
+    assert load("xeon-8380").device("fp32").t_in_program == 0.0
+    data["in_program"] = {"cold_cache": 6e-6, "marshal": 2.5e-6, "marshal_per_number": 5e-8, "source": "by hand"}
+    f = tmp_path / "p.yaml"
+    f.write_text(yaml.safe_dump(data))
+    p = load(str(f))
+    assert p.in_program.seconds == pytest.approx(8.5e-6)
+    assert p.device("fp32").t_in_program == pytest.approx(8.5e-6)
+    assert p.device("fp32").t_marshal_number == pytest.approx(5e-8)
+    assert parse_profile(dump(p), "dumped") == p
+    for bad in ({"cold_cache": -1e-6, "marshal": 0.0, "source": "x" * 3}, {"cold_cache": 1e-6, "marshal": 0.0}):
+        data["in_program"] = bad
+        f.write_text(yaml.safe_dump(data))
+        with pytest.raises(PhasmError, match="in_program"):
+            load(str(f))
 
 
 def test_unknown_name_gives_close_names():
@@ -137,7 +156,8 @@ def test_group_levels_takes_each_cache_from_the_points_that_fit_in_it():
     levels = group_levels(sweep, caches, cores=2)
     assert [(lvl["name"], lvl["size"]) for lvl in levels] == [("L1", 65536.0), ("L2", 2097152.0),
                                                              ("L3", 33554432.0), ("DRAM", None)]
-    assert [lvl["bandwidth"] for lvl in levels] == [95e9, 60e9, 40e9, 12e9]
+    # main memory: the median of the points beyond 3x the last-level cache (100 and 200 MB), not the best one
+    assert [lvl["bandwidth"] for lvl in levels] == [95e9, 60e9, 40e9, 11e9]
 
 
 def test_fit_line_and_sizes():

@@ -12,7 +12,7 @@ from phasm_perf.model.laws import amdahl_limit, amdahl_speedup, brent_floor, end
 from phasm_perf.model.roofline import MemoryLevel, attainable, hierarchical_time, level_for, ridge_point, \
     roofline_time
 from phasm_perf.model.surrogate import MLP, Device, activation_bytes, break_even_batch, best_batch, layer_bytes, \
-    layer_flops, link_time, parse_hidden, powers_of_two, predict_batch, sweep
+    layer_flops, link_time, parse_hidden, powers_of_two, predict_batch, program_batch_seconds, sweep
 
 FLAT = (MemoryLevel("DRAM", math.inf, 1e9),)
 
@@ -103,6 +103,32 @@ def test_break_even_and_best_batch():
         best_batch([])
 
 
+def test_in_program_cost_by_hand():
+    # the 2 -> 3 -> 1 MLP of test_predict_batch_by_hand: 13.172 us per batch of 2 in a tight loop; inside a program
+    # each forward also pays t_prog = 20 us (cold caches + marshalling), once per forward, not per row
+    p = predict_batch(MLP.of(2, [3], 1), 2, device(t_in_program=2e-5))
+    assert p.seconds_per_batch == pytest.approx(1.3172e-5)  # the per-batch table is unchanged
+    assert p.in_program_seconds == 2e-5
+    assert p.program_seconds_per_batch == pytest.approx(3.3172e-5)
+    assert p.program_seconds_per_call == pytest.approx(1.6586e-5)
+    assert program_batch_seconds(1e-5, 2e-5) == pytest.approx(3e-5)
+    preds = sweep(MLP.of(2, [3], 1), powers_of_two(8), device(t_in_program=2e-5))
+    # tight loop: 13.11 us at B=1, 6.59 us at B=2; in a program: 33.11 us at B=1, 16.59 at B=2, 8.29 at B=4
+    assert break_even_batch(7e-6, preds) == 2
+    assert break_even_batch(7e-6, preds, in_program=True) == 8
+    assert best_batch(preds, in_program=True).batch == 8
+    # end to end, one call at a time: T = 2 s, T_f = 1 s over 1e5 calls: T' = 1 + 1e5 * 33.112 us = 4.3112 s
+    assert end_to_end(2.0, 1.0, 100_000, preds[0].program_seconds_per_call)[0] == pytest.approx(4.3112)
+    # marshalling grows with the batch: (B - 1) (d_0 + d_L) t_num; 2 -> 3 -> 1 has 3 numbers a row; at t_num =
+    # 100 ns and B = 2: t_prog(2) = 20 us + 1 * 3 * 0.1 us = 20.3 us; B = 1 pays none of it
+    q = predict_batch(MLP.of(2, [3], 1), 2, device(t_in_program=2e-5, t_marshal_number=1e-7))
+    assert q.in_program_seconds == pytest.approx(2.03e-5)
+    assert q.program_seconds_per_batch == pytest.approx(1.3172e-5 + 2.03e-5)
+    assert predict_batch(MLP.of(2, [3], 1), 1, device(t_in_program=2e-5, t_marshal_number=1e-7)) \
+        .in_program_seconds == pytest.approx(2e-5)
+    assert program_batch_seconds(1e-5, 2e-5, batch=101, t_row=1e-7) == pytest.approx(4e-5)
+
+
 def test_parse_hidden_and_mlp_shapes():
     assert parse_hidden("mlp:64x64") == (64, 64)
     assert parse_hidden("MLP:128") == (128,)
@@ -151,3 +177,20 @@ def test_a_slower_memory_level_never_makes_a_batch_faster(mlp, batch):
     fast = device(levels=(MemoryLevel("L2", 1e6, 1e11), MemoryLevel("DRAM", math.inf, 1e11)))
     tiered = device(levels=(MemoryLevel("L2", 1e6, 1e11), MemoryLevel("DRAM", math.inf, 1e9)))
     assert predict_batch(mlp, batch, tiered).seconds_per_batch >= predict_batch(mlp, batch, fast).seconds_per_batch
+
+
+@settings(max_examples=200, deadline=None)
+@given(mlps, devices, st.integers(1, 2 ** 16), st.floats(0, 1e-3), st.floats(0, 1e-6), st.floats(0.0, 0.999),
+       st.integers(1, 10 ** 6))
+def test_the_in_program_cost_never_makes_a_program_faster(mlp, dev, batch, t_prog, t_num, p, n):
+    """t_prog >= 0 adds to every forward: the program's predicted time never falls, the per-batch time is unchanged,
+    and the speedup stays under Amdahl's limit."""
+    from dataclasses import replace
+
+    tight = predict_batch(mlp, batch, dev)
+    prog = predict_batch(mlp, batch, replace(dev, t_in_program=t_prog, t_marshal_number=t_num))
+    assert prog.seconds_per_batch == tight.seconds_per_batch
+    assert prog.program_seconds_per_call >= tight.program_seconds_per_call
+    s_tight = end_to_end(1.0, p, n, tight.program_seconds_per_call)[1]
+    s_prog = end_to_end(1.0, p, n, prog.program_seconds_per_call)[1]
+    assert s_prog <= s_tight * (1 + 1e-12) and s_prog <= amdahl_limit(p) * (1 + 1e-9)

@@ -47,6 +47,27 @@ def test_a_candidate_prediction_worked_by_hand():
     assert pred.per_batch[0].speedup < pred.per_batch[-1].speedup
 
 
+def test_a_candidate_called_in_a_program_pays_the_in_program_cost():
+    from dataclasses import replace as dc_replace
+
+    base = load("xeon-8380")
+    prof = type(base).model_validate({**base.model_dump(), "in_program": {"cold_cache": 6e-6, "marshal": 2e-6,
+                                                                          "source": "by hand"}})
+    c = candidate()
+    pred = predict_candidate(c, 2.0, prof, (64, 64), "fp32", 7, 6, [1, 8, 512])
+    dev = prof.device("fp32")
+    assert dev.t_in_program == pytest.approx(8e-6)
+    tight = {b: predict_batch(MLP.of(7, (64, 64), 6), b, dc_replace(dev, t_in_program=0.0)) for b in (1, 512)}
+    # per-batch table: the tight-loop time; end to end: (t_batch(B) + 8 us) / B per call
+    assert pred.per_batch[0].seconds_per_call == pytest.approx(tight[1].seconds_per_call)
+    assert pred.per_batch[0].in_program_seconds_per_call == pytest.approx(tight[1].seconds_per_batch + 8e-6)
+    assert pred.per_batch[0].speedup == pytest.approx(2.0 / (0.5 + 1000 * (tight[1].seconds_per_batch + 8e-6)))
+    t512 = (tight[512].seconds_per_batch + 8e-6) / 512
+    assert pred.best_batch == 512 and pred.in_program_seconds_per_call == pytest.approx(t512)
+    assert pred.speedup == pytest.approx(2.0 / (0.5 + 1000 * t512))
+    assert pred.kernel_speedup == pytest.approx(1.5e-3 / t512)
+
+
 def test_a_cheap_function_never_breaks_even_and_is_slowed_down():
     c = candidate("tiny", calls=10 ** 6, T_f=0.05, T=2.0)  # 50 ns per call
     pred = predict_candidate(c, 2.0, load("t4"), (64, 64), "fp32", 3, 3, [1, 2, 4, 8, 16, 32, 64])
