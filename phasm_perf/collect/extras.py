@@ -50,7 +50,6 @@ class RunExtras:
         self.launches = bool(getattr(collector, "launches", False))
         self._rc: int | None = None
         self._index = None
-        self._counts: CountsInfo | None = None
         self.gpu = GpuSampler(interval=getattr(options, "gpu_interval", 0.1))
         self.torch = bool(getattr(options, "torch_profiler", False))
         if self.torch and target.kind != "python":
@@ -131,11 +130,7 @@ class RunExtras:
     def own_counts(self, samples: Samples) -> CountsInfo | None:
         """The collector's exact counts (callgrind), keyed like the call tree; ``None`` when it has none."""
         counts = getattr(self.collector, "counts", None)
-        if counts is None:
-            return None
-        if self._counts is None:
-            self._counts = counts(self._index)
-        return self._counts
+        return None if counts is None else counts(self._index)
 
 
 __all__ = ["RunExtras", "pick_collector", "NATIVE_COLLECTORS"]

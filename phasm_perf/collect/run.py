@@ -168,8 +168,8 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
                 counts = CountsInfo(status=f"unavailable (the program's run was {status}; no counting pass)")
             elif not samples.on_cpu and not samples.off_cpu:
                 counts = CountsInfo(status="unavailable (no samples)")
-            elif extra.own_counts(samples) is not None:
-                counts = extra.own_counts(samples)
+            elif (own := extra.own_counts(samples)) is not None:  # callgrind counts in its own run
+                counts = own
             else:
                 counts = _counting_pass(target, samples, options, writer, say, state)
         meta = Meta(
