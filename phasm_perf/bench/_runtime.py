@@ -257,6 +257,8 @@ class Runtime:
         return row, res
 
     def _surrogate_handlers(self, orig, names, values):
+        from .marshal import result_converter, rows_to_tensor  # numpy: only in surrogate runs (capture needs none)
+
         meta = self.meta
         wanted = meta["inputs"]  # [{"name":..., "schema":...}] in the order the surrogate reads them
         index = {n: i for i, n in enumerate(names)}
@@ -283,35 +285,17 @@ class Runtime:
         # a batch of calls whose arguments are all scalars, all read in order, goes to numpy in one conversion
         direct = np_dtype is not None and idx == list(range(len(names))) and \
             all(w["schema"]["kind"] in ("float", "int", "bool") for w in wanted)
-        rschema = meta["result_schema"]
-        if rschema["kind"] == "float":
-            scalar = float if "np" not in rschema else __import__("numpy").dtype(rschema["np"]).type
-
-            def unflat_all(y):
-                return [scalar(v) for v in y.view(-1).tolist()] if scalar is not float else y.view(-1).tolist()
-        elif rschema["kind"] == "tuple" and all(r["kind"] == "float" and "np" not in r for r in rschema["items"]):
-            def unflat_all(y):
-                return [tuple(r) for r in y.tolist()]
-        else:
-            def unflat_all(y):
-                return [unflat(r) for r in y.tolist()]
+        unflat_all = result_converter(meta["result_schema"], unflat)
 
         def forward(rows):
             """The surrogate's output tensor for ``rows`` (lists or tuples of numbers)."""
             if np_dtype is None:  # no numpy twin (bf16, fp16): build the tensor
                 x = torch.tensor(rows, dtype=dtype)
-            else:  # fill a preallocated buffer: no tensor is allocated per call
+            else:  # one numpy conversion (see .marshal), shared with the tensor
                 bufs = getattr(local, "bufs", None)
                 if bufs is None:
                     bufs = local.bufs = {}
-                pair = bufs.get(len(rows))
-                if pair is None:
-                    import numpy
-
-                    arr = numpy.empty((len(rows), n_in), dtype=np_dtype)
-                    pair = bufs[len(rows)] = (arr, torch.from_numpy(arr))
-                pair[0][:] = rows
-                x = pair[1]
+                x = rows_to_tensor(rows, n_in, np_dtype, bufs, torch.from_numpy)
             if device != "cpu":
                 x = x.to(device)
             return model(x)

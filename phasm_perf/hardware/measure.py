@@ -289,18 +289,20 @@ def in_program_cost(opts: MeasureOptions, sweep_bytes: int, inputs: int = 8, hid
     call at a time. Before each timed call a buffer of ``sweep_bytes`` is swept (read and written, as a program's
     own work would; the sweep is not timed); the same forward is then repeated and timed again with warm caches.
     ``cold_cache`` is the median of the paired differences (a pair shares the machine's state, so a slow moment
-    or a slow process cancels out). ``marshal``: the arguments as a tuple of Python floats into the preallocated
-    input and the result back to a tuple of Python floats (what bench's runtime does per call), median time in a
-    tight loop; ``marshal_per_number``: each further number of a batched conversion (256 rows against 1, per input
-    or output number of a row).
+    or a slow process cancels out). ``marshal``: the arguments as a tuple of Python floats into the input tensor
+    and the result back to a tuple of Python floats, through :mod:`phasm_perf.bench.marshal` (the code bench's
+    swapped-in function runs), median time in a tight loop; ``marshal_per_number``: each further number of a
+    batched conversion (256 rows against 1, per input or output number of a row).
     """
     import numpy as np
     import torch
 
+    from ..bench.marshal import result_converter, rows_to_tensor  # the code the swapped-in function runs
+
     net = torch.nn.Sequential(torch.nn.Linear(inputs, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
                               torch.nn.ReLU(), torch.nn.Linear(hidden, outputs)).eval()
-    arr = np.zeros((1, inputs), dtype=np.float32)
-    x = torch.from_numpy(arr)
+    bufs: dict = {}
+    x = rows_to_tensor([(0.0,) * inputs], inputs, "float32", bufs, torch.from_numpy)
     args = tuple(0.1 * (i + 1) for i in range(inputs))
     sweep = np.zeros(int(sweep_bytes), dtype=np.uint8)
     clock = time.perf_counter
@@ -310,8 +312,7 @@ def in_program_cost(opts: MeasureOptions, sweep_bytes: int, inputs: int = 8, hid
         return net(x)
 
     def marshal_forward():
-        arr[:] = (args,)
-        return tuple(net(x).tolist()[0])
+        return tuple(net(rows_to_tensor((args,), inputs, "float32", bufs, torch.from_numpy)).tolist()[0])
 
     with torch.no_grad():
         t_end = clock() + (0.1 if opts.quick else 0.3)
@@ -332,15 +333,15 @@ def in_program_cost(opts: MeasureOptions, sweep_bytes: int, inputs: int = 8, hid
         # one call's marshalling; each further number (a row has inputs + outputs of them) costs
         # (256 rows - 1 row) / (255 (inputs + outputs))
         rows = [tuple(0.1 * (i + j) for i in range(inputs)) for j in range(256)]
-        arr_b = np.zeros((len(rows), inputs), dtype=np.float32)
-        y_b = net(torch.from_numpy(arr_b))
+        y_b = net(torch.zeros(len(rows), inputs))
+        to_results = result_converter({"kind": "tuple", "items": [{"kind": "float"}] * outputs}, tuple)
 
         def marshal_rows(k):
-            a_k, y_k, r_k = arr_b[:k], y_b[:k], rows[:k]
+            y_k, r_k = y_b[:k], rows[:k]
 
             def go():
-                a_k[:] = r_k
-                return [tuple(r) for r in y_k.tolist()]
+                rows_to_tensor(r_k, inputs, "float32", bufs, torch.from_numpy)
+                return to_results(y_k)
             return go
 
         t_rows = {k: best_time(marshal_rows(k), trials=3, min_seconds=0.01 if opts.quick else 0.03, quantile=0.5)

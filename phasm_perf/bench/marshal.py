@@ -1,0 +1,64 @@
+"""Numbers in and out of a surrogate's tensors, the way the swapped-in function does it (and ``hw measure`` times).
+
+One module for both, so the model's marshalling figures are measured on the code the program runs.
+
+Rows are tuples or lists of numbers (Python floats and ints, or numpy scalars, mixed as a program passes them).
+A few rows are copied into a preallocated buffer (one numpy assignment: the cheapest for one call); from
+:data:`FROMITER_ROWS` rows on, ``numpy.fromiter`` over the chained rows is used instead. Measured on Zen 4 with
+numpy 2 (ns per row of 4 numbers, ``benchmarks/marshal_rows.py``): buffer assignment 170 (floats) and 230-400
+(numpy scalars mixed with floats: every element goes through numpy's generic scalar path), ``fromiter`` 90-105 and
+140-145; for one row the assignment is faster (0.5 against 0.7-0.85 µs).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable, Sequence
+
+import numpy
+
+#: from this many rows on, ``numpy.fromiter`` over the chained rows beats a buffer assignment
+FROMITER_ROWS = 8
+
+_chain = itertools.chain.from_iterable
+
+
+def rows_to_tensor(rows: Sequence[Sequence[Any]], n_in: int, np_dtype: str, bufs: dict,
+                   from_numpy: Callable[[Any], Any]) -> Any:
+    """A ``(len(rows), n_in)`` tensor of ``np_dtype`` holding ``rows`` (``from_numpy`` is ``torch.from_numpy``).
+
+    ``bufs`` caches one preallocated buffer and its tensor per size for small batches (the caller keeps one per
+    thread); the returned tensor is only valid until the next call with the same ``bufs`` and size.
+    """
+    k = len(rows)
+    if k >= FROMITER_ROWS:
+        return from_numpy(numpy.fromiter(_chain(rows), dtype=np_dtype, count=k * n_in).reshape(k, n_in))
+    pair = bufs.get(k)
+    if pair is None:
+        arr = numpy.empty((k, n_in), dtype=np_dtype)
+        pair = bufs[k] = (arr, from_numpy(arr))
+    pair[0][:] = rows
+    return pair[1]
+
+
+def result_converter(schema: dict, unflat: Callable[[list], Any]) -> Callable[[Any], list]:
+    """``f(y)``: the results of a batch (a ``(B, outputs)`` tensor) as the function would have returned them.
+
+    A float result (a Python float or the numpy scalar type the original returned) and a tuple of Python floats
+    have fast paths; anything else is rebuilt row by row from its schema with ``unflat``.
+    """
+    if schema["kind"] == "float":
+        if "np" not in schema:
+            return lambda y: y.reshape(-1).tolist()
+        np_type = numpy.dtype(schema["np"])
+
+        def to_numpy_scalars(y):
+            # numpy scalars of the original's type, converted in one call (2x faster than np.float64(v) per value)
+            y = y.reshape(-1).cpu()
+            if str(y.dtype) == "torch.bfloat16":  # numpy has no bfloat16
+                y = y.float()
+            return list(y.numpy().astype(np_type, copy=False))
+        return to_numpy_scalars
+    if schema["kind"] == "tuple" and all(r["kind"] == "float" and "np" not in r for r in schema["items"]):
+        return lambda y: [tuple(r) for r in y.tolist()]
+    return lambda y: [unflat(r) for r in y.tolist()]
