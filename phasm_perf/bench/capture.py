@@ -20,7 +20,7 @@ import numpy as np
 
 from ..collect.program import Target
 from ..errors import PhasmError
-from .flatten import leaf_names, width
+from .flatten import leaf_names, numpy_scalars, width
 from .runs import run_program
 
 
@@ -57,6 +57,11 @@ class Capture:
     first_call_original: bool
     batch_sizes: dict[int, int] = field(default_factory=dict)
     stdout: str = ""
+
+    @property
+    def numpy_numbers(self) -> int:
+        """How many of the flat inputs and outputs the program passes as numpy scalars."""
+        return sum(numpy_scalars(i["schema"]) for i in self.inputs) + numpy_scalars(self.result_schema)
 
     @property
     def constant_inputs(self) -> list[str]:

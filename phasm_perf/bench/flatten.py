@@ -75,6 +75,17 @@ def width(schema: Schema) -> int:
     return sum(width(s) for s in schema["items"])
 
 
+def numpy_scalars(schema: Schema) -> int:
+    """How many of the flat numbers are numpy scalars (``numpy.float64`` and the like, not arrays): each costs
+    more to marshal than a Python number (``hw measure``'s ``marshal_per_numpy_number``)."""
+    kind = schema["kind"]
+    if kind in ("float", "int", "bool"):
+        return 1 if "np" in schema else 0
+    if kind in ("none", "ndarray"):
+        return 0
+    return sum(numpy_scalars(s) for s in schema["items"])
+
+
 def leaf_names(schema: Schema, prefix: str) -> list[str]:
     """A name for every number of the flat vector, e.g. ``x``, ``pos[0]``, ``state['v']``, ``u[1,2]``."""
     kind = schema["kind"]

@@ -32,7 +32,11 @@ def rows_to_tensor(rows: Sequence[Sequence[Any]], n_in: int, np_dtype: str, bufs
     """
     k = len(rows)
     if k >= FROMITER_ROWS:
-        return from_numpy(numpy.fromiter(_chain(rows), dtype=np_dtype, count=k * n_in).reshape(k, n_in))
+        # no count: a row too wide must not shift the others silently (a count stops early without a word)
+        flat = numpy.fromiter(_chain(rows), dtype=np_dtype)
+        if flat.size != k * n_in:
+            raise ValueError(f"{k} rows of {n_in} numbers expected, got {flat.size} numbers")
+        return from_numpy(flat.reshape(k, n_in))
     pair = bufs.get(k)
     if pair is None:
         arr = numpy.empty((k, n_in), dtype=np_dtype)

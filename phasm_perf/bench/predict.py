@@ -4,7 +4,8 @@ A thin adapter over :mod:`phasm_perf.model.surrogate` (the roofline cost of an M
 (profiles, ``local`` measured by ``hw measure``). The end-to-end composition is DESIGN section 3 with the batches
 the program really formed: ``T' = T - n_s t_f + sum_B count_B (t_batch(B) + t_prog)``, ``S = T / T'``, where
 ``n_s`` is the number of calls the surrogate answered, ``count_B`` how many batches of ``B`` it was given and
-``t_prog(B) = t_cold + t_marshal + (B - 1) (d_0 + d_L) t_num`` the profile's in-program cost per forward (cold caches,
+``t_prog(B) = t_cold + t_marshal + (B - 1) ((d_0 + d_L - n_np) t_num + n_np t_num,np)`` (``n_np`` of the numbers
+numpy scalars) the profile's in-program cost per forward (cold caches,
 marshalling; 0 when the profile has none). The
 per-batch table compares ``t_batch(B)`` alone: bench times it in a tight loop.
 """
@@ -38,7 +39,7 @@ class Prediction:
     t_dispatch: float | None = None
     t_launch: float | None = None
     t_in_program: float = 0.0
-    t_marshal_row: float = 0.0  # (d_0 + d_L) t_num: each further row of a batched forward
+    t_marshal_row: float = 0.0  # (d_0 + d_L - n_np) t_num + n_np t_num,np: each further row of a batched forward
     rows: dict[int, BatchPredicted] = field(default_factory=dict)
 
     def program_seconds(self, batch: int) -> float:
@@ -52,9 +53,11 @@ class Prediction:
         return self.status == "ok"
 
 
-def predict(profile, widths: Sequence[int], dtype: str, batches: Iterable[int]) -> Prediction:
+def predict(profile, widths: Sequence[int], dtype: str, batches: Iterable[int],
+            numpy_numbers: int = 0) -> Prediction:
     """Per-batch predicted time of an MLP of ``widths`` (inputs, hidden..., outputs) on ``profile`` (a
     :class:`~phasm_perf.hardware.HardwareProfile` from :func:`load_profile`; ``None``: the model is not installed).
+    ``numpy_numbers``: how many of the inputs and outputs the program passes as numpy scalars (they marshal slower).
     """
     if profile is None:
         return Prediction(status="unavailable (the prediction model, phasm_perf.predict, is not installed)")
@@ -66,7 +69,7 @@ def predict(profile, widths: Sequence[int], dtype: str, batches: Iterable[int]) 
     device = profile.device(mdtype)
     return Prediction(status="ok", hardware=profile.name, dtype=mdtype, t_dispatch=device.t_dispatch,
                       t_launch=device.t_launch, t_in_program=device.t_in_program,
-                      t_marshal_row=(int(widths[0]) + int(widths[-1])) * device.t_marshal_number,
+                      t_marshal_row=device.t_marshal_row(int(widths[0]) + int(widths[-1]), numpy_numbers),
                       rows={p.batch: BatchPredicted(p.batch, p.seconds_per_batch, p.bound, p.utilisation)
                             for p in rows})
 

@@ -344,11 +344,26 @@ def in_program_cost(opts: MeasureOptions, sweep_bytes: int, inputs: int = 8, hid
                 return to_results(y_k)
             return go
 
-        t_rows = {k: best_time(marshal_rows(k), trials=3, min_seconds=0.01 if opts.quick else 0.03, quantile=0.5)
-                  for k in (1, 256)}
+        # the same with every number a numpy scalar (numpy.float64 arguments, a numpy.float64 result per value)
+        np_rows = [tuple(np.float64(v) for v in r) for r in rows]
+        y_flat = y_b.reshape(-1)
+        to_np_results = result_converter({"kind": "float", "np": "float64"}, float)
+
+        def marshal_np_rows(k):
+            y_k, r_k = y_flat[:k * outputs], np_rows[:k]
+
+            def go():
+                rows_to_tensor(r_k, inputs, "float32", bufs, torch.from_numpy)
+                return to_np_results(y_k)
+            return go
+
+        t_secs = 0.01 if opts.quick else 0.03
+        t_rows = {k: best_time(marshal_rows(k), trials=3, min_seconds=t_secs, quantile=0.5) for k in (1, 256)}
+        t_np_rows = {k: best_time(marshal_np_rows(k), trials=3, min_seconds=t_secs, quantile=0.5) for k in (1, 256)}
     return {"warm": statistics.median(w for _, w in pairs), "cold": statistics.median(c for c, _ in pairs),
             "cold_cache": max(0.0, statistics.median(c - w for c, w in pairs)),
             "marshal": t_rows[1], "marshal_per_number": max(0.0, (t_rows[256] - t_rows[1]) / (255 * (inputs + outputs))),
+            "marshal_per_numpy_number": max(0.0, (t_np_rows[256] - t_np_rows[1]) / (255 * (inputs + outputs))),
             "marshal_256_rows": t_rows[256], "sweep_bytes": sweep.nbytes, "calls": calls}
 
 
@@ -481,13 +496,15 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
         "dispatch": fig(t_dispatch, f"{how}: intercept of MLP call time vs kernels (the fixed cost of a forward)"),
         "in_program": {
             "cold_cache": prog["cold_cache"], "marshal": prog["marshal"], "marshal_per_number": prog["marshal_per_number"],
+            "marshal_per_numpy_number": prog["marshal_per_numpy_number"],
             "source": f"{how}: MLP 8-64-64-8 fp32 at batch 1, {prog['calls']} single calls, each after an "
                       f"untimed sweep of {prog['sweep_bytes'] / 2 ** 20:,.0f} MB (2x the core's private cache; "
                       f"median {prog['cold'] * 1e6:.1f} us) and again with warm caches (median "
                       f"{prog['warm'] * 1e6:.1f} us): cold_cache = median of the paired differences; marshal = a "
                       f"tuple of 8 Python floats into the input and 8 back, median in a tight loop; "
                       f"marshal_per_number = (256 rows ({prog['marshal_256_rows'] * 1e6:.1f} us) - 1 row) / (255 x 16 "
-                      f"numbers)"},
+                      f"numbers); marshal_per_numpy_number: the same with numpy.float64 scalars in and out "
+                      f"(phasm_perf.bench.marshal, the code bench's swapped-in function runs)"},
         "achievable": {"compute": min(1.0, statistics.median(layer_rates.values()) / peaks["fp32"]),
                        "memory": 1.0,
                        "source": f"{how}: compute = median FLOP/s of MLP-shaped fp32 layers (F.linear, batch 1024, "

@@ -86,6 +86,9 @@ class InProgram(_Strict):
                                              "result back to Python numbers")
     marshal_per_number: float = Field(0.0, ge=0, description="seconds per number (input or output) of each further "
                                                              "row of a batched forward")
+    marshal_per_numpy_number: float | None = Field(None, ge=0, description=(
+        "seconds per number of each further row when the number is a numpy scalar (numpy.float64 and the like, "
+        "in the arguments or as the result): numpy's generic scalar path; None: as marshal_per_number"))
     source: str = Field(min_length=3)
 
     @property
@@ -153,7 +156,14 @@ class HardwareProfile(_Strict):
                       link_bandwidth=self.link.bandwidth if self.link else None,
                       link_latency=self.link.latency if self.link else 0.0,
                       t_in_program=self.in_program.seconds if self.in_program else 0.0,
-                      t_marshal_number=self.in_program.marshal_per_number if self.in_program else 0.0)
+                      t_marshal_number=self.in_program.marshal_per_number if self.in_program else 0.0,
+                      t_marshal_numpy_number=self._numpy_number())
+
+    def _numpy_number(self) -> float:
+        ip = self.in_program
+        if ip is None:
+            return 0.0
+        return ip.marshal_per_number if ip.marshal_per_numpy_number is None else ip.marshal_per_numpy_number
 
     def main_memory(self) -> Level:
         return self.memory[-1]

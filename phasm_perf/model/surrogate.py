@@ -147,6 +147,14 @@ class Device:
     t_in_program: float = 0.0
     #: marshalling of each number (input or output) of each further row of a batched forward inside a program
     t_marshal_number: float = 0.0
+    #: the same for a number that is a numpy scalar (numpy.float64 and the like)
+    t_marshal_numpy_number: float = 0.0
+
+    def t_marshal_row(self, numbers: int, numpy_numbers: int = 0) -> float:
+        """``(d_0 + d_L - n_np) t_num + n_np t_num,np``: marshalling one further row of ``numbers`` inputs and
+        outputs, ``numpy_numbers`` of them numpy scalars."""
+        numpy_numbers = min(max(0, numpy_numbers), numbers)
+        return (numbers - numpy_numbers) * self.t_marshal_number + numpy_numbers * self.t_marshal_numpy_number
 
     @property
     def offload(self) -> bool:
@@ -247,7 +255,7 @@ def predict_batch(mlp: MLP, batch: int, device: Device) -> BatchPrediction:
         brent_floor_seconds=brent_floor(flops, device.peak, len(ks), device.t_launch),
         kernels=tuple(ks),
         in_program_seconds=program_batch_seconds(0.0, device.t_in_program, batch,
-                                                 (mlp.inputs + mlp.outputs) * device.t_marshal_number),
+                                                 device.t_marshal_row(mlp.inputs + mlp.outputs)),
     )
 
 
