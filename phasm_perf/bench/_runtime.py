@@ -351,12 +351,10 @@ class Runtime:
         import torch
 
         torch.set_num_threads(int(self.spec.get("threads") or 1))
-        extra = {"phasm_surrogate.json": ""}
         device = self.spec.get("device") or "cpu"
-        saved = torch.jit.load(self.spec["surrogate"], map_location=device, _extra_files=extra)
-        self.meta = json.loads(extra["phasm_surrogate.json"])
-        from .train import runtime_module
+        from .train import load, runtime_module
 
+        saved, self.meta = load(self.spec["surrogate"], device)
         model = runtime_module(saved, self.meta, self.spec.get("runtime", "eager"))
         self.torch = torch
         self.device = device
@@ -364,7 +362,7 @@ class Runtime:
         self.model = model
         n_in = sum(width(w["schema"]) for w in self.meta["inputs"])
         with torch.inference_mode():
-            for _ in range(3):  # warm-up: first calls of a TorchScript module run the profiling executor
+            for _ in range(3):  # warm-up: the first calls of a module allocate and pick kernels
                 model(torch.zeros(1, n_in, dtype=self.dtype, device=device))
         torch.set_grad_enabled(False)
         if self.spec.get("gc_freeze", True):

@@ -70,7 +70,7 @@ class Training(BaseModel):
     validation_loss: float = Field(description="MSE on normalised outputs")
     errors: list[OutputErrorRow]
     max_relative_error: float | None
-    path: str = Field(description="the saved TorchScript surrogate (normalisation and schema inside)")
+    path: str = Field(description="the saved surrogate, a torch.export program (normalisation and schema inside)")
 
 
 class DeviceSummary(BaseModel):
@@ -78,8 +78,8 @@ class DeviceSummary(BaseModel):
     name: str
     threads: int | None
     cuda: str
-    runtime: str = Field("eager", description="eager (nn.Sequential) or torchscript (frozen): how the program and "
-                                              "the timing run the surrogate")
+    runtime: str = Field("eager", description="eager (nn.Sequential) or export (the torch.export program's "
+                                              "module): how the program and the timing run the surrogate")
     clock: str = Field("wall clock", description="what the per-batch times were measured with: thread CPU time "
                                                  "(CPU, one thread) or wall clock")
 

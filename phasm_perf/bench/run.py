@@ -74,7 +74,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
                                  patience=opts.patience, seed=opts.seed, dtype=opts.dtype,
                                  threads=dev.threads or 1), progress=on_progress)
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = save(trained, out_dir / "surrogate.pt",
+    path = save(trained, out_dir / "surrogate.pt2",
                 {"function": fn.display, "inputs": cap.inputs, "result_schema": cap.result_schema,
                  "input_names": cap.input_names, "output_names": cap.output_names})
     widths = [len(cap.input_names), *hidden, len(cap.output_names)]

@@ -2,7 +2,7 @@
 
 Runs are interleaved ABBA (baseline, surrogate, surrogate, baseline, ...) so that a slow drift of the machine's
 load falls on both sides alike; each side's figure is the median of its runs. Both sides are timed the same way:
-by the hook, from the end of its set-up (for the surrogate: importing torch and loading the TorchScript file,
+by the hook, from the end of its set-up (for the surrogate: importing torch and loading the saved program,
 reported apart as the load time) to the program's last exit handler, so the interpreter's start-up and the
 one-off load do not blur the per-call comparison. The process wall times are kept too.
 

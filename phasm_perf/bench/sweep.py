@@ -4,7 +4,7 @@ A local cluster by default, or any scheduler (``--scheduler tcp://host:8786``; a
 ``dask-jobqueue`` is just another scheduler address). Two kinds of task:
 
 - building (and with ``train``, training) one surrogate per shape and dtype: independent, run in parallel; the
-  result travels back as TorchScript bytes, so workers need no shared file system;
+  result travels back as the bytes of a saved surrogate (``torch.export``), so workers need no shared file system;
 - timing one (shape, dtype, batch) trial: each holds ``distributed.Lock("phasm-perf-timing-HOST-DEVICE")`` while it
   times, so two timed trials never share a device, whichever worker runs them. Timing starts only once every
   build has finished, so training never runs beside a timed trial either.
@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import PhasmError
 from . import report as R
 from .predict import Prediction, load_profile, predict
-from .train import TrainOptions, build_surrogate, fold, load, parse_hidden, runtime_module, train
+from .train import TrainOptions, build_surrogate, fold, load, parse_hidden, runtime_module, to_bytes, train
 
 
 @dataclass
@@ -51,7 +51,8 @@ def lock_name(device: str, host: str | None = None) -> str:
 
 
 def build_task(hidden: tuple[int, ...], dtype: str, base: dict, data: dict | None, epochs: int, seed: int) -> dict:
-    """Build (and optionally train) one surrogate shape; returns TorchScript bytes and its validation error."""
+    """Build (and optionally train) one surrogate shape; returns its saved bytes (``torch.export``, the metadata
+    inside) and its validation error."""
     import torch
 
     torch.set_num_threads(1)
@@ -65,11 +66,9 @@ def build_task(hidden: tuple[int, ...], dtype: str, base: dict, data: dict | Non
     else:
         module = fold(build_surrogate(base["n_in"], base["n_out"], hidden, base["activation"], base["x_mean"],
                                       base["x_std"], base["y_mean"], base["y_std"]), dtype)
-    buf = io.BytesIO()
-    torch.jit.save(torch.jit.script(module.eval()), buf)
     meta = {"input_names": [""] * base["n_in"], "output_names": [""] * base["n_out"],
-            "surrogate": "mlp:" + "x".join(map(str, hidden)), "activation": base["activation"]}
-    return {"bytes": buf.getvalue(), "relative": rel, "dtype": dtype, "meta": meta}
+            "surrogate": "mlp:" + "x".join(map(str, hidden)), "activation": base["activation"], "dtype": dtype}
+    return {"bytes": to_bytes(module, meta), "relative": rel, "dtype": dtype}
 
 
 def time_task(model: dict, n_in: int, batch: int, device: str, threads: int | None, repeats: int,
@@ -82,8 +81,8 @@ def time_task(model: dict, n_in: int, batch: int, device: str, threads: int | No
 
     if threads:
         torch.set_num_threads(threads)
-    saved = torch.jit.load(io.BytesIO(model["bytes"]), map_location=device)
-    module = runtime_module(saved, model["meta"], runtime)
+    saved, meta = load(io.BytesIO(model["bytes"]), device)
+    module = runtime_module(saved, meta, runtime)
     host = socket.gethostname()
     with Lock(lock_name(device, host)):
         t0 = time.time()

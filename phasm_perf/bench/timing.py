@@ -1,7 +1,7 @@
 """Time a surrogate's forward pass over batch sizes on one device: warm-up, synchronise, median of repeats.
 
-What is timed is the saved TorchScript module itself (frozen, as the program runs it), on an input tensor of its
-dtype already on the device: exactly the forward the program calls. Each repeat runs the forward
+What is timed is the module the program runs (the saved surrogate, by the chosen runtime), on an input tensor
+of its dtype already on the device: exactly the forward the program calls. Each repeat runs the forward
 ``inner`` times (chosen so that a repeat lasts at least ``min_repeat_seconds``, well above the clock's
 resolution) and the result is the median over repeats of the time per forward. On a CUDA device the clock is read
 after ``torch.cuda.synchronize``, so the time covers the kernels and not only their launch.
@@ -117,7 +117,7 @@ def _time_forward(torch, module, n_in, batches, device, repeats, warmup, min_rep
     sync = _sync(device)
     gen = torch.Generator().manual_seed(0)
     inputs, inner = {}, {}
-    with torch.no_grad():  # as in the program (grad off, frozen module)
+    with torch.no_grad():  # as in the program (grad off, weights without gradients)
         for b in batches:
             x = torch.randn(b, n_in, generator=gen)
             if x_mean is not None:

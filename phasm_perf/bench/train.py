@@ -1,22 +1,27 @@
-"""Train the MLP surrogate on the captured samples and save it portably (TorchScript, normalisation inside).
+"""Train the MLP surrogate on the captured samples and save it portably (``torch.export``, normalisation inside).
 
 Training normalises inputs and outputs (``net((x - x_mean) / x_std) * y_std + y_mean``). Before saving, the
 normalisation is folded into the first and the last linear layer (``W1 / x_std``, ``b1 - W1 x_mean / x_std``;
 ``y_std W_L``, ``y_std b_L + y_mean``), so the saved surrogate is a plain ``Sequential`` of Linear and activation
 layers that takes and returns the function's own units: exactly the MLP the model prices (DESIGN section 3), with
-no extra element-wise kernels. The saved file is one TorchScript archive with ``phasm_surrogate.json`` inside:
-which arguments it reads, the schemas to flatten them and to rebuild the result, the dtype, the shape and the
-normalisation it was trained with. ``torch.jit.load`` is all a user needs to run it.
+no extra element-wise kernels. The saved file (``surrogate.pt2``) is one ``torch.export`` program, exported
+with a dynamic batch dimension (any batch from 1 up), with ``phasm_surrogate.json`` inside: which arguments it
+reads, the schemas to flatten them and to rebuild the result, the dtype, the shape and the normalisation it was
+trained with. ``torch.export.load(path).module()`` is all a user needs to run it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import math
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import IO, Callable, Sequence
 
 import numpy as np
 
@@ -237,16 +242,33 @@ def train(X: np.ndarray, Y: np.ndarray, output_names: Sequence[str], opts: Train
                                   "y_std": ys.tolist()})
 
 
+META_FILE = "phasm_surrogate.json"  # the metadata's name inside the saved program
+
+
+def export(module):
+    """``module`` (a ``Sequential`` of Linear and activation layers) as a ``torch.export`` program whose batch
+    dimension is dynamic: one program for every batch size from 1 up."""
+    torch = _torch()
+    first = next(m for m in module.modules() if isinstance(m, torch.nn.Linear))
+    # the example has two rows: an example batch of 1 would specialise the dimension to 1 (0/1 specialisation);
+    # min=1 then widens the exported range back down to 1.
+    example = torch.zeros(2, first.in_features, dtype=first.weight.dtype, device=first.weight.device)
+    return torch.export.export(module.eval(), (example,),
+                               dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
+
+
 def save(trained: Trained, path: str | Path, meta: dict) -> Path:
-    """Write the surrogate as TorchScript with ``meta`` (inputs, result schema, names) inside; atomic."""
+    """Write the surrogate as a ``torch.export`` program with ``meta`` (inputs, result schema, names) inside;
+    atomic."""
     torch = _torch()
     path = Path(path)
     meta = dict(meta, dtype=trained.dtype, surrogate=hidden_text(trained.hidden), activation=trained.activation,
                 normalisation=trained.normalisation)
-    scripted = torch.jit.script(trained.module)
+    program = export(trained.module)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        torch.jit.save(scripted, str(tmp), _extra_files={"phasm_surrogate.json": json.dumps(meta)})
+        with open(tmp, "wb") as fh:  # a file object: torch.export warns about a path not ending in .pt2
+            torch.export.save(program, fh, extra_files={META_FILE: json.dumps(meta)})
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -254,29 +276,82 @@ def save(trained: Trained, path: str | Path, meta: dict) -> Path:
     return path
 
 
-def load(path: str | Path, device: str = "cpu"):
-    """``(module, meta)`` from a saved surrogate."""
+def to_bytes(module, meta: dict) -> bytes:
+    """``module`` exported, with ``meta`` inside, as the bytes of a saved surrogate (to ship without a file)."""
     torch = _torch()
-    extra = {"phasm_surrogate.json": ""}
+    buf = io.BytesIO()
+    torch.export.save(export(module), buf, extra_files={META_FILE: json.dumps(meta)})
+    return buf.getvalue()
+
+
+@contextlib.contextmanager
+def _quiet_torch_export():
+    """torch.export.load logs a traceback (twice) before raising on a file it cannot read; the one-line error
+    says it."""
+    log = logging.getLogger("torch.export")
+    level = log.level
+    log.setLevel(logging.CRITICAL)
     try:
-        module = torch.jit.load(str(path), map_location=device, _extra_files=extra)
-    except (RuntimeError, ValueError) as exc:
-        raise PhasmError(f"cannot load surrogate {str(path)!r}: {str(exc).splitlines()[0]}") from None
-    return module.eval(), json.loads(extra["phasm_surrogate.json"])
+        yield
+    finally:
+        log.setLevel(level)
 
 
-RUNTIMES = ("eager", "torchscript")
+def _torchscript(source) -> bool:
+    """Whether ``source`` is a TorchScript archive (a surrogate saved by phasm-perf before torch.export)."""
+    try:
+        if not isinstance(source, (str, Path)):
+            source.seek(0)
+        with zipfile.ZipFile(source) as z:
+            return any("/code/" in n for n in z.namelist()) and not any(n.endswith("archive_format")
+                                                                        for n in z.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
+def load(source: str | Path | IO[bytes], device: str = "cpu"):
+    """``(module, meta)`` from a saved surrogate (a path, or a binary file object): ``module`` is the exported
+    program's ``.module()`` on ``device``, its parameters without gradients."""
+    torch = _torch()
+    name = str(source) if isinstance(source, (str, Path)) else "<bytes>"
+    extra = {META_FILE: ""}
+    try:
+        with contextlib.ExitStack() as stack:
+            fh = stack.enter_context(open(source, "rb")) if isinstance(source, (str, Path)) else source
+            stack.enter_context(_quiet_torch_export())
+            program = torch.export.load(fh, extra_files=extra)
+    except (OSError, RuntimeError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        why = (str(exc).splitlines() or [type(exc).__name__])[0].strip()
+        if _torchscript(source):
+            why = "a TorchScript file, from phasm-perf before surrogates moved to torch.export: run bench again"
+        elif "deserializing" in why:
+            why = "not a torch.export program"
+        raise PhasmError(f"cannot load surrogate {name!r}: {why}") from None
+    if not extra[META_FILE]:
+        raise PhasmError(f"cannot load surrogate {name!r}: no {META_FILE} inside (not saved by phasm-perf bench)")
+    if torch.device(device) != torch.device("cpu"):
+        from torch.export.passes import move_to_device_pass
+
+        program = move_to_device_pass(program, device)
+    module = program.module()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module, json.loads(extra[META_FILE])
+
+
+RUNTIMES = ("eager", "export")
 
 
 def runtime_module(module, meta: dict, runtime: str = "eager"):
-    """What the program calls: ``torchscript`` runs the saved module frozen; ``eager`` rebuilds the same layers
-    as a plain ``torch.nn.Sequential`` with the saved weights (the form ``hw measure`` calibrates the model's
-    dispatch and launch costs with, so predicted and measured are like for like)."""
+    """What the program calls: ``export`` runs the saved program's module (``torch.export.load(...).module()``,
+    as :func:`load` returns it); ``eager`` rebuilds the same layers as a plain ``torch.nn.Sequential`` with the
+    saved weights (the form ``hw measure`` calibrates the model's dispatch and launch costs with, so predicted and
+    measured are like for like)."""
     torch = _torch()
-    if runtime == "torchscript":
-        return torch.jit.freeze(module.eval())
+    if runtime == "export":
+        return module
     if runtime != "eager":
-        raise PhasmError(f"--runtime {runtime!r}: choose eager or torchscript")
+        raise PhasmError(f"--runtime {runtime!r}: choose eager or export")
     widths = [len(meta["input_names"]), *parse_hidden(meta["surrogate"]), len(meta["output_names"])]
     act = {"silu": torch.nn.SiLU, "tanh": torch.nn.Tanh, "relu": torch.nn.ReLU, "gelu": torch.nn.GELU}[
         meta.get("activation", "relu")]
@@ -286,7 +361,7 @@ def runtime_module(module, meta: dict, runtime: str = "eager"):
         if i < len(widths) - 2:
             layers.append(act())
     net = torch.nn.Sequential(*layers)
-    state = module.state_dict()
+    state = module.state_dict()  # the exported module keeps the Sequential's names: 0.weight, 0.bias, 2.weight...
     dtype = next(iter(state.values())).dtype
     net.to(dtype).load_state_dict(state)
     for p in net.parameters():

@@ -68,9 +68,10 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     t = parser.add_argument_group("timing and prediction")
     t.add_argument("--batch", type=_batches, default=None, metavar="LIST",
                    help="batch sizes to time (default 1,2,4,...,1024)")
-    t.add_argument("--runtime", default="eager", choices=["eager", "torchscript"],
+    t.add_argument("--runtime", default="eager", choices=["eager", "export"],
                    help="how the program runs the surrogate: eager (default; nn.Sequential, the form `hw measure` "
-                        "calibrates dispatch and launch costs with) or torchscript (the saved module, frozen)")
+                        "calibrates dispatch and launch costs with) or export (the saved torch.export program's "
+                        "module, as torch.export.load gives it)")
     t.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda[:N]")
     t.add_argument("--threads", type=_positive, default=None, metavar="N",
                    help="torch threads for timing and in the program (default: as many as the CPU hardware profile "
@@ -91,7 +92,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     w.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a local cluster)")
     w.add_argument("--workers", type=_positive, default=2, metavar="N", help="local cluster workers (default 2)")
     o = parser.add_argument_group("output")
-    o.add_argument("--out", metavar="DIR", help="where to keep surrogate.pt, bench.json, bench.html")
+    o.add_argument("--out", metavar="DIR", help="where to keep surrogate.pt2, bench.json, bench.html")
     o.add_argument("--format", choices=["table", "json"], default="table", help="what to print (default table)")
     o.add_argument("-o", "--output", metavar="FILE", help="also write the JSON report here")
     o.add_argument("--html", metavar="FILE", help="also write the HTML report here")
@@ -169,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         write_output(text, args.output)
     if args.html:
         write_output(render_html(report), args.html)
-    status(f"kept {out_dir}/surrogate.pt, bench.json, bench.html")
+    status(f"kept {out_dir}/surrogate.pt2, bench.json, bench.html")
     if args.format == "json":
         write_output(text, None)
     else:

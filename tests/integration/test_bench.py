@@ -48,7 +48,7 @@ def test_bench_particles_end_to_end(tmp_path):
         e["baseline_seconds"] / (e["baseline_seconds"] - 100 * e["seconds_per_call"]
                                  + 100 * report["per_batch"][0]["predicted_seconds"]))
     assert v["output_change"]["numbers"] == 1 and v["output_change"]["first_pairs"][0][0] != 0
-    assert (out / "surrogate.pt").exists() and (out / "samples.npz").exists()
+    assert (out / "surrogate.pt2").exists() and (out / "samples.npz").exists()
     assert 'src="data:image/png;base64,' in (out / "bench.html").read_text()
     assert "time per batch" in proc.stdout and "end to end" in proc.stdout
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import types
+import warnings
 
 import numpy as np
 import pytest
@@ -230,7 +231,7 @@ def test_train_save_load_round_trip(tmp_path):
     assert all(e.relative is not None and e.relative < 0.1 for e in t.errors)
     meta = {"inputs": [{"name": "x", "schema": {"kind": "float"}}], "result_schema": {"kind": "float"},
             "input_names": ["x0", "x1"], "output_names": ["a", "b"]}
-    path = save(t, tmp_path / "s.pt", meta)
+    path = save(t, tmp_path / "s.pt2", meta)
     module, back = load(path)
     assert back["surrogate"] == "mlp:16" and back["dtype"] == "float32" and back["output_names"] == ["a", "b"]
     x = torch.tensor(X[:5], dtype=torch.float32)
@@ -238,10 +239,11 @@ def test_train_save_load_round_trip(tmp_path):
         assert torch.allclose(module(x), t.module(x))
     from phasm_perf.bench.train import runtime_module
 
-    eager, frozen = runtime_module(module, back, "eager"), runtime_module(module, back, "torchscript")
+    eager, exported = runtime_module(module, back, "eager"), runtime_module(module, back, "export")
     assert isinstance(eager, torch.nn.Sequential) and not any(p.requires_grad for p in eager.parameters())
+    assert not any(p.requires_grad for p in exported.parameters())
     with torch.no_grad():
-        assert torch.allclose(eager(x), module(x)) and torch.allclose(frozen(x), module(x))
+        assert torch.allclose(eager(x), module(x)) and torch.allclose(exported(x), module(x))
     with pytest.raises(PhasmError, match="--runtime"):
         runtime_module(module, back, "onnx")
     assert parse_hidden("mlp:64x32") == (64, 32) and parse_hidden("mlp:") == ()
@@ -249,9 +251,50 @@ def test_train_save_load_round_trip(tmp_path):
         parse_hidden("mlp:64xa")
 
 
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_saved_surrogate_runs_with_plain_torch_export_load(tmp_path, dtype):
+    """What a user does with the file: ``torch.export.load(path).module()``, any batch size, the trained outputs,
+    the metadata inside, and no deprecation warning from torch on the way."""
+    torch = pytest.importorskip("torch")
+    from phasm_perf.bench.train import TrainOptions, save, train
+
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-1, 1, size=(300, 3))
+    Y = np.stack([X[:, 0] * X[:, 1], np.sin(X[:, 2])], axis=1)
+    t = train(X, Y, ["p", "s"], TrainOptions(hidden=(16, 8), activation="silu", epochs=5, dtype=dtype))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        path = save(t, tmp_path / "surrogate.pt2", {"input_names": ["a", "b", "c"], "output_names": ["p", "s"]})
+        extra = {"phasm_surrogate.json": ""}
+        program = torch.export.load(path, extra_files=extra)
+    assert json.loads(extra["phasm_surrogate.json"])["surrogate"] == "mlp:16x8"
+    assert not list(tmp_path.glob(".*.tmp"))  # written atomically: nothing left beside it
+    module = program.module()
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for batch in (1, 300, 2, 4096):
+            x = torch.randn(batch, 3, generator=gen).to(getattr(torch, dtype))
+            got, want = module(x), t.module(x)
+            assert got.shape == (batch, 2) and got.dtype == getattr(torch, dtype)
+            assert torch.equal(got, want)
+
+
+def test_a_bad_surrogate_file_is_a_one_line_error(tmp_path, capfd):
+    pytest.importorskip("torch")
+    from phasm_perf.bench.train import load
+
+    bad = tmp_path / "bad.pt2"
+    bad.write_bytes(b"not a zip archive")
+    for path, why in ((bad, "not a zip"), (tmp_path / "missing.pt2", "No such file")):
+        with pytest.raises(PhasmError, match=f"cannot load surrogate .*{why}") as exc:
+            load(path)
+        assert "\n" not in str(exc.value)
+    assert "Traceback" not in capfd.readouterr().err  # torch.export.load's logged tracebacks are kept quiet
+
+
 @pytest.mark.parametrize("runtime, src", [
     ("eager", "def f(a, b, label='x'):\n    raise AssertionError('the original must not run')\n"),
-    ("torchscript", "def f(a, b, label='x'):\n    raise AssertionError('the original must not run')\n"),
+    ("export", "def f(a, b, label='x'):\n    raise AssertionError('the original must not run')\n"),
     ("eager", "def f(a, b):\n    raise AssertionError('the original must not run')\n"),  # the one-conversion path
 ])
 def test_surrogate_mode_answers_calls_and_batches(tmp_path, runtime, src):
@@ -264,7 +307,7 @@ def test_surrogate_mode_answers_calls_and_batches(tmp_path, runtime, src):
     t = train(X, Y, ["s", "d"], TrainOptions(hidden=(8,), epochs=10))
     meta = {"inputs": [{"name": "a", "schema": {"kind": "float"}}, {"name": "b", "schema": {"kind": "float"}}],
             "result_schema": schema_of((1.0, 2.0)), "input_names": ["a", "b"], "output_names": ["s", "d"]}
-    path = save(t, tmp_path / "s.pt", meta)
+    path = save(t, tmp_path / "s.pt2", meta)
     f = _make(src, "f")
     rt = Runtime({"mode": "surrogate", "module": "m", "qualname": "f", "surrogate": str(path), "threads": 1,
                   "runtime": runtime, "gc_freeze": False})
@@ -321,7 +364,7 @@ def _report():
                             seed=0, samples_train=8, samples_validation=2, epochs=3, best_epoch=3, stopped_early=False,
                             seconds=0.1, validation_loss=0.1, errors=[R.OutputErrorRow(name="out", mae=0.1, rmse=0.1,
                                                                                        max_abs=0.2, relative=0.05)],
-                            max_relative_error=0.05, path="s.pt"),
+                            max_relative_error=0.05, path="s.pt2"),
         prediction=R.PredictionInfo(status="ok", hardware="hw", dtype="fp32"),
         per_batch=[R.BatchRow(batch=b, measured_seconds=2e-5 * b ** 0.5, measured_p25=1.9e-5 * b ** 0.5,
                               measured_p75=2.1e-5 * b ** 0.5, measured_seconds_per_call=2e-5 / b ** 0.5,
