@@ -140,9 +140,12 @@ class VariantRow(BaseModel):
 class EndToEnd(BaseModel):
     repeats: int
     calls: int = Field(description="n: calls of the function in a run")
-    seconds_per_call: float = Field(description="t_f: the original's time per call, median of the timed runs of "
-                                                "the same session (used by the prediction)")
-    timed_runs_seconds_per_call: list[float]
+    seconds_per_call: float = Field(description="t_f used by the prediction: function_share x baseline_seconds / "
+                                                "calls (the share measured within each timed run, on the baseline's "
+                                                "clock)")
+    function_share: float = Field(description="the original function's share of the program's time: function "
+                                              "seconds over program seconds within each timed run, median")
+    timed_runs_seconds_per_call: list[float] = Field(description="t_f as each timed run measured it, for the record")
     baseline_seconds: float = Field(description="median program time of the baseline runs")
     baseline_runs: list[float]
     baseline_wall_seconds: float

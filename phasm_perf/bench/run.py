@@ -90,7 +90,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
     timings = time_forward(runtime_module(module, meta, opts.runtime), widths[0], batches, dev.device, repeats=opts.timing_repeats,
                            x_mean=meta["normalisation"]["x_mean"], x_std=meta["normalisation"]["x_std"],
                            dtype=opts.dtype)
-    pred = predict(profile, widths, opts.dtype, batches)
+    pred = predict(profile, widths, opts.dtype, batches, numpy_numbers=cap.numpy_numbers)
 
     notes: list[str] = []
     rows = []
@@ -177,7 +177,12 @@ def _capture_summary(cap: Capture) -> R.CaptureSummary:
 def _end_to_end(variants, cap: Capture, timings, pred: Prediction, repeats: int) -> R.EndToEnd:
     by_name = {v.name: v for v in variants}
     base, timed = by_name["baseline"], by_name["timed"]
-    t_f = timed.seconds_per_call
+    # t_f for the composition: the function's share of the timed runs (a ratio within each run) applied to the
+    # baseline's time. The timed runs' own t_f would compare two runs' absolute times: on a busy machine a slow
+    # timed run makes n t_f exceed the baseline and the composition meaningless (a negative T').
+    calls = int(timed.runs[0].report.get("calls", 0)) - (1 if timed.runs[0].report.get("first_call_original") else 0)
+    share = timed.function_share
+    t_f = share * base.median / calls if calls > 0 else timed.seconds_per_call
     measured = {t.batch: t.seconds for t in timings}
     rows = []
     for v in variants:
@@ -208,8 +213,8 @@ def _end_to_end(variants, cap: Capture, timings, pred: Prediction, repeats: int)
             output_change=R.OutputChangeInfo(numbers=oc.numbers, max_abs=oc.max_abs, max_rel=oc.max_rel,
                                              first_pairs=oc.pairs, note=oc.note)))
     first = rows[0]
-    return R.EndToEnd(repeats=repeats, seconds_per_call=t_f, timed_runs_seconds_per_call=[
-                          _per_call(r) for r in timed.runs],
+    return R.EndToEnd(repeats=repeats, seconds_per_call=t_f, function_share=share,
+                      timed_runs_seconds_per_call=[_per_call(r) for r in timed.runs],
                       calls=int(timed.runs[0].report.get("calls", 0)),
                       baseline_seconds=base.median, baseline_runs=base.seconds,
                       baseline_wall_seconds=base.wall_median, surrogate_seconds=first.seconds,

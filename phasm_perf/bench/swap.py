@@ -50,6 +50,14 @@ class Variant:
         return statistics.median(per)
 
     @property
+    def function_share(self) -> float:
+        """The function's share of the program's time, each run's own ratio (function seconds over program
+        seconds, both timed in that run), median over the runs: a slow moment slows both alike and cancels out."""
+        shares = [min(1.0, r.report.get("function_seconds", 0.0) / r.report["program_seconds"])
+                  for r in self.runs if r.report.get("program_seconds")]
+        return statistics.median(shares) if shares else 0.0
+
+    @property
     def wall_median(self) -> float:
         return statistics.median(r.wall_seconds for r in self.runs)
 

@@ -171,6 +171,23 @@ def test_the_end_to_end_prediction_adds_the_in_program_cost_per_forward():
     assert t_new == pytest.approx(0.534) and s == pytest.approx(1 / 0.534)
 
 
+def test_the_function_share_is_a_ratio_within_each_timed_run():
+    from phasm_perf.bench.runs import Run
+    from phasm_perf.bench.swap import Variant
+
+    def run(program, function):
+        return Run("capture", 0, program, {"program_seconds": program, "function_seconds": function, "calls": 100}, "")
+
+    # the second run was slowed 3x by another process: its absolute t_f triples, its share does not move
+    timed = Variant("timed", [run(1.0, 0.6), run(3.0, 1.8), run(1.1, 0.66)])
+    assert timed.function_share == pytest.approx(0.6)
+    assert timed.seconds_per_call == pytest.approx(6.6e-3)
+    # composed on a baseline of 0.9 s: the function's time is 0.6 x 0.9 s, never more than the baseline itself,
+    # where n t_f from the timed runs (0.66 s) could exceed a baseline measured in a quicker moment
+    assert Variant("timed", [run(0.5, 0.9)]).function_share == 1.0
+    assert Variant("timed", []).function_share == 0.0
+
+
 def test_output_comparison():
     assert numbers_in("checksum -4.698e+01 mean 1.5 step3 x2 7") == [-46.98, 1.5, 7.0]
     oc = compare_output("a 1.0 b 2.0", "a 1.1 b 2.0")
