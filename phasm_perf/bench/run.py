@@ -93,7 +93,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
     pred = predict(profile, widths, opts.dtype, batches, numpy_numbers=cap.numpy_numbers)
 
     notes: list[str] = []
-    rows = []
+    rows: list[R.BatchRow] = []
     for tm in timings:
         p = pred.rows.get(tm.batch) if pred.ok else None
         rows.append(R.BatchRow(
@@ -104,6 +104,10 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
             error=(p.seconds / tm.seconds - 1) if p else None, original_seconds_per_call=cap.seconds_per_call))
     errs = [abs(r.error) for r in rows if r.error is not None]
     per_batch_error = statistics.median(errs) if errs else None
+    if (uniform := uniform_slowdown(rows)) is not None:
+        notes.append(f"every batch size measured {uniform:.2f}x the predicted time alike: the machine ran at another "
+                     "speed than when the hardware profile was measured (another process on the core?); the per-batch "
+                     "errors say that, not the model's shape: rerun when the machine is quiet")
 
     e2e = None
     e2e_error = None
@@ -161,6 +165,19 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
                                     t_in_program=pred.t_in_program if pred.ok else None),
         per_batch=rows, per_batch_median_error=per_batch_error, end_to_end=e2e, end_to_end_error=e2e_error,
         verdict=verdict, notes=notes)
+
+
+def uniform_slowdown(rows, threshold: float = 0.25, spread: float = 0.15) -> float | None:
+    """``measured / predicted`` when every batch size is off by about the same factor, and by more than
+    ``threshold``: the sign of a machine running slower (or faster) than when its profile was measured, since the
+    model's own errors differ between small batches (dispatch) and large ones (compute). ``None`` otherwise."""
+    ratios = sorted(r.measured_seconds / r.predicted_seconds for r in rows if r.predicted_seconds)
+    if len(ratios) < 3:
+        return None
+    mid = statistics.median(ratios)
+    if abs(mid - 1) <= threshold or (ratios[-1] - ratios[0]) > spread * mid:
+        return None
+    return mid
 
 
 def _capture_summary(cap: Capture) -> R.CaptureSummary:

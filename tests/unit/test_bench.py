@@ -188,6 +188,24 @@ def test_the_function_share_is_a_ratio_within_each_timed_run():
     assert Variant("timed", []).function_share == 0.0
 
 
+def test_a_uniform_slowdown_of_every_batch_size_is_told_apart_from_the_models_shape():
+    from types import SimpleNamespace
+
+    from phasm_perf.bench.run import uniform_slowdown
+
+    def rows(pairs):
+        return [SimpleNamespace(measured_seconds=m, predicted_seconds=p) for m, p in pairs]
+
+    # a real run on a busy core: 1.73-1.91x at every batch size from 1 to 1024
+    busy = [(41.7, 24.1), (43.4, 24.1), (43.2, 24.8), (49.2, 27.7), (71.4, 39.4), (164.3, 86.2), (284.0, 148.5)]
+    assert uniform_slowdown(rows(busy)) == pytest.approx(sorted(m / p for m, p in busy)[3])  # the median ratio
+    # the model's own shape: right at small batches, 30% under at large ones: not a slowdown
+    assert uniform_slowdown(rows([(24.6, 25.5), (26.0, 25.5), (45.7, 39.8), (110, 83.8), (196, 142)])) is None
+    assert uniform_slowdown(rows([(11, 10), (11.5, 10), (10.8, 10)])) is None      # off by less than 25%
+    assert uniform_slowdown(rows([(20, 10), (21, 10)])) is None                      # too few batch sizes
+    assert uniform_slowdown(rows([(5, 10), (5.1, 10), (4.9, 10), (5, None)])) == pytest.approx(0.5)
+
+
 def test_output_comparison():
     assert numbers_in("checksum -4.698e+01 mean 1.5 step3 x2 7") == [-46.98, 1.5, 7.0]
     oc = compare_output("a 1.0 b 2.0", "a 1.1 b 2.0")
