@@ -3,11 +3,12 @@
 One module for both, so the model's marshalling figures are measured on the code the program runs.
 
 Rows are tuples or lists of numbers (Python floats and ints, or numpy scalars, mixed as a program passes them).
-A few rows are copied into a preallocated buffer (one numpy assignment: the cheapest for one call); from
-:data:`FROMITER_ROWS` rows on, ``numpy.fromiter`` over the chained rows is used instead. Measured on Zen 4 with
-numpy 2 (ns per row of 4 numbers, ``benchmarks/marshal_rows.py``): buffer assignment 170 (floats) and 230-400
-(numpy scalars mixed with floats: every element goes through numpy's generic scalar path), ``fromiter`` 90-105 and
-140-145; for one row the assignment is faster (0.5 against 0.7-0.85 µs).
+They are copied into a preallocated buffer per batch size whose tensor is made once: below :data:`FROMITER_ROWS`
+rows by one numpy assignment (the cheapest for a call or a few), from there on through ``numpy.fromiter`` over the
+chained rows, which does not take numpy's generic path for every numpy scalar. Measured on Zen 4 with numpy 2 (ns
+per row of 4 numbers, best of 7, ``benchmarks/marshal_rows.py``): at 2,116 rows the assignment takes 244 (numpy
+scalars mixed with floats) and 157 (floats), this module 142 and 87; at 32 rows 254/162 against 199/143; at 1 row
+0.6 and 0.5 µs both ways.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any, Callable, Sequence
 import numpy
 
 #: from this many rows on, ``numpy.fromiter`` over the chained rows beats a buffer assignment
-FROMITER_ROWS = 8
+FROMITER_ROWS = 32
+#: preallocated buffers kept per thread (one per batch size); past this many they are dropped and made again
+MAX_BUFFERS = 32
 
 _chain = itertools.chain.from_iterable
 
@@ -31,17 +34,20 @@ def rows_to_tensor(rows: Sequence[Sequence[Any]], n_in: int, np_dtype: str, bufs
     thread); the returned tensor is only valid until the next call with the same ``bufs`` and size.
     """
     k = len(rows)
+    pair = bufs.get(k)
+    if pair is None:
+        if len(bufs) >= MAX_BUFFERS:  # a program that forms many batch sizes: keep memory bounded
+            bufs.clear()
+        arr = numpy.empty((k, n_in), dtype=np_dtype)
+        pair = bufs[k] = (arr, from_numpy(arr))
     if k >= FROMITER_ROWS:
         # no count: a row too wide must not shift the others silently (a count stops early without a word)
         flat = numpy.fromiter(_chain(rows), dtype=np_dtype)
         if flat.size != k * n_in:
             raise ValueError(f"{k} rows of {n_in} numbers expected, got {flat.size} numbers")
-        return from_numpy(flat.reshape(k, n_in))
-    pair = bufs.get(k)
-    if pair is None:
-        arr = numpy.empty((k, n_in), dtype=np_dtype)
-        pair = bufs[k] = (arr, from_numpy(arr))
-    pair[0][:] = rows
+        pair[0].reshape(-1)[:] = flat  # a copy (about 1% of the conversion) spares a new tensor per call
+    else:
+        pair[0][:] = rows
     return pair[1]
 
 

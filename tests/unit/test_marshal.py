@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from phasm_perf.bench.flatten import compile_unflattener, numpy_scalars, schema_of
-from phasm_perf.bench.marshal import FROMITER_ROWS, result_converter, rows_to_tensor
+from phasm_perf.bench.marshal import FROMITER_ROWS, MAX_BUFFERS, result_converter, rows_to_tensor
 from phasm_perf.bench.predict import predict
 from phasm_perf.hardware.profile import available, load
 
@@ -27,12 +27,19 @@ def test_rows_become_the_same_tensor_on_both_paths(k, dtype):
     x = rows_to_tensor(rows, 4, dtype, bufs, torch.from_numpy)
     assert tuple(x.shape) == (k, 4) and str(x.dtype) == f"torch.{dtype}"
     np.testing.assert_array_equal(x.numpy(), want)
-    # small batches reuse one buffer per size; large ones are new arrays (nothing cached for them)
-    assert (k in bufs) == (k < FROMITER_ROWS)
-    if k < FROMITER_ROWS:
-        again = rows_to_tensor(rows[::-1], 4, dtype, bufs, torch.from_numpy)
-        assert again.data_ptr() == x.data_ptr()
-        np.testing.assert_array_equal(again.numpy(), want[::-1])
+    # one buffer and its tensor per batch size, reused by the next call of that size (valid until then)
+    assert k in bufs
+    again = rows_to_tensor(rows[::-1], 4, dtype, bufs, torch.from_numpy)
+    assert again.data_ptr() == x.data_ptr()
+    np.testing.assert_array_equal(again.numpy(), want[::-1])
+
+
+def test_the_buffers_stay_bounded_when_a_program_forms_many_batch_sizes():
+    bufs: dict = {}
+    for k in range(1, 3 * MAX_BUFFERS):
+        x = rows_to_tensor([(float(i), 1.0) for i in range(k)], 2, "float32", bufs, torch.from_numpy)
+        assert x[-1, 0].item() == k - 1
+        assert len(bufs) <= MAX_BUFFERS
 
 
 def test_a_row_of_the_wrong_width_is_an_error_not_a_silent_reshape():
