@@ -48,6 +48,8 @@ class CallCount(BaseModel):
     calls: int
     inputs: int | None = Field(None, description="numbers in the flattened arguments of the first calls (most common)")
     outputs: int | None = Field(None, description="numbers in the flattened result of the first calls (most common)")
+    numpy_scalars: int = Field(0, description="how many of those inputs and outputs are numpy scalars (numpy.float64 "
+                                              "and the like), which marshal slower than Python numbers")
 
 
 class CountsInfo(BaseModel):

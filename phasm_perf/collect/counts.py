@@ -74,16 +74,19 @@ def count_calls(
             data = json.loads(f.read_text(encoding="utf-8"))
             method = data["method"]
             for row in data["counts"]:
-                slot = totals.setdefault((row["file"], row["function"]), [0, row.get("line"), [], []])
+                slot = totals.setdefault((row["file"], row["function"]), [0, row.get("line"), [], [], [], []])
                 slot[0] += int(row["calls"])
                 slot[2] += row.get("inputs", [])
                 slot[3] += row.get("outputs", [])
+                slot[4] += row.get("inputs_numpy", [])
+                slot[5] += row.get("outputs_numpy", [])
     by_target = {(f, q): key for key, f, q in functions}
     rows = []
     for (file, qual), key in by_target.items():
-        calls, line, ins, outs = totals.get((file, qual), [0, None, [], []])
+        calls, line, ins, outs, np_ins, np_outs = totals.get((file, qual), [0, None, [], [], [], []])
         rows.append(CallCount(function=key, file=file, line=line, calls=calls, inputs=typical_size(ins),
-                              outputs=typical_size(outs)))
+                              outputs=typical_size(outs),
+                              numpy_scalars=(typical_size(np_ins) or 0) + (typical_size(np_outs) or 0)))
     if proc.returncode != 0:  # the sampling run exited 0: this one misbehaved, and its counts may be partial
         return CountsInfo(status=f"unavailable (the counting pass exited {proc.returncode}; counts would be partial)")
     status = "exact"

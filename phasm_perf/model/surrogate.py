@@ -225,8 +225,9 @@ def kernels(mlp: MLP, batch: int, device: Device) -> list[Kernel]:
     return out
 
 
-def predict_batch(mlp: MLP, batch: int, device: Device) -> BatchPrediction:
-    """Time of one batch of ``batch`` calls, and the term that dominates it (the bound)."""
+def predict_batch(mlp: MLP, batch: int, device: Device, numpy_scalars: int = 0) -> BatchPrediction:
+    """Time of one batch of ``batch`` calls, and the term that dominates it (the bound). ``numpy_scalars``: how
+    many of a row's inputs and outputs the program passes as numpy scalars (only the in-program term uses it)."""
     if batch < 1:
         raise ValueError("batch must be >= 1")
     ks = kernels(mlp, batch, device)
@@ -255,12 +256,12 @@ def predict_batch(mlp: MLP, batch: int, device: Device) -> BatchPrediction:
         brent_floor_seconds=brent_floor(flops, device.peak, len(ks), device.t_launch),
         kernels=tuple(ks),
         in_program_seconds=program_batch_seconds(0.0, device.t_in_program, batch,
-                                                 device.t_marshal_row(mlp.inputs + mlp.outputs)),
+                                                 device.t_marshal_row(mlp.inputs + mlp.outputs, numpy_scalars)),
     )
 
 
-def sweep(mlp: MLP, batches: Iterable[int], device: Device) -> list[BatchPrediction]:
-    return [predict_batch(mlp, int(b), device) for b in batches]
+def sweep(mlp: MLP, batches: Iterable[int], device: Device, numpy_scalars: int = 0) -> list[BatchPrediction]:
+    return [predict_batch(mlp, int(b), device, numpy_scalars) for b in batches]
 
 
 def powers_of_two(upto: int) -> list[int]:

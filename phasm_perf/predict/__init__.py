@@ -106,9 +106,10 @@ def _row(p: BatchPrediction, T: float | None = None, T_f: float | None = None, n
                     kernel_speedup=(t_f / t_prog) if t_f else None)
 
 
-def captured_io(bundle) -> dict[str, tuple[int | None, int | None]]:
-    """Inputs and outputs counted in the first real calls of each counted function of a bundle (by key)."""
-    return {c.function: (c.inputs, c.outputs) for c in bundle.meta.counts.functions}
+def captured_io(bundle) -> dict[str, tuple[int | None, int | None, int]]:
+    """Inputs, outputs and how many of them are numpy scalars, counted in the first real calls of each counted
+    function of a bundle (by key)."""
+    return {c.function: (c.inputs, c.outputs, c.numpy_scalars) for c in bundle.meta.counts.functions}
 
 
 def rows_of(predictions: Sequence[BatchPrediction]) -> list[BatchRow]:
@@ -127,19 +128,21 @@ class PredictOptions:
 
 def predict_candidate(cand: Candidate, T: float, profile: HardwareProfile, hidden: Sequence[int],
                       dtype: str, inputs: int, outputs: int, batches: Sequence[int] | None = None,
-                      io_source: str = "given") -> Prediction:
-    """The prediction for one candidate of a program of time ``T``: needs its call count and time per call."""
+                      io_source: str = "given", numpy_scalars: int = 0) -> Prediction:
+    """The prediction for one candidate of a program of time ``T``: needs its call count and time per call.
+    ``numpy_scalars``: how many of the inputs and outputs the program passes as numpy scalars (marshalled at the
+    profile's ``marshal_per_numpy_number``)."""
     if not cand.calls or not cand.seconds_per_call:
         raise ValueError("a per-call prediction needs the candidate's exact call count")
     n, t_f, T_f = cand.calls, cand.seconds_per_call, cand.inclusive_seconds
     mlp = mlp_of(inputs, outputs, hidden)
-    preds = sweep(mlp, list(batches) if batches else default_batches(n), profile.device(dtype))
+    preds = sweep(mlp, list(batches) if batches else default_batches(n), profile.device(dtype), numpy_scalars)
     best = best_batch(preds, in_program=True)
     k = t_f / best.program_seconds_per_call
     _, S = end_to_end(T, T_f, n, best.program_seconds_per_call)
     return Prediction(
         hardware=profile.name, surrogate=mlp.spec(), dtype=dtype, inputs=inputs, outputs=outputs,
-        io_source=io_source, best_batch=best.batch, speedup=S, kernel_speedup=k,
+        io_source=io_source, numpy_scalars=min(numpy_scalars, inputs + outputs), best_batch=best.batch, speedup=S, kernel_speedup=k,
         break_even_batch=break_even_batch(t_f, preds, in_program=True), bound=best.bound,
         gustafson_speedup=gustafson_speedup(cand.share, k), utilisation=best.utilisation,
         seconds_per_call=best.seconds_per_call, in_program_seconds_per_call=best.program_seconds_per_call,
@@ -147,12 +150,12 @@ def predict_candidate(cand: Candidate, T: float, profile: HardwareProfile, hidde
     )
 
 
-def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None, int | None]],
+def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None, ...]],
                        options: PredictOptions, profile: HardwareProfile | None = None) -> RankReport:
     """A copy of ``report`` whose candidates carry their ``predicted`` object.
 
-    ``captured`` maps a candidate's key to the (inputs, outputs) counted in its first real calls; ``--inputs`` and
-    ``--outputs`` override it. A candidate that cannot be predicted gets a note saying why.
+    ``captured`` maps a candidate's key to the (inputs, outputs[, numpy scalars among them]) counted in its first
+    real calls; ``--inputs`` and ``--outputs`` override the first two. A candidate that cannot be predicted gets a note saying why.
     """
     profile = profile or profile_of(options.hardware)
     hidden = parse_hidden_or_fail(options.surrogate)
@@ -161,7 +164,8 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
     notes = list(report.notes)
     cands = []
     for c in report.candidates:
-        cap_in, cap_out = captured.get(c.key, (None, None))
+        cap_in, cap_out, *rest = captured.get(c.key, (None, None))
+        n_np = int(rest[0] or 0) if rest else 0
         d_in = options.inputs or cap_in
         d_out = options.outputs or cap_out
         pred = None
@@ -175,7 +179,7 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
                          " give --inputs and --outputs")
         else:
             src = "given" if (options.inputs and options.outputs) or not (cap_in and cap_out) else "captured"
-            pred = predict_candidate(c, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src)
+            pred = predict_candidate(c, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np)
         cands.append(c.model_copy(update={"predicted": pred}))
     if any(c.predicted and c.predicted.break_even_batch is None for c in cands):
         notes.append("break-even 'never': at no batch size does the surrogate beat the function's own time per call")

@@ -40,6 +40,9 @@ class Prediction(BaseModel):
     outputs: int
     io_source: Literal["captured", "given"] = Field(
         "given", description="captured: counted in the arguments and results of the first real calls")
+    numpy_scalars: int = Field(0, description="how many of the inputs and outputs the program passes as numpy scalars "
+                                              "(counted in the first real calls; they marshal at the profile's "
+                                              "marshal_per_numpy_number)")
     best_batch: int | None
     speedup: float = Field(description="predicted end-to-end speedup at best_batch, T / T'")
     kernel_speedup: float | None = Field(None, description="t_f / t_s,prog(best_batch)")

@@ -90,6 +90,22 @@ def test_attach_predictions_uses_captured_sizes_and_explains_what_it_cannot_pred
     assert given.candidates[0].predicted.best_batch <= 1000  # the default sweep stops at the call count
 
 
+def test_numpy_scalars_counted_in_the_program_are_marshalled_at_their_own_cost():
+    base = load("xeon-8380")
+    prof = type(base).model_validate({**base.model_dump(), "in_program": {
+        "cold_cache": 6e-6, "marshal": 2e-6, "marshal_per_number": 3e-8, "marshal_per_numpy_number": 8e-8,
+        "source": "by hand"}})
+    rep = report(candidate("a", key="a (x.py)"), candidate("b", key="b (x.py)"))
+    out = attach_predictions(rep, {"a (x.py)": (7, 6, 2), "b (x.py)": (7, 6)},
+                             PredictOptions(hardware="xeon-8380", batches=(1, 512)), prof)
+    a, b = (c.predicted for c in out.candidates)
+    assert (a.numpy_scalars, b.numpy_scalars) == (2, 0)
+    # one call at a time nothing changes; at 512 rows each further row pays 2 x (80 - 30) ns more
+    assert a.per_batch[0].in_program_seconds_per_call == pytest.approx(b.per_batch[0].in_program_seconds_per_call)
+    extra = (a.per_batch[1].in_program_seconds_per_call - b.per_batch[1].in_program_seconds_per_call) * 512
+    assert extra == pytest.approx(511 * 2 * 5e-8)
+
+
 def test_attach_predictions_rejects_a_dtype_the_device_lacks():
     with pytest.raises(PhasmError, match="no bf16"):
         attach_predictions(report(candidate()), {}, PredictOptions(hardware="v100-sxm2", dtype="bf16"))

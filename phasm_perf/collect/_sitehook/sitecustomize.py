@@ -29,6 +29,12 @@ def _install():
     first_line = {}
     seen_in = {}   # key -> [numeric values in the arguments of each sampled call]
     seen_out = {}  # key -> [numeric values in the result of each sampled call]
+    np_in = {}     # key -> [numpy scalars among the arguments' numbers, per sampled call]
+    np_out = {}    # key -> [numpy scalars among the result's numbers, per sampled call]
+
+    def record_out(key, value):
+        seen_out.setdefault(key, []).append(_numeric_size(value))
+        np_out.setdefault(key, []).append(_numpy_scalars(value))
 
     def record_args(key, frame):
         code = frame.f_code
@@ -38,6 +44,7 @@ def _install():
         if names and names[0] in ("self", "cls"):
             values = values[1:]
         seen_in.setdefault(key, []).append(_numeric_size(values))
+        np_in.setdefault(key, []).append(_numpy_scalars(values))
 
     def qualname(code):
         return getattr(code, "co_qualname", code.co_name)
@@ -45,7 +52,8 @@ def _install():
     def dump():
         rows = [
             {"file": f, "function": q, "line": first_line.get((f, q)), "calls": n,
-             "inputs": seen_in.get((f, q), []), "outputs": seen_out.get((f, q), [])}
+             "inputs": seen_in.get((f, q), []), "outputs": seen_out.get((f, q), []),
+             "inputs_numpy": np_in.get((f, q), []), "outputs_numpy": np_out.get((f, q), [])}
             for (f, q), n in counts.items()
         ]
         path = os.path.join(out_dir, f"counts-{os.getpid()}.json")
@@ -79,9 +87,8 @@ def _install():
 
         def on_return(code, offset, retval):
             key = (code.co_filename, qualname(code))
-            got = seen_out.setdefault(key, [])
-            got.append(_numeric_size(retval))
-            if len(got) >= capture:
+            record_out(key, retval)
+            if len(seen_out[key]) >= capture:
                 mon.set_local_events(tool, code, 0)
 
         mon.register_callback(tool, mon.events.PY_START, on_start)
@@ -99,7 +106,7 @@ def _install():
                 if event == "return" and capture and frame.f_code in cache:
                     key = cache[frame.f_code]
                     if key is not None and len(seen_out.get(key, ())) < capture:
-                        seen_out.setdefault(key, []).append(_numeric_size(arg))
+                        record_out(key, arg)
                 return
             code = frame.f_code
             key = cache.get(code, 0)
@@ -139,6 +146,20 @@ def _numeric_size(value, depth=0):
         return sum(_numeric_size(v, depth + 1) for v in value[:100000])
     if depth < 4 and isinstance(value, dict):
         return sum(_numeric_size(v, depth + 1) for v in list(value.values())[:100000])
+    return 0
+
+
+def _numpy_scalars(value, depth=0):
+    """How many of the numbers ``_numeric_size`` counts are numpy scalars (``numpy.float64`` read from an array,
+    and the like): they cost a surrogate more to marshal than Python numbers. Arrays count 0 (no numpy import)."""
+    t = type(value)
+    if t.__module__ == "numpy" and t.__name__ != "ndarray" and getattr(value, "shape", None) == ():
+        kind = getattr(getattr(value, "dtype", None), "kind", None)
+        return 1 if kind is not None and kind in "biufc" else 0
+    if depth < 4 and isinstance(value, (list, tuple)):
+        return sum(_numpy_scalars(v, depth + 1) for v in value[:100000])
+    if depth < 4 and isinstance(value, dict):
+        return sum(_numpy_scalars(v, depth + 1) for v in list(value.values())[:100000])
     return 0
 
 
