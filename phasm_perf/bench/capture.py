@@ -20,8 +20,8 @@ import numpy as np
 
 from ..collect.program import Target
 from ..errors import PhasmError
-from .flatten import leaf_names, numpy_scalars, width
-from .runs import run_program
+from .flatten import leaf_names, numpy_scalars as _numpy_scalars, width
+from .runs import run_program, seconds_per_timed_call
 
 
 @dataclass(frozen=True)
@@ -59,9 +59,9 @@ class Capture:
     stdout: str = ""
 
     @property
-    def numpy_numbers(self) -> int:
+    def numpy_scalars(self) -> int:
         """How many of the flat inputs and outputs the program passes as numpy scalars."""
-        return sum(numpy_scalars(i["schema"]) for i in self.inputs) + numpy_scalars(self.result_schema)
+        return sum(_numpy_scalars(i["schema"]) for i in self.inputs) + _numpy_scalars(self.result_schema)
 
     @property
     def constant_inputs(self) -> list[str]:
@@ -167,8 +167,7 @@ def capture(target: Target, fn: FunctionRef, *, budget: int = 4096, seed: int = 
     if len(X) < min_samples:
         raise PhasmError(f"too few samples to train: {fn.display} was called {calls} time(s), {len(X)} captured; "
                          f"need at least {min_samples} (give the program more work, or lower --min-samples)")
-    timed = calls - (1 if r.get("first_call_original") else 0)
-    per_call = r["function_seconds"] / timed if timed else 0.0
+    per_call = seconds_per_timed_call(r)
     input_names = [n for p in inputs for n in leaf_names(p["schema"], p["name"])]
     output_names = leaf_names(r["result_schema"], "out") if r["result_schema"]["kind"] != "float" else ["out"]
     return Capture(

@@ -30,8 +30,8 @@ def rows_to_tensor(rows: Sequence[Sequence[Any]], n_in: int, np_dtype: str, bufs
                    from_numpy: Callable[[Any], Any]) -> Any:
     """A ``(len(rows), n_in)`` tensor of ``np_dtype`` holding ``rows`` (``from_numpy`` is ``torch.from_numpy``).
 
-    ``bufs`` caches one preallocated buffer and its tensor per size for small batches (the caller keeps one per
-    thread); the returned tensor is only valid until the next call with the same ``bufs`` and size.
+    ``bufs`` caches one preallocated buffer and its tensor per batch size, at most :data:`MAX_BUFFERS` (the caller
+    keeps one per thread); the returned tensor is only valid until the next call with the same ``bufs`` and size.
     """
     k = len(rows)
     pair = bufs.get(k)

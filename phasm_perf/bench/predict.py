@@ -54,10 +54,10 @@ class Prediction:
 
 
 def predict(profile, widths: Sequence[int], dtype: str, batches: Iterable[int],
-            numpy_numbers: int = 0) -> Prediction:
+            numpy_scalars: int = 0) -> Prediction:
     """Per-batch predicted time of an MLP of ``widths`` (inputs, hidden..., outputs) on ``profile`` (a
     :class:`~phasm_perf.hardware.HardwareProfile` from :func:`load_profile`; ``None``: the model is not installed).
-    ``numpy_numbers``: how many of the inputs and outputs the program passes as numpy scalars (they marshal slower).
+    ``numpy_scalars``: how many of the inputs and outputs the program passes as numpy scalars (they marshal slower).
     """
     if profile is None:
         return Prediction(status="unavailable (the prediction model, phasm_perf.predict, is not installed)")
@@ -69,7 +69,7 @@ def predict(profile, widths: Sequence[int], dtype: str, batches: Iterable[int],
     device = profile.device(mdtype)
     return Prediction(status="ok", hardware=profile.name, dtype=mdtype, t_dispatch=device.t_dispatch,
                       t_launch=device.t_launch, t_in_program=device.t_in_program,
-                      t_marshal_row=device.t_marshal_row(int(widths[0]) + int(widths[-1]), numpy_numbers),
+                      t_marshal_row=device.t_marshal_row(int(widths[0]) + int(widths[-1]), numpy_scalars),
                       rows={p.batch: BatchPredicted(p.batch, p.seconds_per_batch, p.bound, p.utilisation)
                             for p in rows})
 

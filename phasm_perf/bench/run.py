@@ -22,6 +22,7 @@ from ..errors import PhasmError
 from . import report as R
 from .capture import Capture, capture, parse_function
 from .predict import MODEL_DTYPE, Prediction, end_to_end, load_profile, predict, profile_threads
+from .runs import seconds_per_timed_call, timed_calls
 from .swap import compare_output, run_session
 from .timing import default_clock, resolve_device, time_forward
 from .train import TrainOptions, hidden_text, parse_hidden, runtime_module, save, train
@@ -90,7 +91,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
     timings = time_forward(runtime_module(module, meta, opts.runtime), widths[0], batches, dev.device, repeats=opts.timing_repeats,
                            x_mean=meta["normalisation"]["x_mean"], x_std=meta["normalisation"]["x_std"],
                            dtype=opts.dtype)
-    pred = predict(profile, widths, opts.dtype, batches, numpy_numbers=cap.numpy_numbers)
+    pred = predict(profile, widths, opts.dtype, batches, numpy_scalars=cap.numpy_scalars)
 
     notes: list[str] = []
     rows: list[R.BatchRow] = []
@@ -197,7 +198,7 @@ def _end_to_end(variants, cap: Capture, timings, pred: Prediction, repeats: int)
     # t_f for the composition: the function's share of the timed runs (a ratio within each run) applied to the
     # baseline's time. The timed runs' own t_f would compare two runs' absolute times: on a busy machine a slow
     # timed run makes n t_f exceed the baseline and the composition meaningless (a negative T').
-    calls = int(timed.runs[0].report.get("calls", 0)) - (1 if timed.runs[0].report.get("first_call_original") else 0)
+    calls = timed_calls(timed.runs[0].report)
     share = timed.function_share
     t_f = share * base.median / calls if calls > 0 else timed.seconds_per_call
     measured = {t.batch: t.seconds for t in timings}
@@ -231,18 +232,12 @@ def _end_to_end(variants, cap: Capture, timings, pred: Prediction, repeats: int)
                                              first_pairs=oc.pairs, note=oc.note)))
     first = rows[0]
     return R.EndToEnd(repeats=repeats, seconds_per_call=t_f, function_share=share,
-                      timed_runs_seconds_per_call=[_per_call(r) for r in timed.runs],
+                      timed_runs_seconds_per_call=[seconds_per_timed_call(r.report) for r in timed.runs],
                       calls=int(timed.runs[0].report.get("calls", 0)),
                       baseline_seconds=base.median, baseline_runs=base.seconds,
                       baseline_wall_seconds=base.wall_median, surrogate_seconds=first.seconds,
                       measured_speedup=first.measured_speedup, predicted_speedup=first.predicted_speedup,
                       variants=rows)
-
-
-def _per_call(run) -> float:
-    r = run.report
-    timed = int(r.get("calls", 0)) - (1 if r.get("first_call_original") else 0)
-    return r.get("function_seconds", 0.0) / timed if timed > 0 else 0.0
 
 
 def _interp(measured: dict[int, float], b: int) -> float:

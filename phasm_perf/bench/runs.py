@@ -33,6 +33,16 @@ class Run:
         return float(v) if v is not None else self.wall_seconds
 
 
+def timed_calls(report: dict) -> int:
+    """Calls a run timed: all of them but a first one that ran the original before the swap."""
+    return int(report.get("calls", 0)) - (1 if report.get("first_call_original") else 0)
+
+
+def seconds_per_timed_call(report: dict) -> float:
+    timed = timed_calls(report)
+    return report.get("function_seconds", 0.0) / timed if timed > 0 else 0.0
+
+
 def run_program(target: Target, spec: dict, *, cwd: str | None = None, timeout: float | None = None) -> Run:
     """Run ``target`` once in ``spec['mode']``; raise :class:`ProgramFailed` when it exits non-zero."""
     if target.kind != "python":

@@ -22,7 +22,7 @@ from typing import Callable
 
 from ..collect.program import Target
 from .capture import FunctionRef
-from .runs import Run, run_program
+from .runs import Run, run_program, seconds_per_timed_call
 
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.])")
 
@@ -43,11 +43,7 @@ class Variant:
     @property
     def seconds_per_call(self) -> float:
         """The original function's time per call (median over the runs of a ``timed`` variant)."""
-        per = []
-        for r in self.runs:
-            timed = int(r.report.get("calls", 0)) - (1 if r.report.get("first_call_original") else 0)
-            per.append(r.report.get("function_seconds", 0.0) / timed if timed > 0 else 0.0)
-        return statistics.median(per)
+        return statistics.median(seconds_per_timed_call(r.report) for r in self.runs)
 
     @property
     def function_share(self) -> float:

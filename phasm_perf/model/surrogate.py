@@ -150,11 +150,11 @@ class Device:
     #: the same for a number that is a numpy scalar (numpy.float64 and the like)
     t_marshal_numpy_number: float = 0.0
 
-    def t_marshal_row(self, numbers: int, numpy_numbers: int = 0) -> float:
+    def t_marshal_row(self, numbers: int, numpy_scalars: int = 0) -> float:
         """``(d_0 + d_L - n_np) t_num + n_np t_num,np``: marshalling one further row of ``numbers`` inputs and
-        outputs, ``numpy_numbers`` of them numpy scalars."""
-        numpy_numbers = min(max(0, numpy_numbers), numbers)
-        return (numbers - numpy_numbers) * self.t_marshal_number + numpy_numbers * self.t_marshal_numpy_number
+        outputs, ``numpy_scalars`` of them numpy scalars."""
+        numpy_scalars = min(max(0, numpy_scalars), numbers)
+        return (numbers - numpy_scalars) * self.t_marshal_number + numpy_scalars * self.t_marshal_numpy_number
 
     @property
     def offload(self) -> bool:

@@ -91,7 +91,7 @@ def test_the_row_term_charges_numpy_scalars_their_own_cost(tmp_path):
     assert dev.t_marshal_row(5, 9) == pytest.approx(5 * 5e-8)  # never more numpy numbers than numbers
     # heat_batched's shape: 4 inputs (u[i, j] a numpy scalar) and 1 numpy output, a batch of 2,116 rows
     p = predict(_profile_with(tmp_path, marshal_per_numpy_number=5e-8), [4, 64, 64, 1], "float32", [1, 2116],
-                numpy_numbers=2)
+                numpy_scalars=2)
     extra = p.program_seconds(2116) - p.rows[2116].seconds
     assert extra == pytest.approx(8e-6 + 2115 * (3 * 3e-8 + 2 * 5e-8))
     assert p.program_seconds(1) - p.rows[1].seconds == pytest.approx(8e-6)
