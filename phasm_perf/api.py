@@ -100,6 +100,16 @@ def hardware(name: str = "local"):
     return resolve(name)
 
 
+def measure_hardware(out: str | os.PathLike | None = None, quick: bool = False, threads: int | None = None,
+                     device: str = "cpu"):
+    """``phasm-perf hw measure``: this machine's profile, written to ``out`` (default: the ``local`` profile's place)
+    and returned. ``threads=1`` gives the most repeatable figures on a shared machine; ``quick`` takes seconds."""
+    from .hardware import local_path
+    from .hardware.measure import MeasureOptions, measure_and_save
+
+    return measure_and_save(out or local_path(), MeasureOptions(quick=quick, threads=threads, device=device))
+
+
 def hardware_names() -> list[str]:
     """The shipped profile names."""
     from .hardware import available
