@@ -234,19 +234,23 @@ def render_terminal(report: BenchReport, console) -> None:
                   f"{report.device.runtime}, {report.device.clock}); "
                   f"cuda {report.device.cuda}; prediction: "
                   + (f"{p.hardware} {p.dtype}" if p.status == "ok" else p.status))
-    tab = Table(title="time per batch: measured vs predicted", title_justify="left")
-    for col in ("batch", "measured", "predicted", "error", "per call", "bound"):
-        tab.add_column(col, justify="right" if col != "bound" else "left")
+    def table(title: str, columns: tuple[str, ...], left: tuple[str, ...]) -> Table:
+        tab = Table(title=title, title_justify="left")
+        for col in columns:
+            tab.add_column(col, justify="left" if col in left else "right")
+        return tab
+
+    tab = table("time per batch: measured vs predicted",
+                ("batch", "measured", "predicted", "error", "per call", "bound"), ("bound",))
     for r in report.per_batch:
         tab.add_row(str(r.batch), _fmt_s(r.measured_seconds), _fmt_s(r.predicted_seconds), _pct(r.error),
                     _fmt_s(r.measured_seconds_per_call), r.bound or "-")
     console.print(tab)
     e = report.end_to_end
     if e:
-        tab = Table(title=f"end to end (median of {e.repeats}; baseline {_fmt_s(e.baseline_seconds)})",
-                    title_justify="left")
-        for col in ("run", "batches", "seconds", "speedup", "predicted", "error", "output max rel change"):
-            tab.add_column(col, justify="right" if col not in ("run", "batches") else "left")
+        tab = table(f"end to end (median of {e.repeats}; baseline {_fmt_s(e.baseline_seconds)})",
+                    ("run", "batches", "seconds", "speedup", "predicted", "error", "output max rel change"),
+                    ("run", "batches"))
         for v in e.variants:
             batches = ", ".join(f"{n}x{b}" for b, n in v.batches.items())
             tab.add_row(v.name, batches, _fmt_s(v.seconds), f"{v.measured_speedup:.3g}x",
@@ -255,10 +259,9 @@ def render_terminal(report: BenchReport, console) -> None:
         console.print(tab)
     sw = report.sweep
     if sw:
-        tab = Table(title=f"sweep: {sw.trials} trials on {sw.scheduler} ({sw.workers} workers), {sw.seconds:.0f} s",
-                    title_justify="left")
-        for col in ("surrogate", "dtype", "batch", "measured", "predicted", "error", "validation rel. error"):
-            tab.add_column(col, justify="left" if col in ("surrogate", "dtype") else "right")
+        tab = table(f"sweep: {sw.trials} trials on {sw.scheduler} ({sw.workers} workers), {sw.seconds:.0f} s",
+                    ("surrogate", "dtype", "batch", "measured", "predicted", "error", "validation rel. error"),
+                    ("surrogate", "dtype"))
         for r in sw.rows:
             tab.add_row(r.surrogate, r.dtype, str(r.batch), _fmt_s(r.measured_seconds), _fmt_s(r.predicted_seconds),
                         _pct(r.error), _pct(r.validation_relative_error).lstrip("+"))
