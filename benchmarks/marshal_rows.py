@@ -38,7 +38,7 @@ def per_row(fn, rows: int, rounds: int = 7) -> float:
 def main() -> None:
     u = np.linspace(0.0, 1.0, 48 * 48).reshape(48, 48)
     print(f"FROMITER_ROWS = {FROMITER_ROWS}; ns per row of 4 numbers (best of 7)\n")
-    print(f"| rows | kind | assign | fromiter | np.array | torch.tensor | marshal |")
+    print("| rows | kind | assign | fromiter | np.array | torch.tensor | marshal |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     for n in (1, 8, 16, 32, 64, 256, 2116):
         mixed = [(u[i % 48, (i // 48) % 48], i / 47, (i * 7 % 47) / 47, 0.3) for i in range(n)]

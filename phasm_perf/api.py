@@ -19,7 +19,6 @@ from .calltree.tree import CallTree
 from .collect.bundle import Bundle, CallCount, CollectorInfo, CountsInfo, Meta, load_bundle
 from .collect.program import resolve_target
 from .collect.run import ProfileOptions, profile as _profile
-from .errors import PhasmError
 from .report import RankOptions, RankReport, build_report
 
 

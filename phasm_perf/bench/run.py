@@ -18,7 +18,6 @@ import numpy as np
 
 from .. import __version__
 from ..collect.program import Target
-from ..errors import PhasmError
 from . import report as R
 from .capture import Capture, capture, parse_function
 from .predict import MODEL_DTYPE, Prediction, end_to_end, load_profile, predict, profile_threads

@@ -12,8 +12,7 @@ This is the glue between the pure model, the hardware profiles and the reports: 
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from pydantic import BaseModel, Field
