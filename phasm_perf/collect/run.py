@@ -122,9 +122,12 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
             except OSError as exc:
                 raise PhasmError(f"cannot run {target.argv[0]!r}: {exc.strerror}") from None
             extra.started()
-            sampler = extra.sampler(proc, raw) or subprocess.Popen(
-                collector.command(proc.pid, raw), stdout=coll_err, stderr=coll_err, stdin=subprocess.DEVNULL,
-                start_new_session=True)
+            sampler = extra.sampler(proc, raw)
+            if sampler is None:
+                sampler, tries = attach_sampler(collector.command(proc.pid, raw), proc, coll_err)
+                if tries > 1 and sampler.returncode in (None, 0):
+                    state.notes.append(f"{collector.name} could not attach at first and was started again "
+                                       f"({tries} tries; its messages are in collector.log)")
             rc = _wait(proc)
             wall = time.perf_counter() - t0
             extra.stopped(rc)
@@ -220,6 +223,26 @@ def _allow_sampler() -> None:
         libc.prctl(0x59616D61, ctypes.c_ulong(-1 & 0xFFFFFFFFFFFFFFFF), 0, 0, 0)  # PR_SET_PTRACER, ANY
     except Exception:
         pass
+
+
+def attach_sampler(command: list[str], proc: subprocess.Popen, log, tries: int = 3,
+                   settle: float = 1.0) -> tuple[subprocess.Popen, int]:
+    """Start an attaching sampler on ``proc``; ``(sampler, tries used)``.
+
+    A sampler that exits with an error within ``settle`` seconds while the program still runs did not attach (an
+    attach can land while the program's interpreter is still starting: Austin 3 then says "not a Python process",
+    rarely, and the run would go unsampled): it is started again, up to ``tries`` times. Its messages go to
+    ``log`` (all tries, so a failure that persists is explained by them)."""
+    attempt = 1
+    while True:
+        sampler = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + settle
+        while time.monotonic() < deadline and sampler.poll() is None and proc.poll() is None:
+            time.sleep(0.01)
+        if sampler.returncode in (None, 0) or proc.poll() is not None or attempt >= tries:
+            return sampler, attempt
+        attempt += 1
+        time.sleep(0.05)
 
 
 def _wait(proc: subprocess.Popen) -> int:

@@ -298,7 +298,7 @@ def test_austin_full_mode_splits_on_and_off_cpu(tmp_path):
     import sys
 
     from phasm_perf.collect.collectors import Austin
-    from phasm_perf.collect.run import _allow_sampler
+    from phasm_perf.collect.run import _allow_sampler, attach_sampler
 
     try:
         austin = Austin(interval=0.0002)
@@ -307,12 +307,16 @@ def test_austin_full_mode_splits_on_and_off_cpu(tmp_path):
     prog = tmp_path / "prog.py"
     prog.write_text(AUSTIN_PROG)
     out = tmp_path / "prog.austin"
+    log_path = tmp_path / "austin.log"
     child = subprocess.Popen([sys.executable, str(prog)], preexec_fn=_allow_sampler)
-    sampler = subprocess.run(austin.command(child.pid, out), capture_output=True, text=True, timeout=60)
-    assert child.wait(timeout=60) == 0
-    if sampler.returncode != 0 and austin.explain_failure(sampler.stderr):
-        pytest.skip("austin may not trace here: " + austin.explain_failure(sampler.stderr))
-    assert out.exists() and out.stat().st_size > 0, f"austin wrote nothing; it said: {sampler.stderr[-500:]}"
+    with open(log_path, "wb") as log:
+        sampler, _ = attach_sampler(austin.command(child.pid, out), child, log)
+        assert child.wait(timeout=60) == 0
+        sampler.wait(timeout=60)
+    said = log_path.read_text(errors="replace")
+    if sampler.returncode != 0 and austin.explain_failure(said):
+        pytest.skip("austin may not trace here: " + austin.explain_failure(said))
+    assert out.exists() and out.stat().st_size > 0, f"austin wrote nothing; it said: {said[-500:]}"
     assert detect_format(out) == "austin"
     prof = read_profile(out)
     assert prof.off_cpu_known and prof.weight_unit == "us"
@@ -331,3 +335,31 @@ def test_perf_clock_periods_become_seconds(peer_data):
     assert sum(prof.on_cpu.values()) * prof.seconds_per_unit == pytest.approx(sum(periods) * 1e-9)
     # no period in the header: weights are sample counts
     assert read_profile(peer_data / "flamegraph-perf" / "perf-funcab-pid-01.txt").weight_unit == "samples"
+
+
+def test_a_sampler_that_fails_to_attach_while_the_program_runs_is_started_again(tmp_path):
+    from phasm_perf.collect.run import attach_sampler
+
+    flag = tmp_path / "tried"
+    # fails at once the first time (as Austin does when it lands on an interpreter still starting), works after
+    fake = ["/bin/sh", "-c", f'if [ -e "{flag}" ]; then sleep 0.2; exit 0; fi; touch "{flag}"; '
+                             'echo "not a Python process" >&2; exit 1']
+    prog = subprocess.Popen(["sleep", "3"])
+    try:
+        with open(tmp_path / "log", "wb") as log:
+            sampler, tries = attach_sampler(fake, prog, log)
+            assert sampler.wait(timeout=10) == 0 and tries == 2
+        assert "not a Python process" in (tmp_path / "log").read_text()  # the failed try's words are kept
+        flag.unlink()
+        always = ["/bin/sh", "-c", "exit 3"]
+        with open(tmp_path / "log", "wb") as log:
+            sampler, tries = attach_sampler(always, prog, log, tries=3)
+        assert sampler.returncode == 3 and tries == 3  # it gives up, and the caller explains the failure
+    finally:
+        prog.kill()
+        prog.wait()
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    with open(tmp_path / "log", "wb") as log:
+        sampler, tries = attach_sampler(["/bin/sh", "-c", "exit 3"], ended, log)
+    assert tries == 1  # the program is gone: failing is not an attach problem, no retry
