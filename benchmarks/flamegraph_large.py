@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                       help="never rank them (as `flamegraph --no-candidates`)")
     args = ap.parse_args(argv)
     from phasm_perf import api
-    from phasm_perf.cli._common import write_output
+    from phasm_perf.core.output import write_output
 
     d = Path(args.dir)
     d.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..collect.program import Target
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 from .flatten import leaf_names, numpy_scalars as _numpy_scalars, width
 from .runs import run_program, seconds_per_timed_call
 

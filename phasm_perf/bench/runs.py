@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..collect.program import Target
-from ..errors import PhasmError, ProgramFailed
+from ..core.errors import PhasmError, ProgramFailed
 
 HOOK_DIR = Path(__file__).parent / "_sitehook"
 

@@ -22,7 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 from . import report as R
 from .predict import Prediction, load_profile, predict
 from .train import TrainOptions, build_surrogate, fold, load, parse_hidden, runtime_module, to_bytes, train

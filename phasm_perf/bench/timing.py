@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 
 
 @dataclass

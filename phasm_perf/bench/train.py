@@ -25,7 +25,8 @@ from typing import IO, Callable, Sequence
 
 import numpy as np
 
-from ..errors import PhasmError
+from ..core.errors import PhasmError
+from ..core.output import output_file
 
 ACTIVATIONS = ("silu", "tanh", "relu", "gelu")
 DTYPES = ("float32", "bfloat16", "float16", "float64")
@@ -265,14 +266,8 @@ def save(trained: Trained, path: str | Path, meta: dict) -> Path:
     meta = dict(meta, dtype=trained.dtype, surrogate=hidden_text(trained.hidden), activation=trained.activation,
                 normalisation=trained.normalisation)
     program = export(trained.module)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as fh:  # a file object: torch.export warns about a path not ending in .pt2
-            torch.export.save(program, fh, extra_files={META_FILE: json.dumps(meta)})
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with output_file(path, binary=True) as fh:  # a file object: torch.export warns about a path not ending in .pt2
+        torch.export.save(program, fh, extra_files={META_FILE: json.dumps(meta)})
     return path
 
 

@@ -1,7 +1,7 @@
 """The command line: one module per subcommand, each with ``NAME``, ``HELP``, ``prepare_parser`` and ``run``.
 
 Adding a subcommand is one new module plus one line in :data:`COMMANDS`. Every command is a thin layer: it parses,
-calls the library, and renders. A :class:`~phasm_perf.errors.PhasmError` becomes one line on stderr and its exit code.
+calls the library, and renders. A :class:`~phasm_perf.core.errors.PhasmError` becomes one line on stderr and its exit code.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 from typing import Sequence
 
 from .. import __version__
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 
 #: subcommand modules, in the order ``--help`` lists them
 COMMANDS = ["rank", "profile", "predict", "hw", "bench", "flamegraph"]
@@ -48,6 +48,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("phasm-perf: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        return 1
+    except OSError as exc:  # a file phasm-perf reads or writes that no stage turned into a PhasmError
+        where = f" {exc.filename!r}" if exc.filename else ""
+        print(f"phasm-perf: error:{where} {exc.strerror or exc}", file=sys.stderr)
         return 1
 
 

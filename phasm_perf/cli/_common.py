@@ -1,18 +1,15 @@
-"""Pieces shared by the subcommands: the program/target arguments, atomic output files, the status console."""
+"""Pieces shared by the subcommands: the program/target arguments, the run outcome, the status console."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import tempfile
 from pathlib import Path
 
 from rich.console import Console
 
 from ..collect.bundle import Bundle
 from ..collect.program import Target, resolve_target
-from ..errors import PhasmError, ProgramFailed, ProgramInterrupted, TooFewSamples
+from ..core.errors import PhasmError, ProgramFailed, ProgramInterrupted, TooFewSamples
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -95,27 +92,3 @@ def _stderr_tail(path: Path) -> str:
     except OSError:
         return ""
     return f"; last line of its stderr: {lines[-1].strip()[:200]}" if lines else ""
-
-
-def write_output(text: str, path: str | None) -> None:
-    """Print to stdout, or write ``path`` atomically (never a half-written file that looks complete)."""
-    if not path or path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    dest = Path(path)
-    if dest.is_dir():
-        raise PhasmError(f"-o {path!r} is a directory; give a file name")
-    if not dest.parent.exists():
-        raise PhasmError(f"cannot write {path!r}: folder {str(dest.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is as readable as any file the user writes
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 
 from ..collect.bundle import Bundle
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 from ..model.surrogate import DTYPES
 from ..report.schema import RankReport
+from ..core.output import check_output, write_output
 from ._common import stderr
 
 
@@ -65,7 +66,6 @@ def write_html(args: argparse.Namespace, report: RankReport, profile) -> None:
     if not args.html:
         return
     from ..predict.html import render_html
-    from ._common import write_output
-
+    
     write_output(render_html(report, profile), args.html)
     stderr.print(f"[dim]phasm-perf: wrote {args.html}[/]")

@@ -14,8 +14,9 @@ import datetime as _dt
 import os
 from pathlib import Path
 
-from ..errors import PhasmError
-from ._common import add_program_arguments, split_command, stderr, write_output
+from ..core.errors import PhasmError
+from ..core.output import check_output, write_output
+from ._common import add_program_arguments, split_command, stderr
 
 NAME = "bench"
 HELP = "train and time a real surrogate, swap it in, and compare with the prediction"
@@ -132,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else Path("phasm-out") / f"bench-{fname}-{stamp}"
     if out_dir.exists() and not out_dir.is_dir():
         raise PhasmError(f"--out {str(out_dir)!r} is a file; give a folder")
+    for dest in (args.output, args.html):
+        check_output(dest)
 
     def status(msg: str) -> None:
         if not args.quiet:

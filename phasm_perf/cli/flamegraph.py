@@ -14,9 +14,10 @@ from rich.markup import escape
 
 from ..api import flamegraph
 from ..calltree.readers import FORMATS
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 from ..report.flamegraph import DEFAULT_MIN_WIDTH, RANK_LIMIT, WRITERS, format_for
-from ._common import add_selection_arguments, stderr, write_output
+from ..core.output import check_output, write_output
+from ._common import add_selection_arguments, stderr
 
 NAME = "flamegraph"
 HELP = "draw a profile as a flame graph (html, svg, folded, speedscope), or compare two"
@@ -43,6 +44,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     fmt = format_for(args.output, args.format)
+    check_output(args.output)
     if args.diff and fmt not in ("html", "svg"):
         raise PhasmError(f"--diff draws html or svg, not {fmt}")
     if not 0 <= args.min_width < 1:

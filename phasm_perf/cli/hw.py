@@ -11,10 +11,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 from ..hardware import HardwareProfile, available, dump, load, local_path
 from ..model.surrogate import DTYPES
-from ._common import stderr, write_output
+from ..core.output import check_output, write_output
+from ._common import stderr
 
 NAME = "hw"
 HELP = "list, show or measure hardware profiles"
@@ -140,6 +141,8 @@ def _measure(args) -> int:
     from ..hardware.measure import MeasureOptions, measure_and_save
 
     dest = args.output or str(local_path())
+    if args.output:
+        check_output(dest)
     opts = MeasureOptions(quick=args.quick, device=args.device, threads=args.threads)
     with Progress(TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), console=stderr, transient=True) as progress:

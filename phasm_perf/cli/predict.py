@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ..predict import parse_batches, predict_report
 from ..report.render import fmt_seconds
-from ._common import write_output
+from ..core.output import check_output, write_output
 
 NAME = "predict"
 HELP = "predict a surrogate's time per batch and per call on a device (the model alone)"
@@ -30,6 +30,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output(args.output)
     rep = predict_report(args.hardware, args.inputs, args.outputs, args.surrogate, parse_batches(args.batch),
                          args.dtype)
     if args.format == "json":

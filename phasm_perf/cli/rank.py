@@ -12,12 +12,13 @@ from pathlib import Path
 
 from ..api import load_profile
 from ..collect import ProfileOptions, profile
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 from ..report import RENDERERS, SUFFIX_FORMATS, RankOptions, build_report
 from ..report.render import render_table
+from ..core.output import check_output, write_output
 from ._prediction import add_prediction_arguments, apply_predictions, check_prediction_arguments, write_html
 from ._common import add_collect_arguments, add_program_arguments, add_selection_arguments, check_outcome, \
-    split_command, stderr, target_from, write_output
+    split_command, stderr, target_from
 
 NAME = "rank"
 HELP = "profile a program (or read a bundle) and rank surrogate candidates"
@@ -55,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
                              f"(unexpected {' '.join(args.cmd)!r})")
     fmt = args.format or (SUFFIX_FORMATS.get(Path(args.output).suffix.lower(), "table") if args.output else "table")
     check_prediction_arguments(args)
+    for dest in (args.output, args.html):
+        check_output(dest)
     bundle = None
     if is_profile:
         bundle = load_profile(first)

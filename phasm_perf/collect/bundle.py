@@ -27,7 +27,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from ..calltree.folded import read_folded, write_folded
-from ..errors import PhasmError
+from ..core.errors import PhasmError
+from ..core.output import output_error
 
 SCHEMA_VERSION = 1
 Status = Literal["complete", "failed", "interrupted"]
@@ -111,6 +112,22 @@ def load_bundle(path: str | os.PathLike) -> Bundle:
     return Bundle(p, meta, on, off)
 
 
+def check_bundle_destination(dest: str | os.PathLike, overwrite: bool = False) -> None:
+    """Fail before a run if a bundle cannot be written to ``dest``: only a bundle (a folder with ``meta.json``)
+    (or an empty folder) is ever replaced, and only with ``overwrite`` (``--force``); a file, a device or another
+    folder never is."""
+    p = Path(dest)
+    if not (p.exists() or p.is_symlink()):
+        return
+    if not p.is_dir() or p.is_symlink():
+        raise PhasmError(f"{str(dest)!r} exists and is not a bundle folder; choose another -o (a bundle is a folder)")
+    if not overwrite:
+        raise PhasmError(f"{str(dest)!r} already exists; choose another -o or pass --force to replace it")
+    if not (p / "meta.json").is_file() and any(p.iterdir()):
+        raise PhasmError(f"{str(dest)!r} is a folder but not a phasm-perf bundle (no meta.json): phasm-perf only "
+                         "replaces its own bundles; choose another -o")
+
+
 class BundleWriter:
     """Write into a temporary sibling directory; :meth:`commit` renames it into place.
 
@@ -120,10 +137,12 @@ class BundleWriter:
 
     def __init__(self, dest: str | os.PathLike, overwrite: bool = False) -> None:
         self.dest = Path(dest).resolve()
-        if self.dest.exists() and not overwrite:
-            raise PhasmError(f"{str(dest)!r} already exists; choose another -o or pass --force to replace it")
-        self.dest.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.dest.name}.tmp-", dir=self.dest.parent))
+        check_bundle_destination(dest, overwrite)
+        try:
+            self.dest.parent.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.dest.name}.tmp-", dir=self.dest.parent))
+        except OSError as exc:
+            raise output_error(dest, exc) from None
 
     def file(self, name: str) -> Path:
         return self.tmp / name

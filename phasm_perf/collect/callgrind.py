@@ -24,7 +24,7 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 from .bundle import CallCount, CountsInfo
 from .collectors import Samples, _find_tool, _version, first_message
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..calltree.folded import make_frame
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 
 
 @dataclass

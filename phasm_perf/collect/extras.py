@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Callable
 
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 from .bundle import CountsInfo
 from .collectors import Samples
 from .gpu import GpuSampler

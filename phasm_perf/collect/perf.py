@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 from .collectors import Samples, _find_tool, _version, first_message
 
 #: the one line for a machine where perf may not open events

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Sequence
 
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 
 Kind = Literal["python", "native", "other"]
 

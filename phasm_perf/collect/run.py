@@ -21,7 +21,8 @@ from typing import Callable, Iterator
 
 from .. import __version__
 from ..calltree.tree import CallTree
-from ..errors import PhasmError
+from ..core.errors import PhasmError
+from ..core.output import output_error
 from .bundle import Bundle, BundleWriter, CollectorInfo, CountsInfo, Meta, load_bundle
 from .collectors import first_message, make_collector
 from .counts import count_calls
@@ -200,13 +201,15 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
         meta.gpu = extra.gpu_status(meta.host.get("gpu", {}).get("status", "unavailable"))
         writer.write_json("counts.json", counts.model_dump())
         path = writer.commit(meta)
-    except BaseException:
+    except BaseException as exc:
         if proc is not None and proc.poll() is None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         writer.abort()
+        if isinstance(exc, OSError):  # writing the bundle (a full disk, a folder that went away)
+            raise output_error(out, exc) from None
         raise
     return load_bundle(path)
 

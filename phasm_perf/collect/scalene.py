@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 from .collectors import Samples, first_message
 
 

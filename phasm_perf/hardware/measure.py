@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import PhasmError
+from ..core.errors import PhasmError
+from ..core.output import check_output, output_error, write_output
 from .profile import HardwareProfile, dump
 
 Progress = Callable[[str, float], None]  # (what is being measured, fraction done)
@@ -609,21 +610,13 @@ def _measure_cuda(opts: MeasureOptions, on_progress: Progress | None) -> Hardwar
 
 def measure_and_save(path: str | os.PathLike, opts: MeasureOptions = MeasureOptions(),
                      on_progress: Progress | None = None) -> HardwareProfile:
-    """Measure and write the profile to ``path`` atomically (its folder is created)."""
-    import tempfile
-
-    prof = measure(opts, on_progress)
+    """Measure and write the profile to ``path`` (its folder is created; written by :mod:`phasm_perf.core.output`)."""
     dest = Path(path).expanduser()
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
     except OSError as exc:
-        raise PhasmError(f"cannot write the profile to {str(dest)!r}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(dump(prof))
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        raise output_error(dest, exc) from None
+    check_output(dest)
+    prof = measure(opts, on_progress)
+    write_output(dump(prof), dest)
     return prof

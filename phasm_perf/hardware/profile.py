@@ -30,7 +30,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 from ..model.roofline import MemoryLevel
 from ..model.surrogate import DTYPES, Device
 

@@ -18,7 +18,7 @@ from typing import Iterable, Sequence
 from pydantic import BaseModel, Field
 
 from .. import __version__
-from ..errors import PhasmError
+from ..core.errors import PhasmError
 from ..hardware import HardwareProfile, resolve
 from ..model.laws import end_to_end, gustafson_speedup
 from ..model.surrogate import DTYPES, MLP, BatchPrediction, best_batch, break_even_batch, parse_hidden, \

@@ -20,7 +20,7 @@ from phasm_perf.bench.flatten import (Unflattenable, compile_flattener, compile_
 from phasm_perf.bench.predict import BatchPredicted, Prediction, end_to_end, surrogate_seconds
 from phasm_perf.bench.swap import compare_output, numbers_in
 from phasm_perf.collect.program import Target
-from phasm_perf.errors import PhasmError
+from phasm_perf.core.errors import PhasmError
 
 
 # ----------------------------------------------------------------------------------------------- flattening

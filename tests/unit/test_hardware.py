@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from phasm_perf.errors import PhasmError
+from phasm_perf.core.errors import PhasmError
 from phasm_perf.hardware import available, dump, load, parse_profile
 from phasm_perf.hardware.measure import best_time, cpu_caches, cpu_info, fit_line, flops_per_cycle, group_levels, \
     parse_cpu_list, parse_size, triad_sizes

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from phasm_perf.errors import PhasmError
+from phasm_perf.core.errors import PhasmError
 from phasm_perf.hardware import load
 from phasm_perf.model.laws import amdahl_limit
 from phasm_perf.model.surrogate import MLP, predict_batch

@@ -8,7 +8,7 @@ import pytest
 
 from phasm_perf.collect.bundle import BundleWriter, CollectorInfo, Meta, load_bundle
 from phasm_perf.collect.program import resolve_target
-from phasm_perf.errors import PhasmError
+from phasm_perf.core.errors import PhasmError
 
 
 def test_python_script(tmp_path):

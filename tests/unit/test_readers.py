@@ -14,7 +14,7 @@ import pytest
 
 from phasm_perf.calltree.readers import FORMATS, detect_format, read_callgrind, read_perf_script, read_profile
 from phasm_perf.calltree.readers.scalene import scalene_lines
-from phasm_perf.errors import PhasmError
+from phasm_perf.core.errors import PhasmError
 from tests.conftest import PEER_DATA
 
 DATA = Path(__file__).parents[1] / "data"

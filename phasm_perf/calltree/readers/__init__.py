@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ...errors import PhasmError
+from ...core.errors import PhasmError
 from . import austin, callgrind, folded, perf_script, scalene, speedscope
 from .base import Profile
 from .callgrind import CallgrindProfile, read_callgrind

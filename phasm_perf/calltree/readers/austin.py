@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ...collect.collectors import parse_austin
-from ...errors import PhasmError
+from ...core.errors import PhasmError
 from .base import Profile
 
 _SAMPLE = re.compile(r"^P\d+;T[\w:.-]+;.* [\d,]+$", re.M)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...errors import PhasmError
+from ...core.errors import PhasmError
 from ..folded import make_frame
 from ..tree import CallTree
 from .base import Profile

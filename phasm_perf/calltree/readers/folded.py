@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ...errors import PhasmError
+from ...core.errors import PhasmError
 from ..folded import parse_folded_lines
 from .base import Profile, invalid_note
 from .text import open_text_lines

@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
-from ...errors import PhasmError
+from ...core.errors import PhasmError
 from .text import open_text_lines
 
 _HEADER = re.compile(r"^(\S.+?)\s+(\d+)/*(\d+)*\s+", re.ASCII)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ...errors import PhasmError
+from ...core.errors import PhasmError
 from ..folded import make_frame
 from .base import Profile
 

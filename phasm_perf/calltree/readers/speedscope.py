@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from ...errors import PhasmError
+from ...core.errors import PhasmError
 from ..folded import make_frame
 from .base import Profile
 from .text import encoding_of, head_bytes

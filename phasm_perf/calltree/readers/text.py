@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Iterator
 
-from ...errors import PhasmError
+from ...core.errors import PhasmError
 
 
 def head_bytes(path: Path, n: int = 65536) -> bytes:
