@@ -16,16 +16,17 @@ import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Iterator
 
 from .. import __version__
-from ..calltree.tree import CallTree
 from ..core.errors import PhasmError
 from ..core.output import output_error
-from .bundle import Bundle, BundleWriter, CollectorInfo, CountsInfo, Meta, load_bundle
-from .collectors import first_message, make_collector
+from ..calltree.readers.base import Profile
+from ..core.bundle import Bundle, BundleWriter, CollectorInfo, CountsInfo, Meta, load_bundle
+from .base import first_message
+from .collectors import make_collector
 from .counts import count_calls
+from .native_counts import count_native_calls
 from .host import host_info
 from .program import Target
 from .extras import RunExtras, pick_collector
@@ -93,8 +94,9 @@ def default_collector(target: Target) -> str:
 
 
 def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = ProfileOptions(),
-            on_status: Callable[[str], None] | None = None) -> Bundle:
+            on_status: Callable[[str], None] | None = None, choose: Chooser | None = None) -> Bundle:
     """Run ``target`` under the collector, write the bundle to ``out`` and return it (whatever the exit status).
+    ``choose`` picks the functions whose calls the counting pass counts (none: no counting pass).
 
     The caller decides what a failed or interrupted status means for it; this function only raises
     :class:`PhasmError` when there is nothing to keep (the collector is missing or cannot attach).
@@ -160,7 +162,7 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
         if samples.invalid:
             state.notes.append(f"{samples.invalid} of {samples.samples} samples could not be read and were skipped")
         if not collector.off_cpu:
-            state.notes.append(getattr(collector, "off_cpu_note", None)
+            state.notes.append(collector.off_cpu_note
                                or f"{collector.name} records on-CPU stacks only: off-CPU time is not split out")
         writer.write_stacks("oncpu.folded", samples.on_cpu)
         writer.write_stacks("offcpu.folded", samples.off_cpu)
@@ -175,7 +177,7 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
             elif (own := extra.own_counts(samples)) is not None:  # callgrind counts in its own run
                 counts = own
             else:
-                counts = _counting_pass(target, samples, options, writer, say, state)
+                counts = _counting_pass(target, samples, options, writer, say, state, choose)
         meta = Meta(
             tool_version=__version__,
             argv=list(target.argv),
@@ -256,21 +258,21 @@ def _wait(proc: subprocess.Popen) -> int:
             continue
 
 
-def _counting_pass(target, samples, options: ProfileOptions, writer: BundleWriter, say, state: _RunState) -> CountsInfo:
-    from ..candidates import SelectOptions, select
+#: what the counting pass needs of each function to count: its call-tree key, source file and name
+CountTarget = tuple[str, str, str]
+#: chooses the functions to count from the run's stacks (the candidates' job, passed in by the caller: collection
+#: does not rank)
+Chooser = Callable[[Profile, Target, ProfileOptions], list[CountTarget]]
 
-    roots = (str(target.program.parent),) if target.program else ()
-    sel = select(CallTree(samples.on_cpu, samples.off_cpu, samples.seconds_per_unit),
-                 SelectOptions(event_loop=options.event_loop, min_fraction=options.min_fraction, user_roots=roots))
-    top = sel.candidates.head(options.count_top)
-    functions = [(key, file, name) for key, file, name in zip(top["function"], top["file"], top["name"]) if file]
+
+def _counting_pass(target, samples: Profile, options: ProfileOptions, writer: BundleWriter, say, state: _RunState,
+                   choose: Chooser | None) -> CountsInfo:
+    functions = [f for f in choose(samples, target, options) if f[1]] if choose else []
     if not functions:
         return CountsInfo(status="unavailable (no candidate to count)")
     say(f"counting calls of {len(functions)} candidate(s): running the program a second time")
     with _forward_signals(lambda: None, state):
         if target.kind == "native":
-            from .native_counts import count_native_calls
-
             info = count_native_calls(target, functions, cwd=options.cwd,
                                       stderr_path=writer.file("stderr.counting.txt"))
         else:

@@ -10,7 +10,7 @@ import pandas as pd
 from .. import __version__
 from ..calltree.tree import CallTree
 from ..candidates import SelectOptions, Selection, select
-from ..collect.bundle import Bundle
+from ..core.bundle import Bundle
 from ..model.laws import amdahl_limit
 from .schema import Candidate, Excluded, RankReport
 

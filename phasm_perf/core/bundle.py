@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ..calltree.folded import read_folded, write_folded
-from ..core.errors import PhasmError
-from ..core.output import output_error
+from .folded import read_folded, write_folded
+from .errors import PhasmError
+from .output import output_error
 
 SCHEMA_VERSION = 1
 Status = Literal["complete", "failed", "interrupted"]
