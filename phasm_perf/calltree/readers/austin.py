@@ -9,6 +9,7 @@ from pathlib import Path
 from ...core.errors import PhasmError
 from ...core.folded import make_frame
 from .base import Profile
+from .text import open_text_lines
 
 _SAMPLE = re.compile(r"^P\d+;T[\w:.-]+;.* [\d,]+$", re.M)
 
@@ -25,44 +26,47 @@ def _austin_frame(text: str) -> str | None:
 
 
 def parse_austin(path: Path) -> Profile:
-    """Austin 3 full-mode output into on-CPU and off-CPU stacks weighted in microseconds of wall time."""
+    """Austin 3 full-mode output into on-CPU and off-CPU stacks weighted in microseconds of wall time (a file that
+    does not exist: no sample)."""
     s = Profile(format="austin", weight_unit="us", seconds_per_unit=1e-6)
     threads: set[str] = set()
-    try:
-        fh = open(path, encoding="utf-8", errors="replace")
-    except FileNotFoundError:
+    if not Path(path).exists():
         return s
-    with fh:
-        for line in fh:
-            if not line.startswith("P"):
-                continue
-            head, _, metrics = line.rstrip("\n").rpartition(" ")
-            fields = metrics.split(",")
-            try:
-                delta = int(fields[0])
-                idle = len(fields) > 1 and fields[1] == "1"
-            except ValueError:
-                s.invalid += 1
-                continue
-            parts = head.split(";")
-            if len(parts) < 2:
-                s.invalid += 1
-                continue
-            threads.add(parts[0] + ";" + parts[1])
-            s.samples += 1
-            raw = parts[2:]
-            if not raw:  # a thread with no Python frame (starting up or finishing)
-                continue
-            if any(f.startswith(":INVALID:") or f == "INVALID" for f in raw):
-                s.invalid += 1
-                continue
-            frames = tuple(f for f in (_austin_frame(r) for r in raw) if f)
-            if not frames:
-                s.invalid += 1
-                continue
+    for line in open_text_lines(Path(path)):
+        if not line.startswith("P"):
+            continue
+        sample = _sample(line.rstrip("\n"))
+        if sample is None:
+            s.invalid += 1
+            continue
+        thread, frames, delta, idle = sample
+        threads.add(thread)
+        s.samples += 1
+        if frames is None:
+            s.invalid += 1
+        elif frames:  # () : a thread with no Python frame (starting up or finishing)
             (s.off_cpu if idle else s.on_cpu)[frames] += delta
     s.threads = len(threads)
     return s
+
+
+def _sample(line: str) -> tuple[str, tuple[str, ...] | None, int, bool] | None:
+    """``(thread, frames, microseconds, idle)`` of one sample line; frames None: unreadable frames; None: not a
+    sample (no thread, no metric, a negative one)."""
+    head, _, metrics = line.rpartition(" ")
+    fields = metrics.split(",")
+    try:
+        delta = int(fields[0])
+    except ValueError:
+        return None
+    parts = head.split(";")
+    if len(parts) < 2 or delta < 0:
+        return None
+    raw = parts[2:]
+    if any(f.startswith(":INVALID:") or f == "INVALID" for f in raw):
+        return parts[0] + ";" + parts[1], None, delta, False
+    frames = tuple(f for f in (_austin_frame(r) for r in raw) if f)
+    return parts[0] + ";" + parts[1], (frames if frames or not raw else None), delta, len(fields) > 1 and fields[1] == "1"
 
 
 def sniff(head: str) -> bool:
@@ -82,11 +86,10 @@ def read(path: Path) -> Profile:
 
 def _header(path: Path) -> list[str]:
     out = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if not line.startswith("#"):
-                break
-            out.append(line.strip())
+    for line in open_text_lines(Path(path)):
+        if not line.startswith("#"):
+            break
+        out.append(line.strip())
     return out
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from ...core.errors import PhasmError
 from ...core.folded import make_frame
 from .base import Profile
+from .text import read_text
 
 SPLIT = (("n_cpu_percent_python", "[python]"), ("n_cpu_percent_c", "[native]"), ("n_sys_percent", "[system]"))
 
@@ -31,8 +32,8 @@ def sniff(head: str) -> bool:
 
 def _load(path: Path) -> dict:
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = json.loads(read_text(Path(path)))
+    except ValueError as exc:
         raise PhasmError(f"{str(path)!r} is not valid JSON ({exc}); expected a Scalene profile") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), dict) or "elapsed_time_sec" not in doc:
         raise PhasmError(f"{str(path)!r} is not a Scalene 2.x JSON profile (no 'files' and 'elapsed_time_sec')")

@@ -10,7 +10,7 @@ from pathlib import Path
 from ...core.errors import PhasmError
 from ...core.folded import make_frame
 from .base import Profile
-from .text import encoding_of, head_bytes
+from .text import read_text
 
 SCHEMA_URL = "https://www.speedscope.app/file-format-schema.json"
 UNIT_SECONDS = {"nanoseconds": 1e-9, "microseconds": 1e-6, "milliseconds": 1e-3, "seconds": 1.0}
@@ -57,10 +57,9 @@ def _evented(p: dict, frames: list[str], out: Counter) -> None:
 
 
 def read(path: Path) -> Profile:
-    enc = encoding_of(head_bytes(path, 4))
     try:
-        doc = json.loads(Path(path).read_text(encoding=enc))
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = json.loads(read_text(Path(path)))
+    except ValueError as exc:
         raise PhasmError(f"{str(path)!r} is not valid JSON ({exc}); expected a speedscope profile") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("profiles"), list):
         raise PhasmError(f"{str(path)!r} is not a speedscope file (no 'profiles' list)")
