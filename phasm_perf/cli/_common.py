@@ -32,7 +32,9 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--count-top", type=int, default=10, metavar="N", help="count calls of the top N candidates")
     g.add_argument("--show-output", action="store_true",
                    help="let the program print to the terminal (default: kept in the bundle's stdout.txt)")
-    g.add_argument("--force", action="store_true", help="replace an existing bundle directory")
+    g.add_argument("--force", action="store_true",
+                   help="replace an existing bundle directory; read a damaged profile or bundle as far as it can be "
+                        "read (the notes say what was skipped)")
 
 
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:

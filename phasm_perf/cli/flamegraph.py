@@ -29,6 +29,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=sorted(WRITERS), help="html (default), svg, folded or speedscope")
     parser.add_argument("--diff", metavar="OTHER", help="compare SOURCE against this profile (html and svg)")
     parser.add_argument("--input-format", choices=FORMATS, help="the format of SOURCE and OTHER (default: detected)")
+    parser.add_argument("--force", action="store_true",
+                        help="read a damaged profile as far as it can be read (the notes say what was skipped)")
     parser.add_argument("--view", choices=["both", "on", "off"], default="both",
                         help="which stacks svg, folded and speedscope outputs hold (default both; html has a toggle)")
     parser.add_argument("--min-width", type=float, default=DEFAULT_MIN_WIDTH, metavar="F",
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise PhasmError("--min-width is a share of the total, between 0 and 1")
     text, notes = flamegraph(args.source, fmt=fmt, other=args.diff, input_format=args.input_format, view=args.view,
                              min_width=args.min_width, candidates=args.candidates, event_loop=args.event_loop,
-                             min_fraction=args.min_fraction)
+                             min_fraction=args.min_fraction, force=args.force)
     write_output(text, args.output)
     if args.output:
         stderr.print(f"[dim]phasm-perf: wrote {args.output} ({fmt})[/]")

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     for dest in (args.output, args.html):
         check_output(dest)
     if is_profile:
-        bundle = api.load_profile(first)
+        bundle = api.load_profile(first, force=args.force)
     else:
         target = target_from(args.cmd)
         dest = Path(args.bundle) if args.bundle else _default_bundle_dir(target.display_name)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ...core.errors import PhasmError
 from ...core.folded import make_frame
-from .base import Profile
+from .base import Profile, damaged
 from .text import open_text_lines
 
 _SAMPLE = re.compile(r"^P\d+;T[\w:.-]+;.* [\d,]+$", re.M)
@@ -36,12 +36,12 @@ def parse_austin(path: Path) -> Profile:
         if not line.startswith("P"):
             continue
         sample = _sample(line.rstrip("\n"))
+        s.samples += 1
         if sample is None:
             s.invalid += 1
             continue
         thread, frames, delta, idle = sample
         threads.add(thread)
-        s.samples += 1
         if frames is None:
             s.invalid += 1
         elif frames:  # () : a thread with no Python frame (starting up or finishing)
@@ -73,15 +73,31 @@ def sniff(head: str) -> bool:
     return head.startswith("# austin:") or bool(_SAMPLE.search(head))
 
 
-def read(path: Path) -> Profile:
+def read(path: Path, force: bool = False) -> Profile:
     s = parse_austin(Path(path))
     if not s.on_cpu and not s.off_cpu:
         raise PhasmError(f"{str(path)!r} holds no Austin sample with Python frames")
+    notes = []
+    if _cut_short(Path(path)):
+        notes.append(damaged(path, "it was cut short (its last line has no end)", force))
+    if s.invalid > s.samples - s.invalid:
+        notes.append(damaged(path, f"most of its samples cannot be read ({s.invalid} of {s.samples})", force))
+    elif s.invalid:
+        notes.append(f"{s.invalid} invalid sample(s) skipped")
     full = any(ln.startswith("# mode: full") for ln in _header(path))
-    notes = [f"{s.invalid} invalid sample(s) skipped"] if s.invalid else []
     s.off_cpu_known = full or bool(s.off_cpu)
     s.notes = notes
     return s
+
+
+def _cut_short(path: Path) -> bool:
+    """Austin ends every line; a last line without an end was being written when the file was cut."""
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return False
+        fh.seek(-1, 2)
+        return fh.read(1) not in (b"\n", b"\x00")
 
 
 def _header(path: Path) -> list[str]:

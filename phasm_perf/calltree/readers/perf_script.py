@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ...core.errors import PhasmError
-from .base import Profile
+from .base import Profile, damaged
 from .text import open_text_lines
 
 _HEADER = re.compile(r"^(\S.+?)\s+(\d+)/*(\d+)*\s+", re.ASCII)
@@ -95,8 +95,9 @@ class _Fold:
 
 
 def _collapse(source, *, pid: bool = False, tid: bool = False, kernel: bool = False, jit: bool = False,
-              addrs: bool = False, demangle: bool = False, lenient: bool = False) -> tuple[Counter, str, bool]:
-    """The stacks, the event kept and whether samples carried a period.
+              addrs: bool = False, demangle: bool = False, lenient: bool = False) -> tuple[Counter, str, bool, int]:
+    """The stacks, the event kept, whether samples carried a period, and (``lenient`` only) the number of a last
+    line cut short while the file was written (0: none; that sample is left out).
 
     ``lenient`` (what :func:`read` does) reads the record structure instead of stackcollapse-perf.pl's patterns: a
     record's first line is its header whatever fields ``perf script -F`` chose (no pid, no time, no comm), frame
@@ -123,10 +124,11 @@ def _collapse(source, *, pid: bool = False, tid: bool = False, kernel: bool = Fa
     with_period = False
     event_filter = ""
     in_record = False
-    for line in lines:
-        if line.startswith("#"):
+    raw, lineno, with_dso, last_frame_ok = "", 0, False, True
+    for lineno, raw in enumerate(lines, 1):
+        if raw.startswith("#"):
             continue
-        line = line.rstrip("\r\n") if lenient else line.rstrip("\n")
+        line = raw.rstrip("\r\n") if lenient else raw.rstrip("\n")
         if line == "" or (lenient and line.isspace()):
             if _perl_true(pname) and (stack or not lenient):  # the script keeps a sample without frames as its name
                 collapsed[(pname, *stack)] += period
@@ -155,13 +157,17 @@ def _collapse(source, *, pid: bool = False, tid: bool = False, kernel: bool = Fa
             pname = pname.replace(" ", "_")
             if not headless:
                 continue
-        m = _FRAME.match(line) or (_BARE_FRAME.match(line) if lenient else None)
+        m = _FRAME.match(line)
+        with_dso = with_dso or m is not None
+        last_frame_ok = m is not None or not with_dso
+        m = m or (_BARE_FRAME.match(line) if lenient else None)
         if not m or not _perl_true(pname):
             continue  # stackcollapse-perf.pl warns "Unrecognized line" and goes on
         stack[:0] = _frames(m.group(1), m.group(2), m.group(3) or "[unknown]", pname, names, opts)
-    if lenient and stack and _perl_true(pname):
+    cut = lenient and stack and not raw.endswith("\n") and not last_frame_ok
+    if lenient and stack and _perl_true(pname) and not cut:
         collapsed[(pname, *stack)] += period  # a last sample with no blank line after it
-    return collapsed, event_filter, with_period
+    return collapsed, event_filter, with_period, lineno if cut else 0
 
 
 def _perl_header(line: str) -> tuple[str, str, str, str, str | None] | None:
@@ -252,15 +258,17 @@ def sniff(head: str) -> bool:
 
 
 def read(path: Path, pid: bool = False, tid: bool = False, kernel: bool = False, jit: bool = False,
-         addrs: bool = False, demangle: bool = False) -> Profile:
-    stacks, event, with_period = _collapse(path, pid=pid, tid=tid, kernel=kernel, jit=jit, addrs=addrs,
-                                           demangle=demangle, lenient=True)
+         addrs: bool = False, demangle: bool = False, force: bool = False) -> Profile:
+    stacks, event, with_period, cut = _collapse(path, pid=pid, tid=tid, kernel=kernel, jit=jit, addrs=addrs,
+                                                demangle=demangle, lenient=True)
     if not stacks:
         raise PhasmError(f"{str(path)!r} holds no perf sample with a call stack; record with `perf record -g`")
+    notes = [damaged(path, f"it was cut short (line {cut} ends inside a frame; its sample is left out)", force)] \
+        if cut else []
     if with_period and event.split(":")[0] in CLOCK_EVENTS:
         return Profile(stacks, format="perf-script", weight_unit="ns", seconds_per_unit=1e-9,
-                       notes=[f"weights are {event} periods in nanoseconds"])
+                       notes=notes + [f"weights are {event} periods in nanoseconds"])
     what = f"{event} event counts (periods)" if with_period else "samples"
     return Profile(stacks, format="perf-script", weight_unit="period" if with_period else "samples",
-                   notes=[f"weights are {what}, not seconds" + (f" (event {event})" if event and not with_period
-                                                                else "")])
+                   notes=notes + [f"weights are {what}, not seconds" + (f" (event {event})" if event and
+                                                                         not with_period else "")])

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Iterator
 
-from ...core.errors import PhasmError
+from ...core.errors import PhasmError, input_error
 
 
 def head_bytes(path: Path, n: int = 65536) -> bytes:
@@ -19,7 +19,7 @@ def head_bytes(path: Path, n: int = 65536) -> bytes:
     except IsADirectoryError:
         raise PhasmError(f"{str(path)!r} is a directory, not a profile file") from None
     except OSError as exc:
-        raise PhasmError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+        raise input_error(path, exc) from None
 
 
 def encoding_of(head: bytes) -> str:
@@ -43,7 +43,7 @@ def read_text(path: Path) -> str:
         with io.open(path, encoding=enc, errors="replace", newline=None) as fh:
             return fh.read()
     except OSError as exc:
-        raise PhasmError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+        raise input_error(path, exc) from None
 
 
 def open_text_lines(path: Path) -> Iterator[str]:
