@@ -17,7 +17,8 @@ from pathlib import Path
 from ..core.errors import PhasmError
 from ..core.output import check_output, write_output
 from ..model.spec import ACTIVATIONS, parse_batches, parse_dtype
-from ._common import add_program_arguments, architecture, split_command, stderr, vocabulary, whole_number
+from ._common import add_program_arguments, architecture, seconds, split_command, stderr, vocabulary, \
+    whole_number
 
 NAME = "bench"
 HELP = "train and time a real surrogate, swap it in, and compare with the prediction"
@@ -55,7 +56,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                    help="baseline and surrogate runs of the program each, interleaved (default 3)")
     t.add_argument("--timing-repeats", type=whole_number(), default=25, metavar="N", help="repeats per batch size")
     t.add_argument("--no-swap", dest="swap", action="store_false", help="skip the end-to-end runs")
-    t.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="limit for each program run")
+    t.add_argument("--timeout", type=seconds(), default=None, metavar="SECONDS", help="limit for each program run")
     w = parser.add_argument_group("sweep (on Dask)")
     w.add_argument("--sweep", action="store_true",
                    help="also time surrogate shapes x batch sizes x dtypes as Dask trials")

@@ -16,7 +16,7 @@ from ..core.output import check_output, write_output
 from ..report import RENDERERS, SUFFIX_FORMATS
 from ..report.render import render_table
 from ._common import add_collect_arguments, add_program_arguments, add_selection_arguments, \
-    console_for_stdout, profile_options, split_command, status, stderr, target_from
+    console_for_stdout, profile_options, split_command, status, stderr, target_from, whole_number
 from ._prediction import add_prediction_arguments, check_prediction_arguments, prediction_options
 
 NAME = "rank"
@@ -27,7 +27,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--format", choices=sorted(RENDERERS), help="table (default), json, csv or markdown")
     out.add_argument("-o", "--output", metavar="FILE", help="write the report here (format from the suffix)")
-    out.add_argument("--top", type=int, default=10, metavar="N", help="how many candidates to list (default 10)")
+    out.add_argument("--top", type=whole_number(), default=10, metavar="N",
+                     help="how many candidates to list (default 10)")
     out.add_argument("--bundle", metavar="DIR", help="where to keep the profile (default: phasm-out/NAME-TIME)")
     add_selection_arguments(parser)
     add_prediction_arguments(parser)

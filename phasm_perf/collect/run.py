@@ -115,6 +115,7 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
     collector = make_collector(name, options.interval)
     writer = BundleWriter(out, overwrite=options.force)
     state = _RunState(notes=[choice_note] if choice_note else [])
+    state.notes.extend(_interval_notes(options.interval, collector, say))
     extra = RunExtras(collector, target, options, writer, state.notes)
     procs: list[subprocess.Popen] = []
     try:
@@ -223,6 +224,20 @@ def _stop(sampler: subprocess.Popen) -> bool:
         except subprocess.TimeoutExpired:
             sampler.kill()
         return False
+
+
+def _interval_notes(interval: float, collector, say) -> list[str]:
+    """A warning (said now, kept in the notes) for an interval the sampler cannot keep, or too long to be useful."""
+    floor = collector.min_interval
+    if interval < floor:
+        note = (f"--interval {interval:g} s is below {collector.name}'s floor of {floor * 1e6:g} µs: sampled every "
+                f"{floor * 1e6:g} µs")
+    elif interval > 1.0:
+        note = f"--interval {interval:g} s: fewer than one sample a second, so short functions may not be seen"
+    else:
+        return []
+    say(f"warning: {note}")
+    return [note]
 
 
 def _check_sampled(samples: Profile, ran: _Ran, collector, writer: BundleWriter) -> None:
