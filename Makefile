@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make demo   sets everything up and runs `phasm-perf rank` on an example program
 #   make test   sets everything up and runs the test suite (and builds the playbook with --strict)
+# and: make fuzz (every reader fuzzed, 10,000 cases each), make test-pythons (the suite on CPython 3.10-3.13)
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -9,7 +10,7 @@ STAMP   = $(VENV)/.installed
 # extras installed for development and CI; torch is pinned to the CPU build by constraints/ci.txt
 EXTRAS ?= test,docs,gpu,bench,dist
 
-.PHONY: setup system-deps examples demo test test-fast docs clean
+.PHONY: setup system-deps examples demo test test-fast fuzz docs clean
 
 $(STAMP): pyproject.toml constraints/ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,18 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -q -m 'not slow' tests
+
+# every reader fuzzed with FUZZ_CASES cases (hypothesis), in two processes (one per core); a crash's input is kept
+# in .fuzz-crashes/ (copy it under tests/data/fuzz-regressions/FORMAT/); the counts go to .fuzz-stats/
+FUZZ_CASES ?= 10000
+FUZZ_TEXT   = folded or pyspy or perf or callgrind
+fuzz: $(STAMP)
+	rm -rf .fuzz-stats
+	@start=$$(date +%s); \
+	PHASM_FUZZ_CASES=$(FUZZ_CASES) $(PY) -m pytest -q -p no:cacheprovider tests/fuzz -k '$(FUZZ_TEXT)' & a=$$!; \
+	PHASM_FUZZ_CASES=$(FUZZ_CASES) $(PY) -m pytest -q -p no:cacheprovider tests/fuzz -k 'not ($(FUZZ_TEXT))' & b=$$!; \
+	wait $$a; ra=$$?; wait $$b; rb=$$?; \
+	$(PY) -m tests.fuzz.summary .fuzz-stats $$start && test $$ra -eq 0 -a $$rb -eq 0
 
 docs: setup
 	$(VENV)/bin/mkdocs serve

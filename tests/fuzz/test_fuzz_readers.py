@@ -2,7 +2,7 @@
 PhasmError line, never a crash, never a hang (over 10 s).
 
 ``make test`` runs a few hundred cases per reader; ``make fuzz`` runs ``PHASM_FUZZ_CASES`` (10,000) per reader and
-writes the counts to ``.fuzz-stats.json``. A crash's input is kept in ``.fuzz-crashes/``; copied under
+writes the counts to ``.fuzz-stats/READER.json`` (``python -m tests.fuzz.summary`` prints them). A crash's input is kept in ``.fuzz-crashes/``; copied under
 ``tests/data/fuzz-regressions/FORMAT/`` it is run by ``test_fuzz_regressions.py`` ever after."""
 
 from __future__ import annotations
@@ -22,17 +22,18 @@ from tests.fuzz.harness import BUNDLE_FILES, READERS, SEEDS, base_bundle, check_
     mutated
 
 CASES = int(os.environ.get("PHASM_FUZZ_CASES", "300"))
-STATS = Path(os.environ.get("PHASM_FUZZ_STATS", Path(__file__).resolve().parents[2] / ".fuzz-stats.json"))
+STATS = Path(os.environ.get("PHASM_FUZZ_STATS", Path(__file__).resolve().parents[2] / ".fuzz-stats"))
 FUZZ = settings(max_examples=CASES, deadline=timedelta(seconds=10), database=None, derandomize=CASES < 1000,
                 suppress_health_check=list(HealthCheck), print_blob=True)
 
 
-def _record(fmt: str, cases: Counter, seconds: float) -> None:
+def _record(fmt: str, cases: Counter, seconds: float, cpu: float) -> None:
     if "PHASM_FUZZ_CASES" not in os.environ:
         return
-    stats = json.loads(STATS.read_text()) if STATS.exists() else {}
-    stats[fmt] = {"cases": sum(cases.values()), **dict(cases), "seconds": round(seconds, 1)}
-    STATS.write_text(json.dumps(stats, indent=2) + "\n")
+    STATS.mkdir(exist_ok=True)
+    stats = {"reader": fmt, "cases": sum(cases.values()), **dict(cases), "crashes": 0, "seconds": round(seconds, 1),
+             "cpu_seconds": round(cpu, 1)}
+    (STATS / f"{fmt}.json").write_text(json.dumps(stats) + "\n")
 
 
 @pytest.mark.parametrize("fmt", [r for r in READERS if r != "bundle"])
@@ -50,9 +51,9 @@ def test_reader_never_crashes(fmt, tmp_path):
             keep_crash(fmt, data)
             raise
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     one()
-    _record(fmt, cases, time.perf_counter() - t0)
+    _record(fmt, cases, time.perf_counter() - t0, time.process_time() - c0)
     assert sum(cases.values()) >= CASES * 0.9  # hypothesis ran (nearly) all the cases asked for
 
 
@@ -71,7 +72,7 @@ def test_bundle_never_crashes(tmp_path):
             keep_crash(f"bundle-{name}", content or b"")
             raise
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     one()
-    _record("bundle", cases, time.perf_counter() - t0)
+    _record("bundle", cases, time.perf_counter() - t0, time.process_time() - c0)
     assert sum(cases.values()) >= CASES * 0.9
