@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 
 from rich.console import Console
 
@@ -139,8 +140,12 @@ def split_command(cmd: list[str]) -> tuple[list[str], bool]:
     return cmd, False
 
 
-def target_from(cmd: list[str]) -> Target:
+def target_from(cmd: list[str], usage: str = "phasm-perf rank prog.py [ARGS...]  or  -- COMMAND [ARGS...]") -> Target:
+    """The program of ``PROG ARGS`` or ``-- COMMAND ARGS``; ``-- prog.py ARGS`` (a script file) runs under this
+    Python, as ``prog.py ARGS`` does."""
     words, as_command = split_command(cmd)
     if not words:
-        raise PhasmError("no program given: phasm-perf rank prog.py [ARGS...]  or  -- COMMAND [ARGS...]")
+        raise PhasmError(f"no program given: {usage}")
+    if as_command and words[0].endswith(".py") and os.path.isfile(words[0]):
+        as_command = False
     return resolve_target(words[0], words[1:], as_command=as_command)
