@@ -10,7 +10,7 @@ STAMP   = $(VENV)/.installed
 # extras installed for development and CI; torch is pinned to the CPU build by constraints/ci.txt
 EXTRAS ?= test,docs,gpu,bench,dist
 
-.PHONY: setup system-deps examples demo test test-fast fuzz docs clean
+.PHONY: setup system-deps examples demo test test-fast test-pythons fuzz docs clean
 
 $(STAMP): pyproject.toml constraints/ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,20 @@ test: setup
 	$(PY) -m pytest -q tests
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q -d $(VENV)/site
 
+# the suite on every other Python the package claims (requires-python >= 3.10): the oldest and the newest in full
+# (slow end-to-end tests too), the ones between without the slow tests; one venv each (.venv-3.X), torch as pinned
+PYTHONS_FULL ?= 3.10 3.13
+PYTHONS_FAST ?= 3.12
+test-pythons: setup
+	@set -e; for v in $(PYTHONS_FULL) $(PYTHONS_FAST); do \
+	  py=$$(bash scripts/find-python.sh $$v); \
+	  $(MAKE) --no-print-directory .venv-$$v/.installed VENV=.venv-$$v STAMP=.venv-$$v/.installed PYTHON=$$py; \
+	  case " $(PYTHONS_FULL) " in *" $$v "*) mark="";; *) mark="not slow";; esac; \
+	  echo "== CPython $$v: pytest $${mark:+-m '$$mark'}"; start=$$(date +%s); \
+	  .venv-$$v/bin/python -m pytest -q -p no:cacheprovider $${mark:+-m "$$mark"} tests; \
+	  echo "== CPython $$v: passed in $$(( $$(date +%s) - start )) s"; \
+	done
+
 test-fast: setup
 	$(PY) -m pytest -q -m 'not slow' tests
 
@@ -55,4 +69,4 @@ docs: setup
 	$(VENV)/bin/mkdocs serve
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-3.* build *.egg-info .fuzz-stats .fuzz-crashes
