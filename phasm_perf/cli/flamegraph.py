@@ -16,7 +16,7 @@ from ..api import flamegraph
 from ..calltree.readers import FORMATS
 from ..core.errors import PhasmError
 from ..report.flamegraph import DEFAULT_MIN_WIDTH, RANK_LIMIT, WRITERS, format_for
-from ..core.output import check_output, write_output
+from ..core.output import STDOUT, check_output, write_output
 from ._common import add_selection_arguments, fraction, stderr
 
 NAME = "flamegraph"
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
                              min_width=args.min_width, candidates=args.candidates, event_loop=args.event_loop,
                              min_fraction=args.min_fraction, force=args.force)
     write_output(text, args.output)
-    if args.output:
+    if args.output and args.output != STDOUT:
         stderr.print(f"[dim]phasm-perf: wrote {args.output} ({fmt})[/]")
     for n in notes:
         stderr.print(f"[dim]phasm-perf: note: {escape(n)}[/]", highlight=False)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import api
 from ..core.errors import PhasmError
-from ..core.output import check_output, write_output
+from ..core.output import STDOUT, check_output, write_output
 from ..report import RENDERERS, SUFFIX_FORMATS
 from ..report.render import render_table
 from ._common import add_collect_arguments, add_program_arguments, add_selection_arguments, \
@@ -71,12 +71,13 @@ def run(args: argparse.Namespace) -> int:
     if bundle.on_cpu or bundle.off_cpu:
         if args.html:
             write_output(api.rank_html(report, args.hardware), args.html)
-            stderr.print(f"[dim]phasm-perf: wrote {args.html}[/]")
+            if args.html != STDOUT:
+                stderr.print(f"[dim]phasm-perf: wrote {args.html}[/]")
         if fmt == "table" and not args.output:
             render_table(report, console_for_stdout())
         else:
             write_output(RENDERERS[fmt](report), args.output)
-            if args.output:
+            if args.output and args.output != STDOUT:
                 stderr.print(f"[dim]phasm-perf: wrote {args.output}[/]")
     api.check_outcome(bundle)
     return 0

@@ -97,3 +97,15 @@ def test_an_interval_below_the_samplers_floor_is_said(tmp_path, programs):
     assert "warning: --interval 1e-05 s is below austin's floor of 50 µs: sampled every 50 µs" in proc.stderr
     meta = json.loads((out / "meta.json").read_text())
     assert any("below austin's floor" in n for n in meta["notes"])
+
+
+def test_dash_o_is_standard_output_for_every_text_output(tmp_path):
+    b = _bundle(tmp_path / "run.phasm")
+    for args, starts in ((["rank", b, "-o", "-", "--format", "json"], "{"),
+                         (["rank", b, "-o", "-", "--format", "csv"], "rank,function"),
+                         (["flamegraph", b, "-o", "-", "--format", "folded"], "main"),
+                         (["flamegraph", b, "-o", "-", "--format", "svg"], "<svg")):
+        proc = run_cli(*args)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.lstrip().startswith(starts) and "wrote -" not in proc.stderr
+    assert not (tmp_path / "-").exists()
