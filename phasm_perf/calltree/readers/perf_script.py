@@ -16,7 +16,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -94,6 +94,37 @@ class _Fold:
     lenient: bool = False
 
 
+@dataclass
+class _Folding:
+    """The state of one pass over ``perf script`` text: the stacks so far and the sample being read."""
+
+    opts: _Fold
+    collapsed: Counter = field(default_factory=Counter)
+    stack: list[str] = field(default_factory=list)
+    pname: str | None = None
+    period: int = 1
+    with_period: bool = False
+    event_filter: str = ""
+
+    def close(self, frameless: bool = False) -> None:
+        """The sample read so far is complete (``frameless``: kept even without frames, as the script does)."""
+        if _perl_true(self.pname) and (self.stack or frameless):
+            self.collapsed[(self.pname, *self.stack)] += self.period
+        self.stack, self.pname = [], None
+
+    def header(self, h: tuple[str, str, str, str, str | None]) -> None:
+        comm, p, t, per, event = h
+        if event is not None:
+            if self.event_filter == "":
+                self.event_filter = event  # only the first event type: mixing cycles and instructions misleads
+            elif event != self.event_filter:
+                return  # another event's sample: its frames are skipped (no name)
+        self.period = int(per) if _perl_true(per) else 1
+        self.with_period = self.with_period or _perl_true(per)
+        o = self.opts
+        self.pname = (f"{comm}-{p}/{t}" if o.tid else f"{comm}-{p}" if o.pid else comm).replace(" ", "_")
+
+
 def _collapse(source, *, pid: bool = False, tid: bool = False, kernel: bool = False, jit: bool = False,
               addrs: bool = False, demangle: bool = False, lenient: bool = False) -> tuple[Counter, str, bool, int]:
     """The stacks, the event kept, whether samples carried a period, and (``lenient`` only) the number of a last
@@ -103,71 +134,54 @@ def _collapse(source, *, pid: bool = False, tid: bool = False, kernel: bool = Fa
     record's first line is its header whatever fields ``perf script -F`` chose (no pid, no time, no comm), frame
     lines need no ``(dso)``, a header's name stops at its cpu, time or event field, and a last record that no
     blank line closes is kept. Output that the script reads the same way gives the same stacks either way."""
-    if isinstance(source, (str, os.PathLike)):
-        lines: Iterable[str] = open_text_lines(Path(source))
-    else:
-        lines = source
+    lines: Iterable[str] = open_text_lines(Path(source)) if isinstance(source, (str, os.PathLike)) else source
     names: dict[str, str] = {}
     if demangle:
         lines = list(lines)
-        raw = []
-        for line in lines:
-            m = _FRAME.match(line.rstrip("\n"))
-            if m:
-                raw.extend(_OFFSET.sub("", m.group(2)).split("->"))
-        names = demangle_names(raw)
-    opts = _Fold(pid, tid, kernel, jit, addrs, lenient)
-    collapsed: Counter = Counter()
-    stack: list[str] = []
-    pname: str | None = None
-    period = 1
-    with_period = False
-    event_filter = ""
-    in_record = False
-    raw, lineno, with_dso, last_frame_ok = "", 0, False, True
+        names = _demangled(lines)
+    f = _Folding(_Fold(pid, tid, kernel, jit, addrs, lenient))
+    in_record, raw, lineno, with_dso, last_frame_ok = False, "", 0, False, True
     for lineno, raw in enumerate(lines, 1):
         if raw.startswith("#"):
             continue
         line = raw.rstrip("\r\n") if lenient else raw.rstrip("\n")
         if line == "" or (lenient and line.isspace()):
-            if _perl_true(pname) and (stack or not lenient):  # the script keeps a sample without frames as its name
-                collapsed[(pname, *stack)] += period
-            stack, pname, in_record = [], None, False
+            f.close(frameless=not lenient)
+            in_record = False
             continue
-        if lenient:
-            first = not in_record or not line[0].isspace()
-            if first:
-                if _perl_true(pname) and stack:  # a record that no blank line closed
-                    collapsed[(pname, *stack)] += period
-                stack, pname, in_record = [], None, True
-            headless = first and line[0].isspace() and _FRAME.match(line) is not None  # -F ip,sym,dso: no header
-            h = (_HEADLESS if headless else _lenient_header(line)) if first else None
+        headless = False
+        if not lenient:
+            h = _perl_header(line)
+        elif not in_record or not line[0].isspace():  # a record's first line
+            f.close()  # a record that no blank line closed
+            in_record = True
+            headless = line[0].isspace() and _FRAME.match(line) is not None  # -F ip,sym,dso: no header
+            h = _HEADLESS if headless else _lenient_header(line)
         else:
-            headless, h = False, _perl_header(line)
+            h = None
         if h is not None:
-            comm, p, t, per, event = h
-            if event is not None:
-                if event_filter == "":
-                    event_filter = event  # only the first event type: mixing cycles and instructions misleads
-                elif event != event_filter:
-                    continue
-            period = int(per) if _perl_true(per) else 1
-            with_period = with_period or _perl_true(per)
-            pname = f"{comm}-{p}/{t}" if tid else f"{comm}-{p}" if pid else comm
-            pname = pname.replace(" ", "_")
+            f.header(h)
             if not headless:
                 continue
         m = _FRAME.match(line)
         with_dso = with_dso or m is not None
         last_frame_ok = m is not None or not with_dso
         m = m or (_BARE_FRAME.match(line) if lenient else None)
-        if not m or not _perl_true(pname):
-            continue  # stackcollapse-perf.pl warns "Unrecognized line" and goes on
-        stack[:0] = _frames(m.group(1), m.group(2), m.group(3) or "[unknown]", pname, names, opts)
-    cut = lenient and stack and not raw.endswith("\n") and not last_frame_ok
-    if lenient and stack and _perl_true(pname) and not cut:
-        collapsed[(pname, *stack)] += period  # a last sample with no blank line after it
-    return collapsed, event_filter, with_period, lineno if cut else 0
+        if m and _perl_true(f.pname):  # else stackcollapse-perf.pl warns "Unrecognized line" and goes on
+            f.stack[:0] = _frames(m.group(1), m.group(2), m.group(3) or "[unknown]", f.pname, names, f.opts)
+    cut = bool(lenient and f.stack and not raw.endswith("\n") and not last_frame_ok)
+    if lenient and not cut:
+        f.close()  # a last sample with no blank line after it
+    return f.collapsed, f.event_filter, f.with_period, lineno if cut else 0
+
+
+def _demangled(lines: list[str]) -> dict[str, str]:
+    raw = []
+    for line in lines:
+        m = _FRAME.match(line.rstrip("\n"))
+        if m:
+            raw.extend(_OFFSET.sub("", m.group(2)).split("->"))
+    return demangle_names(raw)
 
 
 def _perl_header(line: str) -> tuple[str, str, str, str, str | None] | None:
