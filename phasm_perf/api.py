@@ -178,3 +178,9 @@ def bench(prog: str, args: Sequence[str] = (), function: str = "", out: str | os
 def bench_frame(report) -> pd.DataFrame:
     """A bench report's per-batch table (measured and predicted seconds, error) as a DataFrame indexed by batch."""
     return pd.DataFrame([r.model_dump() for r in report.per_batch]).set_index("batch")
+
+
+def vars_native(target, function: str, **options):
+    """``phasm-perf vars`` for a compiled function: a :class:`~phasm_perf.discover.schema.VarsReport`."""
+    from .discover.native import NativeVarsOptions, discover  # frida and pyelftools: the `native` extra
+    return discover(target, function, NativeVarsOptions(**options))
