@@ -80,6 +80,10 @@ class Region:
     in_signature: bool
     ctype: str
     forced: Override | None = None
+    #: how the function reaches it, for code that reads and writes it in the program (bench's shim):
+    #: ("arg", i, offset) through parameter i; ("argmember", i, member offset, 0) through a pointer member of
+    #: what parameter i points to; ("global", offset from the module's base)
+    path: tuple = ()
 
     @property
     def end(self) -> int:
@@ -154,22 +158,30 @@ def call_regions(ctx: Context, call: dict) -> list[Region]:
         this = a.name == "this"
         kind = "member" if this else t.kind
         sep = "->" if t.kind == "pointer" else "."
+        found: list[Region] = []
         if t.target.kind == "struct":
-            regions += _leaves(t.target, a.name, sep, p, kind, not this)
+            found += _leaves(t.target, a.name, sep, p, kind, not this)
             snap = snaps.get(i)
             if snap and snap.get("hex"):
-                for name, q, mtype in _pointer_members(t.target, a.name, sep, bytes.fromhex(snap["hex"])):
+                blob = bytes.fromhex(snap["hex"])
+                for name, q, mtype in _pointer_members(t.target, a.name, sep, blob):
                     if q and (r := _open_region(name, "member" if this else kind, q, mtype, not this, ctx)):
+                        moff = next(o for o in range(0, len(blob) - 7, 8) if int.from_bytes(blob[o:o + 8], "little") == q)
+                        r.path = ("argmember", i, moff, 0)
                         regions.append(r)
-        elif t.kind == "reference" and _dtype(t.target):
-            regions += _leaves(t.target, a.name, "", p, "reference", True)
-        elif t.kind == "reference" and t.target.kind == "array":
-            regions += _leaves(t.target, a.name, "", p, "reference", True)
+        elif t.kind == "reference" and (_dtype(t.target) or t.target.kind == "array"):
+            found += _leaves(t.target, a.name, "", p, "reference", True)
         elif (r := _open_region(a.name, "pointer", p, t, True, ctx)) is not None:
-            regions.append(r)
+            found.append(r)
+        for r in found:
+            r.path = ("arg", i, r.start - p)
+        regions += found
     for g in ctx.info.globals:
-        start = ctx.base + ctx.info.runtime_offset(g.address)
-        regions += _leaves(g.type, g.qualname, ".", start, "global", False)
+        off = ctx.info.runtime_offset(g.address)
+        start = ctx.base + off
+        for r in _leaves(g.type, g.qualname, ".", start, "global", False):
+            r.path = ("global", off + (r.start - start))
+            regions.append(r)
     return regions
 
 

@@ -19,6 +19,8 @@ class Resolved:
     region_name: str
     count: int
     counter_step: float | None = None
+    path: tuple = ()          # see regions.Region.path; ("value", i, offset) an argument, ("return", offset)
+    esize: int = 8
 
 
 def _values(seen: Seen, attr: str, count: int) -> list[list[float | None]]:
@@ -113,11 +115,11 @@ def resolve(found: Found) -> tuple[list[Resolved], list[Resolved], list[Unresolv
         if direction in ("in", "inout"):
             lo, hi, const = _span(_values(seen, "before", count))
             ins.append(Resolved(Variable(direction=direction, min=lo, max=hi, constant=const, **base), r.name,
-                                count, step))
+                                count, step, r.path, r.esize))
         if direction in ("out", "inout"):
             lo, hi, const = _span(_values(seen, "after", count))
             outs.append(Resolved(Variable(direction=direction, min=lo, max=hi, constant=const, **base), r.name,
-                                 count, step))
+                                 count, step, r.path, r.esize))
     ins = _by_value(found, "args", "argument", "in") + sorted(ins, key=lambda r: _order(found, r))
     outs = sorted(outs, key=lambda r: _order(found, r)) + _by_value(found, "rets", "return", "out")
     return ins, outs, unresolved
@@ -148,7 +150,9 @@ def _by_value(found: Found, attr: str, kind: str, direction: str) -> list[Resolv
         es = np.dtype(dtype).itemsize if dtype != "bool" else 1
         v = Variable(name=name, kind=kind, direction=direction, dtype=dtype, size=1, bytes=es, min=lo, max=hi,
                      constant=const and direction == "in", in_signature=True, type=t.name if t else None)
-        out.append(Resolved(v, name, 1))
+        path = ("return", _leaf_offset(t, name)) if kind == "return" else \
+            ("value", [a.name for a in found.ctx.args].index(root), _leaf_offset(t, name))
+        out.append(Resolved(v, name, 1, path=path, esize=es))
     return out
 
 
@@ -164,6 +168,23 @@ def _leaf_dtype(t, name: str) -> str:
             break
         t = m.type.target if m.type.kind == "array" and m.type.target else m.type
     return t.dtype or "float64"
+
+
+def _leaf_offset(t, name: str) -> int:
+    off = 0
+    for part in name.split(".")[1:]:
+        idx = int(part.split("[")[1].rstrip("]")) if "[" in part else 0
+        m = next((m for m in (t.members if t else []) if m.name == part.split("[")[0]), None)
+        if m is None:
+            break
+        off += m.offset
+        t = m.type
+        if t.kind == "array" and t.target is not None:
+            off += idx * t.target.size
+            t = t.target
+    if "[" in name and "." not in name and t is not None and t.size:
+        off += int(name.split("[")[1].rstrip("]")) * (t.target.size if t.target else t.size)
+    return off
 
 
 def variables(found: Found) -> tuple[list[Variable], list[Variable], list[Unresolved]]:

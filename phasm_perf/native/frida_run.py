@@ -111,6 +111,11 @@ def run_agent(argv: list[str], agent: str, params: dict, *, timeout: float | Non
                     run.exit_status = payload.get("status")
                 elif payload.get("type") == "crash":
                     run.crashed = payload.get("description")
+                if payload.get("type") in ("exit", "crash"):
+                    try:
+                        script.post({"type": "ack"})
+                    except Exception:
+                        pass
                 if on_message is not None:
                     on_message(payload)
             elif message.get("type") == "error":

@@ -171,6 +171,7 @@ function install(module) {
 function finish(kind, extra) {
   const n = counter === null ? calls : Number(counter.readS64());
   send(Object.assign({type: kind, calls: n}, extra));
+  recv('ack', () => {}).wait();  // hold the exiting thread until phasm-perf has the message
 }
 
 rpc.exports = {
