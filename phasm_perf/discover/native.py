@@ -22,7 +22,7 @@ from ..collect.program import Target
 from ..core.errors import PhasmError
 from ..native.frida_run import run_agent
 from . import regions as R
-from .variables import batching, variables
+from .variables import batching, resolve
 from .abi import ArgLoc, RetLoc, locate
 from .dwarf import BinaryInfo, Function, find_function, read_binary
 from .libraries import user_libraries
@@ -86,6 +86,12 @@ def trace_params(loc: Located, calls: int) -> dict:
 
 
 def discover(target: Target, spec: str, opts: NativeVarsOptions) -> VarsReport:
+    return discover_all(target, spec, opts)[0]
+
+
+def discover_all(target: Target, spec: str, opts: NativeVarsOptions):
+    """The report, and what bench needs besides: the located function and the resolved inputs and outputs
+    (each with how the function reaches it)."""
     loc = locate_function(target, spec)
     overrides = R.parse_overrides(opts.inputs, "in") + R.parse_overrides(opts.outputs, "out")
     R.check_overrides(overrides, loc.args)
@@ -108,13 +114,15 @@ def discover(target: Target, spec: str, opts: NativeVarsOptions) -> VarsReport:
     ctx = R.Context(loc.fn, loc.args, loc.ret, loc.info, int(ready["base"], 16), overrides)
     modules = [(int(b, 16), int(s)) for b, s in ready.get("modules", [])]
     found = R.attribute_calls(ctx, calls, modules)
-    inputs, outputs, unresolved = variables(found)
+    res_in, res_out, unresolved = resolve(found)
+    inputs, outputs = [r.var for r in res_in], [r.var for r in res_out]
     unresolved += found.unresolved
     notes += found.notes
-    return VarsReport(tool_version=__version__, function=loc.fn.qualname, language="native", argv=list(target.argv),
+    report = VarsReport(tool_version=__version__, function=loc.fn.qualname, language="native", argv=list(target.argv),
                       calls=total, observed_calls=len(calls), inputs=inputs, outputs=outputs,
                       unresolved=unresolved, summary=summarise(inputs, outputs), batching=batching(found),
                       notes=notes + [f"signature: {loc.fn.signature}", f"binary: {loc.info.path}"])
+    return report, loc, res_in, res_out
 
 
 def _total_calls(run) -> int:

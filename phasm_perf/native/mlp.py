@@ -39,15 +39,18 @@ def write_weights(module, activation: str, path: str | Path) -> Path:
     return Path(path)
 
 
-def runtime_library() -> Path:
+def runtime_library(activation: str = "relu") -> Path:
+    """ReLU: a build with no libm dependency (loads into any program); other activations need libm."""
+    if activation == "relu":
+        return build_shared(shipped("mlp.cpp"), "phasm-mlp-relu", "c++", ["-DPHASM_RELU_ONLY"])
     return build_shared(shipped("mlp.cpp"), "phasm-mlp", "c++")
 
 
 class Runtime:
     """The runtime loaded into this process (timing, checks); the program loads its own copy."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or runtime_library()
+    def __init__(self, path: Path | None = None, activation: str = "relu") -> None:
+        self.path = path or runtime_library(activation)
         self.lib = ctypes.CDLL(str(self.path))
         self.lib.phasm_mlp_load.argtypes = [ctypes.c_char_p]
         self.lib.phasm_mlp_time.restype = ctypes.c_double
@@ -57,7 +60,8 @@ class Runtime:
     def load(self, weights: str | Path) -> None:
         rc = self.lib.phasm_mlp_load(str(weights).encode())
         if rc != 0:
-            raise PhasmError(f"the native runtime could not read {weights} ({'unreadable' if rc == -1 else 'malformed'})")
+            why = {-1: "unreadable", -2: "malformed", -3: "not a ReLU MLP"}.get(rc, str(rc))
+            raise PhasmError(f"the native runtime could not read {weights} ({why})")
 
     def seconds(self, batch: int, repeats: int = 15) -> float:
         return float(self.lib.phasm_mlp_time(batch, repeats))

@@ -6,7 +6,9 @@
 // then per layer int32 in, int32 out, float32 W[out][in] (as torch stores it), float32 b[out]. The normalisation is folded in already.
 #include <algorithm>
 #include <chrono>
+#ifndef PHASM_RELU_ONLY
 #include <cmath>
+#endif
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -22,13 +24,19 @@ std::vector<Layer> g_layers;
 int g_activation = 0;
 std::vector<float> g_a, g_b;  // ping-pong activations, one row
 
+// PHASM_RELU_ONLY: no libm at all, so the runtime loads into any program (a C program that never loaded libm
+// cannot load it from inside an intercepted call under Frida: the loader deadlocks)
 inline float act(float x) {
+#ifdef PHASM_RELU_ONLY
+    return x > 0 ? x : 0;
+#else
     switch (g_activation) {
         case 1: return std::tanh(x);
         case 2: return x / (1.0f + std::exp(-x));
         case 3: return 0.5f * x * (1.0f + std::erf(x * 0.70710678f));
         default: return x > 0 ? x : 0;
     }
+#endif
 }
 
 void row_forward(const float* x, float* y) {
@@ -83,6 +91,9 @@ int phasm_mlp_load(const char* path) {
     }
     std::fclose(f);
     if (!ok) return -2;
+#ifdef PHASM_RELU_ONLY
+    if (hdr[0] != 0) return -3;
+#endif
     g_layers = std::move(layers);
     g_activation = hdr[0];
     g_a.assign(widest, 0.0f);
