@@ -136,15 +136,17 @@ def bench_native(target: Target, function: str, opts: BenchOptions, out_dir: str
         notes.append(f"inputs constant in every sample, not surrogate inputs: {', '.join(constant)}")
     if plan.counter_names:
         notes.append(f"counters written back exactly, not learned: {', '.join(plan.counter_names)}")
-    notes.append(f"capture overhead: the capture run took {cap.seconds:.3f} s "
-                 f"({cap.calls} calls; the shim reads {n_in + n_out} numbers per call and times the original)")
+    base_s = e2e.baseline_seconds if e2e else None
+    notes.append(f"capture overhead: the capture run took {cap.seconds:.3f} s"
+                 + (f" against the baseline's {base_s:.3f} s ({cap.seconds / base_s - 1:+.1%})" if base_s else "")
+                 + f" ({cap.calls} calls; the shim reads {n_in + n_out} numbers per call and times the original)")
     return _report(target, loc, opts, t_start, cap, plan, keep, constant, trained, path, widths, pred, rows, e2e,
                    notes + pred.notes, vreport)
 
 
 def _variant(name, runs, base, pred_t, pred_s, t_f, calls, timings, kernel=True) -> R.VariantRow:
     secs = [r.seconds for r in runs]
-    med = min(secs)
+    med = statistics.median(secs)
     speed = base.median / med
     kt, ks = end_to_end(base.median, calls, t_f, {1: calls}, lambda b: timings[1]) if kernel else (None, speed)
     oc = compare_output(base.runs[0].stdout, runs[0].stdout, base.runs[1].stdout if len(base.runs) > 1 else None)
@@ -165,9 +167,7 @@ class _Runs:
 
     @property
     def median(self) -> float:
-        """The fastest run: on a shared machine the runs that other processes slowed least are the ones that
-        compare (every variant's runs are interleaved with the others')."""
-        return min(r.seconds for r in self.runs)
+        return statistics.median(r.seconds for r in self.runs)
 
 
 def _end_to_end(argv, loc, capture_shim, swap_shim, runtime, weights, opts, timings, pred: NativePrediction):
@@ -182,7 +182,10 @@ def _end_to_end(argv, loc, capture_shim, swap_shim, runtime, weights, opts, timi
             raise PhasmError(f"{exc} (the baseline ran: {base.median:.3f} s)", 1) from None
         passes.runs.append(S.run_shim(argv, loc, capture_shim, S.PASS, timeout=opts.timeout, what="pass-through run"))
     calls = timed.runs[0].calls
-    share = statistics.median(r.seconds_in_original / r.seconds for r in timed.runs)
+    # the function's share of the program's CPU time, within each timed run; the clock reads themselves are taken
+    # out of the run (2 per call, measured by the shim)
+    share = statistics.median(min(1.0, r.seconds_in_original / max(1e-9, r.seconds - 2 * r.calls * r.clock_cost))
+                              for r in timed.runs)
     t_f = share * base.median / calls
     p_t = p_s = None
     if pred.ok:
@@ -194,9 +197,10 @@ def _end_to_end(argv, loc, capture_shim, swap_shim, runtime, weights, opts, timi
     notes = [f"interception alone (pass-through runs minus baseline): {interception * 1e9:.0f} ns per call "
              f"(predicted {pred.call * 1e9:.0f} ns)" if pred.ok else
              f"interception alone (pass-through runs minus baseline): {interception * 1e9:.0f} ns per call",
-             "every run timed from the program's start to its exit under Frida (the baseline with nothing hooked); "
-             f"each variant's fastest of {opts.repeats} interleaved runs (load average {os.getloadavg()[0]:.1f} on "
-             f"{os.cpu_count()} CPUs; every run in runs_seconds)"]
+             "program times are the CPU time of its main thread from start to exit, under Frida (the baseline with "
+             "nothing hooked), median of each variant's interleaved runs: wall time on a shared machine is not "
+             f"comparable (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs); wall times (s): baseline "
+             f"{_walls(base)}, surrogate {_walls(sur)}; off-CPU time (sleep, I/O) is in neither"]
     e2e = R.EndToEnd(repeats=opts.repeats, calls=calls, seconds_per_call=t_f, function_share=share,
                      timed_runs_seconds_per_call=[r.seconds_in_original / max(1, r.calls) for r in timed.runs],
                      baseline_seconds=base.median, baseline_runs=[r.seconds for r in base.runs],
@@ -204,6 +208,10 @@ def _end_to_end(argv, loc, capture_shim, swap_shim, runtime, weights, opts, timi
                      measured_speedup=sur_row.measured_speedup, predicted_speedup=sur_row.predicted_speedup,
                      variants=[sur_row, pass_row])
     return e2e, notes
+
+
+def _walls(runs: "_Runs") -> str:
+    return ", ".join(f"{r.wall:.3f}" for r in runs.runs)
 
 
 def _report(target, loc, opts, t_start, cap, plan, keep, constant, trained, path, widths, pred, rows, e2e, notes,
@@ -220,7 +228,8 @@ def _report(target, loc, opts, t_start, cap, plan, keep, constant, trained, path
         tool_version=__version__, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         function=loc.fn.qualname, argv=list(target.argv), cwd=os.getcwd(), seconds=time.perf_counter() - t_start,
         device=R.DeviceSummary(device="cpu", name="native (in the program)", threads=1, cuda="not used",
-                               runtime="native-mlp", clock="the program's own run, start to exit"),
+                               runtime="native-mlp", clock="per batch: the runtime's steady clock, median; end "
+                                                           "to end: the program's main-thread CPU time"),
         options={k: v for k, v in vars(opts).items()},
         capture=R.CaptureSummary(
             calls=calls, samples=len(cap.rows), budget=opts.samples,

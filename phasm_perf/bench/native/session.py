@@ -23,9 +23,18 @@ class ShimRun:
     seconds_in_original: float
     rows: np.ndarray | None = None
     fallback: int = 0            # calls the original answered: the runtime could not be loaded
+    clock_cost: float = 0.0      # seconds of one clock read in the shim (timed runs: 2 per call)
+
+    @property
+    def wall(self) -> float:
+        return self.run.seconds
 
     @property
     def seconds(self) -> float:
+        """CPU seconds of the program's main thread (start to exit); wall time where it could not be read."""
+        for m in self.run.of_type("exit"):
+            if m.get("cpu") is not None:
+                return float(m["cpu"])
         return self.run.seconds
 
     @property
@@ -57,8 +66,9 @@ def run_shim(argv: list[str], loc: Located, shim: Path | None, mode: int, *, bud
             return ShimRun(run, 0, 0.0)
         data = np.fromfile(dump, dtype=np.float64)
     calls, kept, t_orig, width, fallback = (int(data[0]), int(data[1]), float(data[2]), int(data[3]), int(data[4]))
-    rows = data[5:5 + kept * width].reshape(kept, width) if mode == CAPTURE else None
+    clock_cost = float(data[5])
+    rows = data[6:6 + kept * width].reshape(kept, width) if mode == CAPTURE else None
     if mode == SWAP and fallback:
         raise PhasmError(f"the surrogate runtime could not be loaded in the program ({runtime}, {weights}): "
                          f"{fallback} calls answered by the original", 1)
-    return ShimRun(run, calls, t_orig, rows, fallback)
+    return ShimRun(run, calls, t_orig, rows, fallback, clock_cost)

@@ -36,10 +36,22 @@ function install(module) {
   send({type: 'ready', address: target.toString()});
 }
 
+// CPU seconds of the calling (main) thread: comparable between runs on a shared machine, where wall time is not
+function threadCpu() {
+  try {
+    const getrusage = new NativeFunction(Module.getGlobalExportByName('getrusage'), 'int', ['int', 'pointer']);
+    const ru = Memory.alloc(144);
+    if (getrusage(1 /* RUSAGE_THREAD */, ru) !== 0) return null;
+    const tv = o => Number(ru.add(o).readS64()) + Number(ru.add(o + 8).readS64()) * 1e-6;
+    return tv(0) + tv(16);
+  } catch (e) { return null; }
+}
+
 function finish(kind, extra) {
   let n = -1;
+  const cpu = threadCpu();
   if (shimDump !== null) n = Number(shimDump(Memory.allocUtf8String(P.dump)));
-  send(Object.assign({type: kind, calls: n}, extra));
+  send(Object.assign({type: kind, calls: n, cpu: cpu}, extra));
   recv('ack', () => {}).wait();
 }
 
