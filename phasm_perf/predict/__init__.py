@@ -125,9 +125,13 @@ class PredictOptions:
     outputs: int | None = None
 
 
+#: collectors of compiled programs: their functions would run a native surrogate (bench's native runtime)
+NATIVE_COLLECTORS = {"perf", "callgrind", "uftrace"}
+
+
 def predict_candidate(cand: Candidate, T: float, profile: HardwareProfile, hidden: Sequence[int],
                       dtype: str, inputs: int, outputs: int, batches: Sequence[int] | None = None,
-                      io_source: str = "given", numpy_scalars: int = 0) -> Prediction:
+                      io_source: str = "given", numpy_scalars: int = 0, native: bool = False) -> Prediction:
     """The prediction for one candidate of a program of time ``T``: needs its call count and time per call.
     ``numpy_scalars``: how many of the inputs and outputs the program passes as numpy scalars (marshalled at the
     profile's ``marshal_per_numpy_number``)."""
@@ -135,7 +139,9 @@ def predict_candidate(cand: Candidate, T: float, profile: HardwareProfile, hidde
         raise ValueError("a per-call prediction needs the candidate's exact call count")
     n, t_f, T_f = cand.calls, cand.seconds_per_call, cand.inclusive_seconds
     mlp = mlp_of(inputs, outputs, hidden)
-    preds = sweep(mlp, list(batches) if batches else default_batches(n), profile.device(dtype), numpy_scalars)
+    # a compiled program runs the surrogate natively in the process (bench's native runtime), one call at a time
+    device = profile.native_device(inputs + outputs, dtype) if native and profile.native else profile.device(dtype)
+    preds = sweep(mlp, list(batches) if batches else default_batches(n), device, numpy_scalars)
     best = best_batch(preds, in_program=True)
     k = t_f / best.program_seconds_per_call
     _, S = end_to_end(T, T_f, n, best.program_seconds_per_call)
@@ -161,6 +167,13 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
     profile.device(options.dtype)  # a dtype the device lacks is one clear error, before any candidate
     T = report.sampled_seconds
     notes = list(report.notes)
+    native = report.collector.split()[0] in NATIVE_COLLECTORS
+    if native and profile.native:
+        notes.append(f"compiled program: predicted for the native runtime in the process ({profile.native.runtime}: "
+                     f"measured by hw measure), not PyTorch's dispatch")
+    elif native:
+        notes.append(f"compiled program: {profile.name} has no native runtime costs (run `phasm-perf hw measure` and "
+                     f"use --hardware local): predicted with its PyTorch dispatch cost")
     cands = []
     for c in report.candidates:
         cap_in, cap_out, *rest = captured.get(c.key, (None, None))
@@ -178,7 +191,8 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
                          " give --inputs and --outputs")
         else:
             src = "given" if (options.inputs and options.outputs) or not (cap_in and cap_out) else "captured"
-            pred = predict_candidate(c, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np)
+            pred = predict_candidate(c, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np,
+                                     native=native)
         cands.append(c.model_copy(update={"predicted": pred}))
     if any(c.predicted and c.predicted.break_even_batch is None for c in cands):
         notes.append("break-even 'never': at no batch size does the surrogate beat the function's own time per call")
