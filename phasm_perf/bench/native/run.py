@@ -228,7 +228,7 @@ def _report(target, loc, opts, t_start, cap, plan, keep, constant, trained, path
         tool_version=__version__, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         function=loc.fn.qualname, argv=list(target.argv), cwd=os.getcwd(), seconds=time.perf_counter() - t_start,
         device=R.DeviceSummary(device="cpu", name="native (in the program)", threads=1, cuda="not used",
-                               runtime="native-mlp", clock="per batch: the runtime's steady clock, median; end "
+                               runtime="native-mlp", clock="per batch: the runtime's steady clock, fastest group; end "
                                                            "to end: the program's main-thread CPU time"),
         options={k: v for k, v in vars(opts).items()},
         capture=R.CaptureSummary(
