@@ -26,7 +26,7 @@ from .variables import batching, resolve
 from .abi import ArgLoc, RetLoc, locate
 from .dwarf import BinaryInfo, Function, find_function, read_binary
 from .libraries import user_libraries
-from .schema import Summary, Unresolved, VarsReport
+from .schema import Summary, VarsReport
 
 
 @dataclass

@@ -18,7 +18,7 @@ import numpy as np
 from ..core.errors import PhasmError
 from .abi import ArgLoc, RetLoc
 from .dwarf import BinaryInfo, CType, Function
-from .schema import Batching, Unresolved, Variable
+from .schema import Unresolved
 
 STACK_BELOW = 8 << 20      # the function's frame and its callees' lie below the stack pointer at entry
 OPEN_LIMIT = 1 << 16       # elements an open region may reach from its start
@@ -121,14 +121,16 @@ def _leaves(t: CType, name: str, sep: str, start: int, kind: str, sig: bool) -> 
     return []
 
 
-def _pointer_members(t: CType, name: str, sep: str, blob: bytes, base_off: int = 0) -> list[tuple[str, int, CType]]:
-    out = []
+def _pointer_members(t: CType, name: str, sep: str, blob: bytes,
+                     base_off: int = 0) -> list[tuple[str, int, int, CType]]:
+    """(name, offset in the struct, value read at entry, type) of each pointer member, nested structs included."""
+    out: list[tuple[str, int, int, CType]] = []
     if t.kind != "struct":
         return out
     for m in t.members:
         off = base_off + m.offset
         if m.type.kind == "pointer" and m.type.target is not None and off + 8 <= len(blob):
-            out.append((f"{name}{sep}{m.name}", int.from_bytes(blob[off:off + 8], "little"), m.type))
+            out.append((f"{name}{sep}{m.name}", off, int.from_bytes(blob[off:off + 8], "little"), m.type))
         elif m.type.kind == "struct":
             out += _pointer_members(m.type, f"{name}{sep}{m.name}", ".", blob, off)
     return out
@@ -164,9 +166,8 @@ def call_regions(ctx: Context, call: dict) -> list[Region]:
             snap = snaps.get(i)
             if snap and snap.get("hex"):
                 blob = bytes.fromhex(snap["hex"])
-                for name, q, mtype in _pointer_members(t.target, a.name, sep, blob):
+                for name, moff, q, mtype in _pointer_members(t.target, a.name, sep, blob):
                     if q and (r := _open_region(name, "member" if this else kind, q, mtype, not this, ctx)):
-                        moff = next(o for o in range(0, len(blob) - 7, 8) if int.from_bytes(blob[o:o + 8], "little") == q)
                         r.path = ("argmember", i, moff, 0)
                         regions.append(r)
         elif t.kind == "reference" and (_dtype(t.target) or t.target.kind == "array"):
@@ -257,9 +258,8 @@ def attribute_calls(ctx: Context, calls: list[dict], modules: list[tuple[int, in
 
 
 def _in_modules(addr: int, modules) -> bool:
-    if not modules:
-        return addr < (1 << 47) and False
-    return any(b <= addr < b + s for b, s in modules)
+    """Code and data of a loaded module that is not a variable the types know: constants, libraries' tables."""
+    return any(b <= addr < b + s for b, s in modules or ())
 
 
 def _record(found: Found, hit: tuple[Region, int], acc: dict, addr: int, size: int, k: int) -> None:

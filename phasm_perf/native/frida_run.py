@@ -70,82 +70,102 @@ def _permission_error(exc: Exception) -> PhasmError:
                       f"kernel.yama.ptrace_scope=0` (or run as root); in a container add --cap-add=SYS_PTRACE")
 
 
+class _Listener:
+    """Frida's callbacks for one run: the agent's messages (acknowledging the exit), the detach, the output."""
+
+    def __init__(self, run: AgentRun, on_message: Callable[[dict], None] | None) -> None:
+        self.run = run
+        self.on_message = on_message
+        self.done = threading.Event()
+        self.script = None
+        self.out: dict[int, list[bytes]] = {1: [], 2: []}
+
+    def output(self, pid, fd, data) -> None:
+        if fd in self.out and data:
+            self.out[fd].append(data)
+
+    def detached(self, reason, crash) -> None:
+        if reason not in ("application-requested", "process-terminated"):
+            self.run.crashed = self.run.crashed or (crash.summary if crash is not None else str(reason))
+        self.done.set()
+
+    def message(self, message, data) -> None:
+        if message.get("type") == "error":
+            self.run.errors.append(message.get("description", "agent error"))
+            return
+        if message.get("type") != "send":
+            return
+        payload = message["payload"]
+        self.run.messages.append(payload)
+        kind = payload.get("type")
+        if kind == "exit":
+            self.run.exit_status = payload.get("status")
+        elif kind == "crash":
+            self.run.crashed = payload.get("description")
+        if kind in ("exit", "crash"):
+            try:
+                self.script.post({"type": "ack"})  # the exiting thread waits for it
+            except Exception:
+                pass
+        if self.on_message is not None:
+            self.on_message(payload)
+
+    def texts(self) -> tuple[str, str]:
+        return tuple(b"".join(self.out[fd]).decode("utf-8", "replace") for fd in (1, 2))  # type: ignore[return-value]
+
+
+def _spawn(frida, device, argv: list[str], cwd: str | None, env: dict | None) -> int:
+    try:
+        return device.spawn(argv, stdio="pipe", cwd=cwd, env=env)
+    except frida.PermissionDeniedError as exc:
+        raise _permission_error(exc) from None
+    except (frida.ExecutableNotFoundError, frida.NotSupportedError, frida.ProcessNotFoundError) as exc:
+        raise PhasmError(f"cannot start {argv[0]}: {exc}") from None
+
+
 def run_agent(argv: list[str], agent: str, params: dict, *, timeout: float | None = None, cwd: str | None = None,
               on_message: Callable[[dict], None] | None = None, env: dict | None = None) -> AgentRun:
     """Spawn ``argv`` paused, load ``agent`` (a file in ``phasm_perf/native/agents``), ``init(params)``, resume."""
     frida = _frida()
     check_permitted()
     run = AgentRun()
-    done = threading.Event()
-    out: dict[int, list[bytes]] = {1: [], 2: []}
+    ears = _Listener(run, on_message)
     device = frida.get_local_device()
-
-    def on_output(pid, fd, data):
-        if fd in out and data:
-            out[fd].append(data)
-
-    device.on("output", on_output)
-    try:
-        pid = device.spawn(argv, stdio="pipe", cwd=cwd, env=env)
-    except frida.PermissionDeniedError as exc:
-        raise _permission_error(exc) from None
-    except (frida.ExecutableNotFoundError, frida.NotSupportedError, frida.ProcessNotFoundError) as exc:
-        raise PhasmError(f"cannot start {argv[0]}: {exc}") from None
+    device.on("output", ears.output)
     session = None
     try:
+        pid = _spawn(frida, device, argv, cwd, env)
         session = device.attach(pid)
-
-        def on_detached(reason, crash):
-            if reason not in ("application-requested", "process-terminated"):
-                run.crashed = run.crashed or (crash.summary if crash is not None else str(reason))
-            done.set()
-
-        session.on("detached", on_detached)
-        script = session.create_script(agent_source(agent))
-
-        def on_msg(message, data):
-            if message.get("type") == "send":
-                payload = message["payload"]
-                run.messages.append(payload)
-                if payload.get("type") == "exit":
-                    run.exit_status = payload.get("status")
-                elif payload.get("type") == "crash":
-                    run.crashed = payload.get("description")
-                if payload.get("type") in ("exit", "crash"):
-                    try:
-                        script.post({"type": "ack"})
-                    except Exception:
-                        pass
-                if on_message is not None:
-                    on_message(payload)
-            elif message.get("type") == "error":
-                run.errors.append(message.get("description", "agent error"))
-
-        script.on("message", on_msg)
+        session.on("detached", ears.detached)
+        ears.script = script = session.create_script(agent_source(agent))
+        script.on("message", ears.message)
         script.load()
-        run.init_result = script.exports_sync.init(params)
+        try:
+            run.init_result = script.exports_sync.init(params)
+        except frida.core.RPCException as exc:
+            _kill(device, pid)
+            first = str(exc).splitlines()[0] if str(exc) else "unknown error"
+            raise PhasmError(f"the instrumentation could not start in {argv[0]}: {first}", 1) from None
         t0 = time.perf_counter()
         device.resume(pid)
-        if not done.wait(timeout):
+        if not ears.done.wait(timeout):
             _kill(device, pid)
-            done.wait(5)
+            ears.done.wait(5)
             raise PhasmError(f"{argv[0]} did not finish within {timeout:g} s under instrumentation (killed)", 1)
         run.seconds = time.perf_counter() - t0
     except frida.PermissionDeniedError as exc:
-        _kill(device, pid)
         raise _permission_error(exc) from None
     except (frida.TransportError, frida.InvalidOperationError, frida.ProcessNotFoundError) as exc:
         run.crashed = run.crashed or f"the program ended during set-up ({exc})"
     finally:
-        device.off("output", on_output)
+        device.off("output", ears.output)
         if session is not None:
             try:
                 session.detach()
             except Exception:
                 pass
     time.sleep(0.05)  # the last output chunks arrive just after the detach
-    run.stdout = b"".join(out[1]).decode("utf-8", "replace")
-    run.stderr = b"".join(out[2]).decode("utf-8", "replace")
+    run.stdout, run.stderr = ears.texts()
     return run
 
 

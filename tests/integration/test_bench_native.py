@@ -101,3 +101,28 @@ def test_bench_native_refusals_one_line(tmp_path, fieldmap):
                                          "--vars-input", "v:double[6]", "--out", tmp_path / "o", "--", str(cases),
                                          "crash"))
     assert "crash" in line
+
+
+def test_native_costs_measured_into_a_profile(tmp_path):
+    """hw measure's native part: the runtime fit and a swapped-in call, written into the profile (rank and bench read
+    them from there)."""
+    from phasm_perf import api
+    from phasm_perf.hardware.profile import load_file
+
+    data = yaml.safe_load((ROOT / "hardware_profiles" / "epyc-7763.yaml").read_text())
+    data["name"] = "mine"
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(data))
+    seen: list[str] = []
+    api.ensure_native_costs(seen.append, path)
+    prof = load_file(path)
+    n = prof.native
+    assert n is not None and n.runtime == "mlp-cpp"
+    assert 1e8 < n.flops < 1e13 and 0 <= n.dispatch < 1e-5
+    assert 0 <= n.call < 1e-5 and 0 <= n.marshal_per_number < 1e-6
+    assert len(prof.measured["native"]["runtime_points"]) == 5
+    assert any("interception" in s for s in seen)
+    dev = prof.native_device(numbers=6)
+    assert dev.t_in_program == pytest.approx(n.call + 6 * n.marshal_per_number) and dev.peak == n.flops
+    again = api.ensure_native_costs(None, path)  # measured once: kept
+    assert again.native == n

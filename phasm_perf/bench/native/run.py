@@ -86,62 +86,88 @@ def bench_native(target: Target, function: str, opts: BenchOptions, out_dir: str
     capture_shim = shim_mod.build(plan.shim())
     status(f"capture run: {len(plan.columns_in)} inputs, {len(plan.columns_out)} outputs, budget {opts.samples}")
     cap = S.run_shim(argv, loc, capture_shim, S.CAPTURE, budget=opts.samples, timeout=opts.timeout, what="capture")
-    if cap.rows is None or len(cap.rows) < opts.min_samples:
-        raise PhasmError(f"{loc.fn.qualname} was called {cap.calls} time(s): fewer than --min-samples "
-                         f"{opts.min_samples}; give the program arguments that call it more", 1)
-    n_in, n_out = len(plan.columns_in), len(plan.columns_out)
-    X_all, Y = cap.rows[:, :n_in], cap.rows[:, n_in:n_in + n_out]
-    keep = [j for j in range(n_in) if not np.all(X_all[:, j] == X_all[0, j])]
-    if not keep:
-        raise PhasmError(f"every input of {loc.fn.qualname} was constant over {len(X_all)} samples: a surrogate "
-                         "would be a constant", 1)
-    constant = [plan.columns_in[j].name for j in range(n_in) if j not in keep]
-    in_names = [plan.columns_in[j].name for j in keep]
-    out_names = [c.name for c in plan.columns_out]
-    status(f"captured {len(X_all)} of {cap.calls} calls; training {opts.surrogate} ({len(keep)} -> {n_out})")
-    trained = train(X_all[:, keep], Y, out_names, TrainOptions(hidden=hidden, activation=opts.activation,
-                                                               epochs=opts.epochs, patience=opts.patience,
-                                                               seed=opts.seed, dtype="float32", threads=1),
-                    progress=on_progress)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = save(trained, out_dir / "surrogate.pt2", {"function": loc.fn.qualname, "input_names": in_names,
-                                                     "output_names": out_names, "language": "native"})
-    weights = write_weights(trained.module, opts.activation, out_dir / "surrogate.mlp")
-    np.savez_compressed(out_dir / "samples.npz", X=X_all, Y=Y, input_names=np.array([c.name for c in plan.columns_in]),
-                        output_names=np.array(out_names))
-    widths = [len(keep), *hidden, n_out]
+    data = _sample(cap, plan, loc, opts)
+    status(f"captured {len(data.X)} of {cap.calls} calls; training {opts.surrogate} ({len(data.keep)} -> "
+           f"{len(data.out_names)})")
+    trained = train(data.X[:, data.keep], data.Y, data.out_names, TrainOptions(
+        hidden=hidden, activation=opts.activation, epochs=opts.epochs, patience=opts.patience, seed=opts.seed,
+        dtype="float32", threads=1), progress=on_progress)
+    path, weights = _save(trained, data, plan, loc, opts, out_dir)
+    widths = [len(data.keep), *hidden, len(data.out_names)]
 
     status(f"timing the native runtime at {len(opts.batches)} batch sizes")
     runtime.load(weights)
     timings = {b: runtime.seconds(b, max(5, opts.timing_repeats // 2)) for b in sorted(set(opts.batches) | {1})}
     pred = pred_ctx.for_widths(widths)
-    rows = [R.BatchRow(batch=b, measured_seconds=t, measured_p25=t, measured_p75=t, measured_seconds_per_call=t / b,
-                       predicted_seconds=pred.batch_seconds(b) if pred.ok else None,
-                       predicted_seconds_per_call=pred.batch_seconds(b) / b if pred.ok else None,
-                       bound=pred.bound(b) if pred.ok else None,
-                       error=(pred.batch_seconds(b) / t - 1) if pred.ok else None,
-                       original_seconds_per_call=cap.seconds_in_original / max(1, cap.calls))
-            for b, t in timings.items()]
-
-    swap_shim = shim_mod.build(plan.shim(keep))
+    rows = _batch_rows(timings, pred, cap.seconds_in_original / max(1, cap.calls))
     e2e, notes = None, []
     if opts.swap:
         status(f"end to end: {opts.repeats} rounds of baseline, timed, surrogate and pass-through runs, interleaved")
-        e2e, notes = _end_to_end(argv, loc, capture_shim, swap_shim, runtime, weights, opts, timings, pred)
+        e2e, notes = _end_to_end(argv, loc, capture_shim, shim_mod.build(plan.shim(data.keep)), runtime, weights,
+                                 opts, timings, pred)
     if file_hash(binary) != digest:  # never expected: bench only reads the binary
         raise PhasmError(f"{binary} changed while bench ran (another process rebuilt it?): results discarded", 1)
-    notes.append(f"binary unchanged: sha256 {digest[:16]}... before and after; nothing stays attached (every run "
-                 "ends with its process)")
-    if constant:
-        notes.append(f"inputs constant in every sample, not surrogate inputs: {', '.join(constant)}")
+    notes += _notes(digest, data, plan, cap, e2e)
+    return _report(target, loc, opts, t_start, cap, plan, data.keep, data.constant, trained, path, widths, pred,
+                   rows, e2e, notes + pred.notes, vreport)
+
+
+@dataclass
+class _Sample:
+    X: np.ndarray
+    Y: np.ndarray
+    keep: list[int]          # the columns that vary: the surrogate's inputs
+    constant: list[str]
+    out_names: list[str]
+
+
+def _sample(cap, plan, loc, opts) -> _Sample:
+    if cap.rows is None or len(cap.rows) < opts.min_samples:
+        raise PhasmError(f"{loc.fn.qualname} was called {cap.calls} time(s): fewer than --min-samples "
+                         f"{opts.min_samples}; give the program arguments that call it more", 1)
+    n_in, n_out = len(plan.columns_in), len(plan.columns_out)
+    X, Y = cap.rows[:, :n_in], cap.rows[:, n_in:n_in + n_out]
+    keep = [j for j in range(n_in) if not np.all(X[:, j] == X[0, j])]
+    if not keep:
+        raise PhasmError(f"every input of {loc.fn.qualname} was constant over {len(X)} samples: a surrogate "
+                         "would be a constant", 1)
+    return _Sample(X, Y, keep, [plan.columns_in[j].name for j in range(n_in) if j not in keep],
+                   [c.name for c in plan.columns_out])
+
+
+def _save(trained, data: _Sample, plan, loc, opts, out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    in_names = [plan.columns_in[j].name for j in data.keep]
+    path = save(trained, out_dir / "surrogate.pt2", {"function": loc.fn.qualname, "input_names": in_names,
+                                                     "output_names": data.out_names, "language": "native"})
+    weights = write_weights(trained.module, opts.activation, out_dir / "surrogate.mlp")
+    np.savez_compressed(out_dir / "samples.npz", X=data.X, Y=data.Y,
+                        input_names=np.array([c.name for c in plan.columns_in]), output_names=np.array(data.out_names))
+    return path, weights
+
+
+def _batch_rows(timings: dict[int, float], pred: NativePrediction, t_f: float) -> list[R.BatchRow]:
+    return [R.BatchRow(batch=b, measured_seconds=t, measured_p25=t, measured_p75=t, measured_seconds_per_call=t / b,
+                       predicted_seconds=pred.batch_seconds(b) if pred.ok else None,
+                       predicted_seconds_per_call=pred.batch_seconds(b) / b if pred.ok else None,
+                       bound=pred.bound(b) if pred.ok else None,
+                       error=(pred.batch_seconds(b) / t - 1) if pred.ok else None, original_seconds_per_call=t_f)
+            for b, t in timings.items()]
+
+
+def _notes(digest: str, data: _Sample, plan, cap, e2e) -> list[str]:
+    notes = [f"binary unchanged: sha256 {digest[:16]}... before and after; nothing stays attached (every run ends "
+             "with its process)"]
+    if data.constant:
+        notes.append(f"inputs constant in every sample, not surrogate inputs: {', '.join(data.constant)}")
     if plan.counter_names:
         notes.append(f"counters written back exactly, not learned: {', '.join(plan.counter_names)}")
     base_s = e2e.baseline_seconds if e2e else None
+    numbers = len(plan.columns_in) + len(plan.columns_out)
     notes.append(f"capture overhead: the capture run took {cap.seconds:.3f} s"
                  + (f" against the baseline's {base_s:.3f} s ({cap.seconds / base_s - 1:+.1%})" if base_s else "")
-                 + f" ({cap.calls} calls; the shim reads {n_in + n_out} numbers per call and times the original)")
-    return _report(target, loc, opts, t_start, cap, plan, keep, constant, trained, path, widths, pred, rows, e2e,
-                   notes + pred.notes, vreport)
+                 + f" ({cap.calls} calls; the shim reads {numbers} numbers per call and times the original)")
+    return notes
 
 
 def _variant(name, runs, base, pred_t, pred_s, t_f, calls, timings, kernel=True) -> R.VariantRow:
