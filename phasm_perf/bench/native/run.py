@@ -28,7 +28,7 @@ from ...discover.native import NativeVarsOptions, discover_all, native_argv
 from ...native import shim as shim_mod
 from ...native.mlp import Runtime, write_weights
 from .. import report as R
-from ..predict import end_to_end
+from ...model.laws import end_to_end
 from ..run import BenchOptions, Progress, Status
 from ..swap import compare_output
 from ..train import TrainOptions, hidden_text, parse_hidden, save, train
@@ -69,7 +69,7 @@ def bench_native(target: Target, function: str, opts: BenchOptions, out_dir: str
     extras = extras or NativeExtras()
     t_start = time.perf_counter()
     hidden = parse_hidden(opts.surrogate)
-    if opts.dtype != "float32":
+    if opts.dtype not in ("fp32", "float32"):
         raise PhasmError(f"the native runtime runs float32 only (asked: {opts.dtype}); drop --dtype")
     argv = native_argv(target)
     binary = Path(argv[0])
@@ -91,7 +91,7 @@ def bench_native(target: Target, function: str, opts: BenchOptions, out_dir: str
            f"{len(data.out_names)})")
     trained = train(data.X[:, data.keep], data.Y, data.out_names, TrainOptions(
         hidden=hidden, activation=opts.activation, epochs=opts.epochs, patience=opts.patience, seed=opts.seed,
-        dtype="float32", threads=1), progress=on_progress)
+        dtype="fp32", threads=1), progress=on_progress)
     path, weights = _save(trained, data, plan, loc, opts, out_dir)
     widths = [len(data.keep), *hidden, len(data.out_names)]
 
@@ -174,7 +174,7 @@ def _variant(name, runs, base, pred_t, pred_s, t_f, calls, timings, kernel=True)
     secs = [r.seconds for r in runs]
     med = statistics.median(secs)
     speed = base.median / med
-    kt, ks = end_to_end(base.median, calls, t_f, {1: calls}, lambda b: timings[1]) if kernel else (None, speed)
+    kt, ks = end_to_end(base.median, calls * t_f, calls * timings[1]) if kernel else (None, speed)
     oc = compare_output(base.runs[0].stdout, runs[0].stdout, base.runs[1].stdout if len(base.runs) > 1 else None)
     return R.VariantRow(name=name, batches={"1": calls} if name == "surrogate" else {}, runs_seconds=secs,
                         seconds=med, wall_seconds=med, load_seconds=0.0,
@@ -215,9 +215,9 @@ def _end_to_end(argv, loc, capture_shim, swap_shim, runtime, weights, opts, timi
     t_f = share * base.median / calls
     p_t = p_s = None
     if pred.ok:
-        p_t, p_s = end_to_end(base.median, calls, t_f, {1: calls}, pred.program_seconds)
+        p_t, p_s = end_to_end(base.median, calls * t_f, calls * pred.program_seconds(1))
     sur_row = _variant("surrogate", sur.runs, base, p_t, p_s, t_f, calls, timings)
-    pp_t, pp_s = end_to_end(base.median, calls, 0.0, {1: calls}, lambda b: pred.call) if pred.ok else (None, None)
+    pp_t, pp_s = end_to_end(base.median, 0.0, calls * pred.call) if pred.ok else (None, None)
     pass_row = _variant("pass-through", passes.runs, base, pp_t, pp_s, t_f, calls, timings, kernel=False)
     interception = (passes.median - base.median) / calls
     notes = [f"interception alone (pass-through runs minus baseline): {interception * 1e9:.0f} ns per call "
