@@ -66,9 +66,9 @@ def render_profile(p: HardwareProfile, console: Console) -> None:
                                      f"+{p.in_program.marshal_per_number * 1e9:.3g} ns per number of each further row)", escape(p.in_program.source))
     if p.native:
         n = p.native
-        t.add_row("native surrogate call", f"runtime {n.runtime}: {_us(n.dispatch)} + FLOPs at {n.flops / 1e9:.3g} "
-                                           f"GFLOP/s; interception {n.call * 1e9:.3g} ns, "
-                                           f"{n.marshal_per_number * 1e9:.3g} ns per number", escape(n.source))
+        t.add_row("native surrogate call", f"runtime {n.runtime}: {fmt_seconds(n.dispatch)} + FLOPs at "
+                                           f"{fmt_flops(n.flops)}; interception {fmt_seconds(n.call)}, "
+                                           f"{fmt_seconds(n.marshal_per_number)} per number", escape(n.source))
     t.add_row("achievable", f"compute {p.achievable.compute:.0%}, memory {p.achievable.memory:.0%}",
               escape(p.achievable.source))
     console.print(t)
@@ -143,19 +143,21 @@ def _measure(args) -> int:
 
 def _measure_native(dest: str, prof):
     """The native surrogate runtime's in-program costs, where Frida and a C++ compiler are (else said, skipped)."""
+    import importlib.util
     import shutil
 
     from .. import api
-    try:
-        import frida  # noqa: F401
-        import elftools  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("frida") is None or importlib.util.find_spec("elftools") is None:
         stderr.print("[dim]phasm-perf: native runtime costs not measured (pip install 'phasm-perf[native]')[/]")
         return prof
     if not shutil.which("g++") or not shutil.which("gcc"):
         stderr.print("[dim]phasm-perf: native runtime costs not measured (no gcc/g++)[/]")
         return prof
-    return api.ensure_native_costs(lambda m: stderr.print(f"[dim]phasm-perf: {m}[/]"), dest, force=True)
+    try:
+        return api.ensure_native_costs(lambda m: stderr.print(f"[dim]phasm-perf: {m}[/]"), dest, force=True)
+    except PhasmError as exc:
+        stderr.print(f"[dim]phasm-perf: native runtime costs not measured: {escape(str(exc))}[/]")
+        return prof
 
 
 def run(args: argparse.Namespace) -> int:
