@@ -44,3 +44,19 @@ def test_no_compiler_is_one_line(monkeypatch):
     monkeypatch.delenv("CXX", raising=False)
     with pytest.raises(PhasmError, match="no C\\+\\+ compiler for the native surrogate runtime: install g\\+\\+"):
         B.compiler("c++")
+
+
+def test_ptrace_scope_says_how_to_fix(tmp_path, monkeypatch):
+    from phasm_perf.native import frida_run
+
+    scope = tmp_path / "ptrace_scope"
+    monkeypatch.setattr(frida_run, "PTRACE_SCOPE", scope)
+    scope.write_text("3\n")
+    with pytest.raises(PhasmError, match="not permitted.*ptrace_scope is 3.*rebooting"):
+        frida_run.check_permitted()
+    scope.write_text("2\n")
+    monkeypatch.setattr(frida_run.os, "geteuid", lambda: 1000)
+    with pytest.raises(PhasmError, match="ptrace_scope is 2.*sysctl kernel.yama.ptrace_scope=1"):
+        frida_run.check_permitted()
+    scope.write_text("1\n")
+    frida_run.check_permitted()  # the parent may trace its child: Frida's spawn works
