@@ -13,26 +13,16 @@ from rich.table import Table
 from .. import api
 from ..core.errors import PhasmError
 from ..core.output import check_output, write_output
-from ._common import add_program_arguments, stderr, target_from
+from ._common import add_program_arguments, stderr, target_from, whole_number
 
 NAME = "vars"
 HELP = "list a function's real inputs and outputs (arguments, pointers, members, globals, return)"
 
 
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return n
-
-
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--function", required=True, metavar="SYMBOL",
                         help="the function: a C/C++ name such as ns::Class::method (compiled programs)")
-    parser.add_argument("--calls", type=_positive, default=20, metavar="N",
+    parser.add_argument("--calls", type=whole_number(), default=20, metavar="N",
                         help="calls observed in detail (default 20; compiled: every memory access is traced)")
     parser.add_argument("--format", choices=["table", "json", "markdown"], default="table")
     parser.add_argument("-o", dest="out_file", metavar="FILE", help="write the result to FILE")
@@ -40,7 +30,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                         help="say what a pointer points to when the types do not (e.g. 'hits:double[64]')")
     parser.add_argument("--output", action="append", default=[], metavar="NAME:TYPE[N]",
                         help="likewise for memory the function writes (e.g. 'layers:double[48]')")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="give up on a program that runs longer under instrumentation (killed)")
     add_program_arguments(parser)
 
 
