@@ -9,6 +9,7 @@ with the reason and left out of the surrogate's inputs; a result that is not num
 from __future__ import annotations
 
 import ast
+import difflib
 import importlib.util
 import os
 import shutil
@@ -128,10 +129,11 @@ def _check_source(path: Path, qualname: str, spec: str) -> None:
         return
     defs = _definitions(tree.body, "")
     if qualname not in defs:
+        close = difflib.get_close_matches(qualname, sorted(defs), n=5, cutoff=0.6)
         top = sorted(d for d in defs if "." not in d)
-        listed = ", ".join(top[:12]) + (" ..." if len(top) > 12 else "")
-        raise PhasmError(f"no function {qualname!r} in {path.name} (--function {spec}); "
-                         f"it defines: {listed or 'no functions'}")
+        listed = (f"the closest: {', '.join(close)}" if close else
+                  "it defines: " + (", ".join(top[:12]) + (" ..." if len(top) > 12 else "") or "no functions"))
+        raise PhasmError(f"no function {qualname!r} in {path.name} (--function {spec}); {listed}")
 
 
 def _definitions(body: list, prefix: str) -> set[str]:
