@@ -174,11 +174,14 @@ def _damage(path: Path, meta: Meta, folded: dict[str, FoldedParse]) -> list[str]
         if size != rec.bytes or _sha256(f) != rec.sha256:
             what = f"{size:,} bytes, {rec.bytes:,} when written" if size != rec.bytes else "its SHA-256 differs"
             out.append(f"{name} does not match its meta.json ({what}: changed or damaged since it was written)")
-        if name in folded and rec.weight is not None:
+        if name in folded and (rec.weight is not None or rec.stacks is not None):
             got = folded[name]
-            if len(got.stacks) != rec.stacks or abs(got.total - rec.weight) > 1e-9 * max(1.0, rec.weight):
+            if (rec.stacks is not None and len(got.stacks) != rec.stacks) or \
+                    (rec.weight is not None and not abs(got.total - rec.weight) <= 1e-9 * max(1.0, abs(rec.weight))):
+                said = f"{rec.stacks:,}" if rec.stacks is not None else "?"
+                weight = f"{rec.weight:,.6g}" if rec.weight is not None else "?"
                 out.append(f"{name} holds {len(got.stacks):,} stacks weighing {got.total:,.6g}; meta.json says "
-                           f"{rec.stacks:,} weighing {rec.weight:,.6g}")
+                           f"{said} weighing {weight}")
     for name, parsed in folded.items():
         if parsed.truncated or (parsed.invalid and len(parsed.invalid) > len(parsed.stacks)):
             out.append(f"{name}: {parsed.damage()}")

@@ -105,8 +105,8 @@ def read(path: Path, force: bool = False) -> Profile:
             fname = _function_of(data.get("functions", []))
             lines = data.get("lines", [])
             iter(lines)
-        except (AttributeError, TypeError, ValueError) as exc:
-            bad.append(f"file {file[:40]!r}: {exc}")
+        except (AttributeError, TypeError, ValueError, OverflowError) as exc:
+            bad.append(f"file {file[:40]!r}: {type(exc).__name__}: {str(exc)[:60]}")
             continue
         for ln in lines:
             try:
