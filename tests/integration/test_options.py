@@ -76,7 +76,7 @@ def test_unknown_event_loop_of_a_bundle_names_the_closest(tmp_path):
     assert "(nothing close); its heaviest frames: main, " in line and "run_events" in line
     assert not (tmp_path / "f.html").exists()
     proc = run_cli("rank", b, "--event-loop", "run_events", "--format", "json", "--min-fraction", "0")
-    assert proc.returncode == 0 and json.loads(proc.stdout)["candidates"][0]["name"] == "kernel"
+    assert proc.returncode == 0 and json.loads(proc.stdout)["candidates"][0]["function"] == "kernel"
 
 
 @pytest.mark.slow
