@@ -24,8 +24,11 @@ from ...core.errors import PhasmError
 from .base import Profile, damaged
 from .text import open_text_lines
 
-_HEADER = re.compile(r"^(\S.+?)\s+(\d+)/*(\d+)*\s+", re.ASCII)
-_PERIOD_EVENT = re.compile(r":\s*(\d+)*\s+(\S+):\s*$", re.ASCII)
+# stackcollapse-perf.pl's header and period patterns, with its nested ``(\d+)*`` made atomic (``(?=(\d*))\N``):
+# the same matches and groups, without the exponential backtracking that a long run of digits with no space after
+# it sets off (29 digits took minutes; the fuzzer found it)
+_HEADER = re.compile(r"^(\S.+?)\s+(?=(\d+))\2/*(?=(\d*))\3\s+", re.ASCII)
+_PERIOD_EVENT = re.compile(r":\s*(?=(\d*))\1\s+(\S+):\s*$", re.ASCII)
 _FRAME = re.compile(r"^\s*(\w+)\s*(.+) \((.*)\)", re.ASCII)
 #: a frame line without its ``(dso)`` (``perf script -F ip,sym``): read by :func:`read` only
 _BARE_FRAME = re.compile(r"^\s+([0-9a-fA-F]+)\s+(\S.*?)()\s*$", re.ASCII)
