@@ -1,0 +1,193 @@
+"""Find ``MODULE:QUALNAME`` as the program defines it and swap a trampoline into its code object.
+
+Runs inside the user's program (loaded by the hook's ``sitecustomize``); an agent subclasses :class:`FunctionHook`
+and says, in :meth:`FunctionHook.handlers`, what a call does (capture, answer with a surrogate, observe).
+
+How, robustly, including for functions defined in the script itself (``__main__``, which no import hook ever
+sees): a trace function (``sys.settrace``) watches only the ``<module>`` frame of the target module, line by line;
+right after the ``def`` (or the ``class``) has bound the name, the function object's ``__code__`` is replaced by a
+small trampoline that calls the agent's handler, and tracing is switched off for good: from then on the program
+runs at full speed. Replacing ``__code__`` rather than the module attribute keeps the function's identity, so every
+reference to it (``from mod import f``, a dispatch table, a callback, a bound method) reaches the trampoline. A
+function that the module does not bind by name (a nested ``def``) is caught at its first call instead, and that one
+call runs the original (reported as ``first_call_original``).
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+import os
+import sys
+import threading
+import types
+
+BATCH_ATTR = "__phasm_perf_batch__"  # the attribute set on a swapped function: ``handler(self_or_None, calls)``
+_counter = [0]
+
+
+def code_qualname(code: types.CodeType) -> str:
+    return getattr(code, "co_qualname", code.co_name)
+
+
+def same_file(a: str | None, b: str | None) -> bool:
+    if not a or not b:
+        return False
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+class FunctionHook:
+    """One target function: found at its definition (or first call) and swapped for a trampoline."""
+
+    def __init__(self, spec: dict) -> None:
+        self.spec = spec
+        self.module = spec["module"]
+        self.qualname = spec["qualname"]
+        self.script = spec.get("script")
+        self.last = self.qualname.rsplit(".", 1)[-1]
+        self.swapped = 0
+        self.swap_how: str | None = None
+        self.first_call_original = False
+        self.calls = 0
+        self.orig: types.FunctionType | None = None  # the original function (its own code), once swapped
+        self.tramp_code: types.CodeType | None = None
+
+    # ---- what a call does: the agent's part ------------------------------------------------------------
+    def handlers(self, orig: types.FunctionType, sig: inspect.Signature):
+        """``(call(args, kwargs), batch(self_or_None, calls))`` for the swapped function."""
+        raise NotImplementedError
+
+    # ---- finding the function ----------------------------------------------------------------------------
+    def module_matches(self, g: dict) -> bool:
+        name = g.get("__name__")
+        if name == self.module:
+            return True
+        return bool(self.script) and name == "__main__" and same_file(g.get("__file__"), self.script)
+
+    def resolve(self, g: dict):
+        if "<locals>" in self.qualname:
+            return None
+        parts = self.qualname.split(".")
+        obj = g.get(parts[0])
+        for p in parts[1:]:
+            if obj is None:
+                return None
+            raw = getattr(obj, "__dict__", {}).get(p)
+            obj = raw if raw is not None else getattr(obj, p, None)
+        return obj
+
+    def unwrap(self, obj):
+        for _ in range(20):
+            if isinstance(obj, (staticmethod, classmethod)) or inspect.ismethod(obj):
+                obj = obj.__func__
+            elif isinstance(obj, types.FunctionType) and code_qualname(obj.__code__) == self.qualname:
+                return obj
+            elif hasattr(obj, "__wrapped__"):
+                obj = obj.__wrapped__
+            else:
+                return None
+        return None
+
+    def start_watch(self) -> None:
+        sys.settrace(self._global_trace)
+        threading.settrace(self._global_trace)
+
+    def stop_watch(self) -> None:
+        sys.settrace(None)
+        threading.settrace(None)
+
+    def _global_trace(self, frame, event, arg):
+        if self.swapped:
+            return None
+        code = frame.f_code
+        if code.co_name == "<module>":
+            return self._module_trace if self.module_matches(frame.f_globals) else None
+        if code.co_name == self.last and code_qualname(code) == self.qualname and self.module_matches(frame.f_globals):
+            funcs = [o for o in gc.get_referrers(code) if isinstance(o, types.FunctionType) and o.__code__ is code]
+            for f in funcs:
+                self.swap(f, "first call")
+            if funcs:
+                self.first_call_original = True
+                self.calls += 1
+                self.stop_watch()
+        return None
+
+    def _module_trace(self, frame, event, arg):
+        if self.swapped:
+            return None
+        f = self.unwrap(self.resolve(frame.f_globals))
+        if f is not None:
+            self.swap(f, "definition")
+            self.stop_watch()
+            return None
+        return self._module_trace
+
+    # ---- swapping ----------------------------------------------------------------------------------------
+    def swap(self, func: types.FunctionType, how: str) -> None:
+        code = func.__code__
+        orig = types.FunctionType(code, func.__globals__, func.__name__, func.__defaults__, func.__closure__)
+        orig.__kwdefaults__ = func.__kwdefaults__
+        orig.__qualname__ = func.__qualname__
+        sig = inspect.signature(orig)
+        self.orig = orig
+        handler, batch = self.handlers(orig, sig)
+        _counter[0] += 1
+        gname = f"__phasm_perf_hook_{_counter[0]}__"
+        func.__globals__[gname] = handler
+        nfree = len(code.co_freevars)
+        src = ["def _outer():"] + [f"    _phasm_fv{i} = None" for i in range(nfree)]
+        src += [f"    def {code.co_name}(*args, **kwargs):"]
+        if nfree:
+            src += ["        " + ", ".join(f"_phasm_fv{i}" for i in range(nfree))]
+        src += [f"        return {gname}(args, kwargs)", f"    return {code.co_name}"]
+        ns: dict = {}
+        exec("\n".join(src), {}, ns)  # noqa: S102 - fixed source, no user text
+        tramp = ns["_outer"]().__code__
+        tramp = tramp.replace(co_filename=code.co_filename, co_firstlineno=code.co_firstlineno)
+        func.__code__ = tramp
+        self.tramp_code = tramp
+        func.__signature__ = sig
+        setattr(func, BATCH_ATTR, batch)
+        self.swapped += 1
+        self.swap_how = how
+
+    @staticmethod
+    def binder(sig: inspect.Signature):
+        """``(names, values(args, kwargs))``: the parameters' names and a fast way to get their values in order."""
+        names = list(sig.parameters)
+        simple = all(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in sig.parameters.values())
+        n = len(names)
+
+        def values(args, kwargs):
+            if simple and not kwargs and len(args) == n:
+                return args
+            ba = sig.bind(*args, **kwargs)
+            ba.apply_defaults()
+            return [ba.arguments[k] for k in names]
+
+        return names, values
+
+    def status(self) -> str:
+        """called, never_called, module_not_imported, function_not_found, not_a_python_function:KIND."""
+        if self.swapped:
+            return "called" if self.calls else "never_called"
+        main = sys.modules.get("__main__")
+        mod = sys.modules.get(self.module)
+        if mod is None and main is not None and self.script and same_file(getattr(main, "__file__", None),
+                                                                            self.script):
+            mod = main
+        if mod is None:
+            return "module_not_imported"
+        obj = self.resolve(vars(mod))
+        if obj is None:
+            return "function_not_found"
+        if self.unwrap(obj) is None:
+            return f"not_a_python_function:{type(obj).__name__}"
+        return "never_called"
+
+    def module_globals(self) -> dict | None:
+        """The target's module namespace, once swapped."""
+        return self.orig.__globals__ if self.orig is not None else None
