@@ -1,0 +1,405 @@
+"""``phasm-perf vars`` inside the program: observe a sample of the function's calls and report its variables.
+
+Loaded by the hook (:mod:`phasm_perf.core.hook`), which swaps a trampoline into the function at its definition.
+Most calls go straight to the original (a counter and a comparison). Observed calls, all of the first ``calls``
+and then a thinning sample (about ``calls`` more per tenfold of calls: a function called a million times is
+observed a few hundred times), run like this:
+
+1. the arguments are bound and named; the arguments, the module's globals and the closure's cells are copied
+   (arrays, containers and objects' attributes, a few levels deep; after the first few observed calls only the
+   globals the function touched);
+2. the function runs with its own code and the program's code it calls watched instruction by instruction at
+   their sites (:mod:`.bytecode`, :mod:`._tracing`): the first read of each name is kept with its value, stores
+   into named objects and globals are recorded; ``print``/``open``, file writes, random draws are noted;
+3. what changed in the copies, plus the stores seen, are the outputs; their values after the call, with the
+   return value, are kept; consecutive calls are compared (:mod:`._batch`).
+
+At exit the aggregate (per name: kind, dtype, shape, range, constancy, in how many calls read and written) is
+written as JSON for :mod:`.python`, which turns it into a :class:`~phasm_perf.discover.schema.VarsReport`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import builtins
+import json
+import os
+import sys
+import sysconfig
+import time
+import types
+
+from ..core.hook.trampoline import FunctionHook
+from ._batch import MAX_FLAT, CallIO, Flows, Iterations
+from ._call import Call, Ref, _is_scalar
+from ._tracing import SettraceBackend, backend
+from .values import Desc, Stats, describe, is_array, snapshot, changes, is_user_object
+
+NEVER = 1 << 62
+FULL_SNAPSHOTS = 4  # observed calls that copy every global of the module (later: only the ones touched)
+_HOOK_PREFIX = "__phasm_perf_hook_"
+
+
+class Observer(FunctionHook):
+    def __init__(self, spec: dict) -> None:
+        super().__init__(spec)
+        self.first_n = max(1, int(spec.get("calls", 64)))
+        self.ratio = 10 ** (1 / self.first_n)
+        self.nxt = [1]  # calls below this index go straight to the original
+        self.next_observed = 1
+        self.observed = 0
+        self.raised = 0
+        self.observing = False
+        self.vars: dict[str, dict] = {}
+        self.unresolved: dict[str, dict] = {}
+        self.effects: dict[str, str] = {}
+        self.notes: dict[str, str] = {}
+        self.touched: dict[int, set] = {}
+        self.recursion: dict | None = None
+        self.flows = Flows()
+        self.iters = Iterations(spec.get("event_loop"))
+        self.backend = None
+        self.lib_dirs = _library_dirs()
+        self.user_cache: dict = {}
+        self.call = None
+        self.t0 = time.perf_counter()
+        self.observe_seconds = 0.0
+
+    # ---- the trampoline's handler ----------------------------------------------------------------------
+    def handlers(self, orig, sig):
+        names, values = self.binder(sig)
+        nxt, st = self.nxt, [0]
+        self.params = names
+        self._values = values
+        self._ncalls = st
+
+        def call(args, kwargs):
+            st[0] += 1
+            if st[0] < nxt[0]:
+                return orig(*args, **kwargs)
+            return self.slow(orig, args, kwargs, st[0])
+
+        def batch(self_, calls):
+            return [call((self_, *c) if self_ is not None else c, {}) for c in calls]
+
+        return call, batch
+
+    def slow(self, orig, args, kwargs, index):
+        self.calls = index
+        if self.observing:  # the function called itself
+            self._recursive(index)
+            return orig(*args, **kwargs)
+        if self.iters.on:
+            if len(self.iters.own_codes) < 2:
+                self.iters.own_codes = (orig.__code__, self.tramp_code)
+            self.iters.tick(sys._getframe(3))  # slow <- call <- trampoline <- the caller
+            if not self.iters.on:
+                self._set_trace()
+        now = index == self.next_observed
+        if now:
+            self.next_observed = index + 1 if index < self.first_n else max(index + 1, int(index * self.ratio))
+        self.nxt[0] = index + 1 if self.iters.on else self.next_observed
+        if not now:
+            return orig(*args, **kwargs)
+        return self.observe(orig, args, kwargs, index)
+
+    def _recursive(self, index: int) -> None:
+        if self.recursion is None:
+            caller = self.call.frame.f_back if self.call and self.call.frame else None
+            while caller is not None and caller.f_code is self.tramp_code:
+                caller = caller.f_back
+            self.recursion = {"call": index, "caller": getattr(caller.f_code, "co_qualname", caller.f_code.co_name)
+                              if caller is not None else None}
+        self.next_observed = NEVER
+
+    # ---- one observed call -------------------------------------------------------------------------------
+    def observe(self, orig, args, kwargs, index):
+        t = time.perf_counter()
+        vals = self._values(args, kwargs)
+        params = dict(zip(self.params, vals))
+        cells = dict(zip(orig.__code__.co_freevars, orig.__closure__ or ()))
+        call = Call(orig.__code__, params, orig.__globals__, cells, self._user_module)
+        self.call = call
+        for ref_name, v in params.items():
+            if not _is_scalar(v):
+                call.roots.append((call.refs[ref_name], snapshot(v, 4)))
+        for name, cell in cells.items():
+            try:
+                call.roots.append((Ref("cell", name, cell, name), snapshot(cell.cell_contents, 3)))
+            except ValueError:
+                pass
+        self._snap_module(call, orig.__globals__)
+        if self.backend is None:
+            self.backend = backend(self._is_user, self._on_start)
+        watch = _Effects(call)
+        self.nxt[0] = 0  # every call goes through `slow` while observing: recursion is seen
+        self.observing = True
+        self.backend.start(call)
+        self._set_trace()
+        self.observe_seconds += time.perf_counter() - t
+        try:
+            with watch:
+                result = orig(*args, **kwargs)
+        except BaseException:
+            self._end_observation()
+            self.raised += 1
+            raise
+        t = time.perf_counter()
+        self._end_observation()
+        self._record(call, result, index)
+        self.observe_seconds += time.perf_counter() - t
+        return result
+
+    def _end_observation(self) -> None:
+        self.backend.stop()
+        self.observing = False
+        self.nxt[0] = self.calls + 1 if self.iters.on else self.next_observed
+        self._set_trace()
+        self.call = None
+
+    def _on_start(self, frame) -> None:
+        call = self.call
+        if call is None:
+            return
+        if call.frame is None and frame.f_code is call.code:
+            call.frame = frame
+        g = frame.f_globals
+        if id(g) not in call.snapped:
+            self._snap_module(call, g)
+
+    def _snap_module(self, call: Call, g: dict) -> None:
+        call.snapped.add(id(g))
+        only = self.touched.get(id(g)) if self.observed >= FULL_SNAPSHOTS else None
+        mod = g.get("__name__")
+        for name, v in list(g.items()) if only is None else [(n, g[n]) for n in only if n in g]:
+            if name.startswith("__") or isinstance(v, (types.ModuleType, types.FunctionType, type)):
+                continue
+            if describe(v) is None and not is_user_object(v):
+                continue
+            root = name if g is call.module_globals else f"{mod}.{name}"
+            call.roots.append((Ref("global", root, g, name), snapshot(v, 2)))
+
+    # ---- tracing switches: one global trace function for the iteration window and the 3.10/3.11 backend ------
+    def _set_trace(self) -> None:
+        want = self.iters.on or (self.observing and isinstance(self.backend, SettraceBackend))
+        sys.settrace(self._trace if want else None)
+
+    def _trace(self, frame, event, arg):
+        if self.iters.on:
+            self.iters.on_call(frame)
+        if self.observing and isinstance(self.backend, SettraceBackend):
+            return self.backend.on_call(frame)
+        return None
+
+    def _is_user(self, code: types.CodeType) -> bool:
+        hit = self.user_cache.get(code)
+        if hit is None:
+            f = code.co_filename
+            hit = not f.startswith("<frozen") and not any(f.startswith(d) for d in self.lib_dirs)
+            self.user_cache[code] = hit
+        return hit
+
+    def _user_module(self, module: types.ModuleType) -> bool:
+        f = getattr(module, "__file__", None)
+        return bool(f) and not any(f.startswith(d) for d in self.lib_dirs)
+
+    # ---- after the call: outputs, values, aggregation -------------------------------------------------------
+    def _record(self, call: Call, result, index: int) -> None:
+        for ref, snap in call.roots:
+            now = ref.root_value()
+            for path, detail in changes(snap, now):
+                call.note_write(Ref(ref.root_kind, ref.root, ref.holder, ref.key, ref.steps + path), detail)
+        self.observed += 1
+        written: dict = {}
+        for name, detail in call.written.items():
+            ref = call.refs[name]
+            d = describe(ref.value())
+            if isinstance(d, str):
+                self.unresolved.setdefault(name, {"name": name, "kind": ref.kind, "reason": f"written: {d}"})
+            if not isinstance(d, Desc):
+                continue
+            written.setdefault(name, (ref, d, detail))
+            for el, ed in _elements(ref, d, detail):
+                written.setdefault(el.name, (el, ed, None))
+        outs: dict = {}
+        for name, (ref, d, detail) in written.items():
+            self._agg(name, ref, "out", d, detail)
+            outs[name] = d
+        ins: dict = {}
+        for name, d in call.read.items():
+            if call.first.get(name) == "read":
+                self._agg(name, call.refs[name], "in", d, None)
+                ins[name] = d
+                if name in outs and d.size == 1 and outs[name].size == 1:
+                    self._counter(name, outs[name].data - d.data)
+        self._result(call, result, outs)
+        for name, (kind, reason) in call.unresolved.items():
+            self.unresolved.setdefault(name, {"name": name, "kind": kind, "reason": reason})
+        self.effects.update((k, v) for k, v in call.effects.items() if k not in self.effects)
+        self.notes.update((k, v) for k, v in call.notes.items() if k not in self.notes)
+        for name in call.first:
+            ref = call.refs.get(name)
+            if ref is not None and ref.root_kind == "global":
+                self.touched.setdefault(id(ref.holder), set()).add(ref.key)
+        objects = {n: call.refs[n].value() for n in call.first if not call.refs[n].steps}
+        self.flows.add(CallIO(index, _flat(ins), _flat(outs), objects,
+                              result if result is not None and not _is_scalar(result) else None))
+
+    def _result(self, call: Call, result, outs: dict) -> None:
+        if result is None:
+            return
+        d = describe(result)
+        ref = Ref("arg", "return", result, "return")
+        if isinstance(d, Desc):
+            self._agg("return", ref, "out", d, None)
+            outs["return"] = d
+        elif isinstance(d, str):
+            self.unresolved.setdefault("return", {"name": "return", "kind": "return", "reason": d})
+        else:
+            known = call.ref_of(result)
+            if known is not None:
+                self.unresolved.setdefault("return", {"name": "return", "kind": "return",
+                                                      "reason": f"returns {known.name}, an object it was given"})
+            else:
+                self.effects.setdefault(f"returns a {type(result).__name__} object it allocates", "return")
+
+    def _agg(self, name: str, ref: Ref, way: str, d: Desc, detail) -> None:
+        v = self.vars.get(name)
+        if v is None:
+            kind = "return" if name == "return" else ref.kind
+            v = self.vars[name] = {"name": name, "kind": kind, "in_signature": ref.root_kind == "arg",
+                                   "in": Stats(), "out": Stats(), "positions": set(), "delta": None,
+                                   "counter": None}
+        v[way].add(d)
+        if way == "out" and v["positions"] != "many":
+            v["positions"] = "many" if detail is None or detail == "many" else v["positions"] | detail
+
+    def _counter(self, name: str, delta: float) -> None:
+        v = self.vars[name]
+        if v["counter"] is None:
+            v["delta"], v["counter"] = delta, delta != 0
+        elif delta != v["delta"]:
+            v["counter"] = False
+
+    # ---- the report at exit ------------------------------------------------------------------------------
+    def dump(self) -> None:
+        sys.settrace(None)
+        counters = {n for n, v in self.vars.items() if v["counter"] and v["in"].calls >= 2}
+        out = {
+            "pid": os.getpid(), "status": self.status(), "swap": self.swap_how,
+            "first_call_original": self.first_call_original, "calls": self._ncalls[0] if self.swapped else 0,
+            "observed": self.observed, "raised": self.raised, "recursion": self.recursion,
+            "python": ".".join(map(str, sys.version_info[:3])),
+            "backend": type(self.backend).__name__ if self.backend else None,
+            "program_seconds": time.perf_counter() - self.t0, "observe_seconds": self.observe_seconds,
+            "variables": [_var_json(v, counters) for v in self._final_vars()],
+            "unresolved": list(self.unresolved.values()),
+            "effects": [f"{k} ({v})" for k, v in self.effects.items()],
+            "notes": [f"{k} ({v})" for k, v in self.notes.items()],
+            "flows": self.flows.chains(counters), "pairs": self.flows.pairs,
+            "iterations": self.iters.result(),
+        }
+        path = self.spec["out"]
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(out, fh)
+        os.replace(tmp, path)
+
+    def _final_vars(self) -> list[dict]:
+        """An array written at a few places only is reported as those elements (its whole value is not)."""
+        out = []
+        for v in self.vars.values():
+            pos = v["positions"]
+            if v["out"].calls and isinstance(pos, set) and pos and len(pos) < v["out"].size:
+                v = dict(v, out=Stats())
+                if not v["in"].calls:
+                    continue
+            out.append(v)
+        return out
+
+
+def _var_json(v: dict, counters: set) -> dict:
+    return {"name": v["name"], "kind": v["kind"], "in_signature": v["in_signature"],
+            "in": v["in"].to_json() if v["in"].calls else None, "out": v["out"].to_json() if v["out"].calls else None,
+            "counter": v["delta"] if v["name"] in counters else None}
+
+
+def _elements(ref: Ref, d: Desc, detail):
+    """The elements of an array written at a few places (``detail``: their flat positions)."""
+    if not isinstance(detail, set) or not d.shape or d.data is None:
+        return []
+    out = []
+    for p in sorted(detail):
+        key = p if len(d.shape) == 1 else tuple(_unravel(p, d.shape))
+        value = float(d.data[p])
+        out.append((ref.plus(("item", key)), Desc(d.dtype, [], 1, d.itemsize, value)))
+    return out
+
+
+def _unravel(p: int, shape: list[int]) -> list[int]:
+    idx = []
+    for n in reversed(shape):
+        idx.append(p % n)
+        p //= n
+    return idx[::-1]
+
+
+def _flat(descs: dict) -> dict:
+    return {n: (d.data if is_array(d.data) else d.flat()) for n, d in descs.items()
+            if d.data is not None and d.size <= MAX_FLAT}
+
+
+def _library_dirs() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    dirs = {paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    dirs.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # phasm_perf itself
+    for p in sys.path:
+        if p.endswith(("site-packages", "dist-packages")):
+            dirs.add(p)
+    return tuple(sorted(d.rstrip(os.sep) + os.sep for d in dirs if d))
+
+
+class _Effects:
+    """While an observed call runs: writes to ``sys.stdout``/``sys.stderr`` and ``open()`` are noted."""
+
+    def __init__(self, call: Call) -> None:
+        self.call = call
+
+    def __enter__(self):
+        self.saved = (sys.stdout, sys.stderr, builtins.open)
+        sys.stdout = _Stream(sys.stdout, self.call)
+        sys.stderr = _Stream(sys.stderr, self.call)
+        real_open, call = builtins.open, self.call
+
+        def watched_open(file, mode="r", *args, **kwargs):
+            what = "reads a file" if set(mode) <= {"r", "b", "t"} else "writes a file"
+            call.effects.setdefault(what, f"open({os.path.basename(str(file))!r}, {mode!r})")
+            return real_open(file, mode, *args, **kwargs)
+
+        builtins.open = watched_open
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sys.stdout, sys.stderr, builtins.open = self.saved
+
+
+class _Stream:
+    def __init__(self, stream, call: Call) -> None:
+        self._stream, self._call = stream, call
+
+    def write(self, text):
+        self._call.effects.setdefault("prints", "writes to sys.stdout or sys.stderr")
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def install(spec: dict) -> Observer:
+    """Called by the hook's ``sitecustomize`` with the run's spec."""
+    obs = Observer(spec)
+    atexit.register(obs.dump)
+    obs.start_watch()
+    return obs
+
+
