@@ -27,8 +27,8 @@ class Capture:
     Y: np.ndarray
     input_names: list[str]
     output_names: list[str]
-    inputs: list[dict]  # [{"name", "schema", "width"}]: the arguments the surrogate reads, in order
-    skipped: list[dict]  # [{"name", "reason"}]: arguments left out
+    inputs: list[dict]  # [{"name", "root", "schema", "width"}]: the variables the surrogate reads, in order
+    skipped: list[dict]  # [{"name", "reason"}]: inputs left out
     result_schema: dict
     function_seconds: float
     seconds_per_call: float
@@ -39,11 +39,12 @@ class Capture:
     first_call_original: bool
     batch_sizes: dict[int, int] = field(default_factory=dict)
     stdout: str = ""
+    outputs: list[dict] = field(default_factory=list)  # [{"name", "root", "schema", "width"}]: what it writes
 
     @property
     def numpy_scalars(self) -> int:
         """How many of the flat inputs and outputs the program passes as numpy scalars."""
-        return sum(_numpy_scalars(i["schema"]) for i in self.inputs) + _numpy_scalars(self.result_schema)
+        return sum(_numpy_scalars(i["schema"]) for i in self.inputs + self.outputs)
 
     @property
     def constant_inputs(self) -> list[str]:
@@ -58,20 +59,27 @@ def parse_function(spec: str, target: Target) -> FunctionRef:
 
 
 def capture(target: Target, fn: FunctionRef, *, budget: int = 4096, seed: int = 0, min_samples: int = 64,
-            cwd: str | None = None, timeout: float | None = None) -> Capture:
-    """Run the program once, capture up to ``budget`` calls of ``fn``, and check there is something to train on."""
+            cwd: str | None = None, timeout: float | None = None, variables: dict | None = None) -> Capture:
+    """Run the program once, capture up to ``budget`` calls of ``fn``, and check there is something to train on.
+
+    ``variables`` (``{"inputs": [...], "outputs": [...]}``, see :mod:`.plan`) says what to read before each call
+    and after it; without it, the arguments and the return value."""
     spec = dict(fn.spec(), mode="capture", budget=budget, seed=seed)
+    if variables:
+        spec["variables"] = variables
     run = run_program(target, spec, cwd=cwd, timeout=timeout)
     r = run.report
     _check_status(r.get("status", ""), fn)
     if r.get("result_error"):
-        raise PhasmError(f"{fn.display} returns something that is not numeric ({r['result_error']}); "
+        what = "returns" if r["result_error"].startswith("the result") else "writes"
+        raise PhasmError(f"{fn.display} {what} something that is not numeric ({r['result_error']}); "
                          "a surrogate needs numbers out")
     params = r.get("params") or []
     inputs = [p for p in params if not p["skipped"] and p["schema"] is not None]
     skipped = [{"name": p["name"], "reason": p["skipped"]} for p in params if p["skipped"]]
     if not inputs or sum(width(p["schema"]) for p in inputs) == 0:
-        why = "; ".join(s["reason"] for s in skipped) or "it takes no arguments"
+        why = "; ".join(f"{s['name']}: {s['reason']}" if s["name"] not in s["reason"] else s["reason"]
+                        for s in skipped) or "it takes no arguments"
         raise PhasmError(f"{fn.display} has no numeric inputs ({why}); a surrogate needs numbers in")
     X = np.asarray(r["X"], dtype=np.float64).reshape(len(r["X"]), -1)
     Y = np.asarray(r["Y"], dtype=np.float64).reshape(len(r["Y"]), -1)
@@ -83,14 +91,22 @@ def capture(target: Target, fn: FunctionRef, *, budget: int = 4096, seed: int = 
                          f"need at least {min_samples} (give the program more work, or lower --min-samples)")
     per_call = seconds_per_timed_call(r)
     input_names = [n for p in inputs for n in leaf_names(p["schema"], p["name"])]
-    output_names = leaf_names(r["result_schema"], "out") if r["result_schema"]["kind"] != "float" else ["out"]
+    outputs = [dict(o, width=width(o["schema"])) for o in r.get("outputs") or []]
+    output_names = [n for o in outputs for n in _output_names(o)]
     return Capture(
-        function=fn, calls=calls, X=X, Y=Y, input_names=input_names, output_names=output_names,
-        inputs=[{"name": p["name"], "schema": p["schema"], "width": width(p["schema"])} for p in inputs],
+        function=fn, calls=calls, X=X, Y=Y, input_names=input_names, output_names=output_names, outputs=outputs,
+        inputs=[{"name": p["name"], "root": p.get("root", "arg"), "schema": p["schema"], "width": width(p["schema"])}
+                for p in inputs],
         skipped=skipped, result_schema=r["result_schema"], function_seconds=per_call * calls,
         seconds_per_call=per_call, program_seconds=run.program_seconds, wall_seconds=run.wall_seconds,
         budget=budget, swap=r.get("swap"), first_call_original=bool(r.get("first_call_original")),
         batch_sizes={int(k): int(v) for k, v in (r.get("batch_sizes") or {}).items()}, stdout=run.stdout)
+
+
+def _output_names(o: dict) -> list[str]:
+    if o["root"] != "return":
+        return leaf_names(o["schema"], o["name"])
+    return ["out"] if o["schema"]["kind"] == "float" else leaf_names(o["schema"], "out")
 
 
 def _check_status(status: str, fn: FunctionRef) -> None:

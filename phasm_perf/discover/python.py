@@ -116,7 +116,8 @@ def _variable(v: dict, way: str, direction: str, counter: float | None) -> Varia
     kind = v["kind"]
     return Variable(name=v["name"], kind=kind, direction=direction, dtype=s["dtype"], shape=s["shape"],
                     size=s["size"], bytes=s["size"] * s["itemsize"], min=s["min"], max=s["max"],
-                    constant=bool(s["constant"]) and way == "in", in_signature=v["in_signature"], note=note)
+                    constant=bool(s["constant"]) and way == "in", in_signature=v["in_signature"], counter=counter,
+                    note=note)
 
 
 def _variables(raw_vars: list[dict]) -> tuple[list[Variable], list[Variable], set[str]]:
