@@ -56,7 +56,8 @@ def plan(report: VarsReport) -> Plan:
     outputs = [{"name": v.name, "root": root_of(v)} for v in report.outputs if v.name not in counted]
     skipped = [{"name": u.name, "reason": u.reason} for u in report.unresolved if u not in bad]
     if not inputs:
-        why = f"its inputs stayed constant: {', '.join(dropped)}" if dropped else "it reads no numbers"
+        why = "; ".join([f"{u.name} is {u.reason}" for u in report.unresolved] +
+                        ([f"constant: {', '.join(dropped)}"] if dropped else [])) or "it reads no numbers"
         raise PhasmError(f"{fn} has no varying numeric inputs ({why}); a surrogate needs numbers in")
     if not outputs:
         raise PhasmError(f"{fn} returns and writes nothing numeric (None); a surrogate needs numbers out")

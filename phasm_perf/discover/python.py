@@ -142,11 +142,12 @@ def _path(name: str) -> tuple:
 
 
 def _outermost(variables: list[Variable]) -> list[Variable]:
-    """Leave out a variable whose parent is listed too (the parent's value contains it); order: signature first."""
+    """Leave out a variable whose parent is listed too (the parent's value contains it); order: by kind (arguments
+    first, in the signature's order), then as first seen."""
     paths = {_path(v.name) for v in variables}
     keep = [v for v in variables if not any(_path(v.name)[:k] in paths for k in range(1, len(_path(v.name))))]
     order = {"argument": 0, "element": 1, "attribute": 2, "closure": 3, "global": 4, "return": 5}
-    return sorted(keep, key=lambda v: (order.get(v.kind, 6), v.name))
+    return sorted(keep, key=lambda v: order.get(v.kind, 6))  # stable: in the order first seen within a kind
 
 
 def _summary(inputs: list[Variable], outputs: list[Variable], counters: set[str]) -> Summary:

@@ -31,10 +31,13 @@ def test_bench_particles_end_to_end(tmp_path):
     assert report["schema_version"] == 1 and report["function"] == "particles:boris_push"
     cap = report["capture"]
     assert cap["calls"] == 100 and cap["samples"] == 80 and cap["swapped_at"] == "definition"
-    assert cap["input_names"] == ["x", "y", "z", "vx", "vy", "vz", "nsteps"] and len(cap["output_names"]) == 6
-    assert "nsteps" in cap["constant_inputs"]
+    # every particle starts at the origin and nsteps is fixed: vars found them constant, and the field's globals
+    assert cap["input_names"] == ["vx", "vy", "vz"] and len(cap["output_names"]) == 6
+    assert cap["dropped_constants"] == ["x", "y", "z", "nsteps", "R_SOLENOID", "B0", "Q_OVER_M", "DT"]
+    assert [o["name"] for o in cap["outputs"]] == ["return"]
+    assert any(n.startswith("left out of the surrogate's inputs") and "nsteps" in n for n in report["notes"])
     t = report["training"]
-    assert t["widths"] == [7, 64, 64, 6] and t["samples_train"] + t["samples_validation"] == 80
+    assert t["widths"] == [3, 64, 64, 6] and t["samples_train"] + t["samples_validation"] == 80
     assert len(t["errors"]) == 6 and all(e["mae"] >= 0 for e in t["errors"])
     assert [r["batch"] for r in report["per_batch"]] == [1, 16]
     for r in report["per_batch"]:
@@ -81,7 +84,7 @@ def test_bench_batch_point_measures_batched_and_single(tmp_path):
     ("nosuchmodule:f", "strs.py", r"unknown module 'nosuchmodule'"),
     ("strs:nope", "strs.py", r"no function 'nope' in strs\.py"),
     ("strs:never", "strs.py", r"strs:never was never called during the run"),
-    ("strs:label", "strs.py", r"strs:label has no numeric inputs \(name is a str; rng is a random\.Random\)"),
+    ("strs:label", "strs.py", r"strs:label has no varying numeric inputs \(name is a str\)"),
     ("strs:few", "strs.py", r"too few samples to train: strs:few was called 10 time\(s\)"),
     ("strs:text", "strs.py", r"strs:text returns something that is not numeric"),
     ("strs", "strs.py", r"give MODULE:QUALNAME"),
