@@ -83,8 +83,9 @@ class FunctionHook:
         for _ in range(20):
             if isinstance(obj, (staticmethod, classmethod)) or inspect.ismethod(obj):
                 obj = obj.__func__
-            elif isinstance(obj, types.FunctionType) and code_qualname(obj.__code__) == self.qualname:
-                return obj
+            elif isinstance(obj, types.FunctionType) and self.qualname in (obj.__qualname__,
+                                                                             code_qualname(obj.__code__)):
+                return obj  # (3.10 code objects have no co_qualname: the function's own __qualname__ says it)
             elif hasattr(obj, "__wrapped__"):
                 obj = obj.__wrapped__
             else:
