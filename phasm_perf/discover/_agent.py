@@ -73,11 +73,16 @@ class Observer(FunctionHook):
         self._values = values
         self._ncalls = st
 
+        def entry(args, kwargs):
+            return self.slow(orig, args, kwargs, st[0])
+
         def call(args, kwargs):
             st[0] += 1
             if st[0] < nxt[0]:
                 return orig(*args, **kwargs)
-            return self.slow(orig, args, kwargs, st[0])
+            return entry(args, kwargs)
+
+        self.fast = (st, nxt, orig, entry)  # the trampoline counts and calls the original itself
 
         def batch(self_, calls):
             return [call((self_, *c) if self_ is not None else c, {}) for c in calls]
@@ -92,7 +97,7 @@ class Observer(FunctionHook):
         if self.iters.on:
             if len(self.iters.own_codes) < 2:
                 self.iters.own_codes = (orig.__code__, self.tramp_code)
-            self.iters.tick(sys._getframe(3))  # slow <- call <- trampoline <- the caller
+            self.iters.tick(sys._getframe(3))  # slow <- entry <- trampoline <- the caller
             if not self.iters.on:
                 self._set_trace()
         now = index == self.next_observed

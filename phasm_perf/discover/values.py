@@ -5,23 +5,25 @@
 - :class:`Stats`    one variable over the observed calls: dtype, shape, range, whether it stayed constant
 - :func:`snapshot` / :func:`changes`   a copy of what a call may write, and the paths that differ after the call
 
-Runs inside the user's program: numpy is used when the program has it (its arrays), never required.
+Runs inside the user's program: numpy is used when the program imported it (its arrays), never imported here.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import sys
 import types
 from dataclasses import dataclass, field
 from typing import Any
 
 from .paths import MISSING, get_attr
 
-try:
-    import numpy as _np
-except ImportError:  # a program without numpy has no arrays either
-    _np = None
+
+def _numpy():
+    """numpy if the program imported it (it then may have arrays); never imported here: that would cost a program
+    without numpy a tenth of a second."""
+    return sys.modules.get("numpy")
 
 #: values with more scalars than this are sized and typed but not copied (range and constancy unknown)
 MAX_SCALARS = 4_000_000
@@ -47,13 +49,15 @@ class Desc:
 
 
 def is_array(v: Any) -> bool:
-    return _np is not None and isinstance(v, _np.ndarray)
+    np = _numpy()
+    return np is not None and isinstance(v, np.ndarray)
 
 
 def _scalar(v: Any) -> Desc | None:
-    if isinstance(v, bool) or (_np is not None and isinstance(v, _np.bool_)):
+    np = _numpy()
+    if isinstance(v, bool) or (np is not None and isinstance(v, np.bool_)):
         return Desc("bool", [], 1, 1, float(v))
-    if _np is not None and isinstance(v, _np.generic):
+    if np is not None and isinstance(v, np.generic):
         if v.dtype.kind in "iuf":
             return Desc(v.dtype.name, [], 1, v.dtype.itemsize, float(v))
         return None
@@ -114,9 +118,10 @@ def equal(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return False
     if is_array(a) or is_array(b):
-        if _np is None or len(a) != len(b):
+        np = _numpy()
+        if len(a) != len(b):
             return False
-        return bool(_np.array_equal(_np.asarray(a), _np.asarray(b), equal_nan=True))
+        return bool(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True))
     if isinstance(a, float) and isinstance(b, float):
         return a == b or (math.isnan(a) and math.isnan(b))
     return a == b
@@ -128,7 +133,7 @@ def _range(data: Any) -> tuple[float, float] | None:
     if isinstance(data, float):
         return (data, data) if math.isfinite(data) else None
     if is_array(data):
-        finite = data[_np.isfinite(data)]
+        finite = data[_numpy().isfinite(data)]
         return (float(finite.min()), float(finite.max())) if finite.size else None
     finite = [x for x in data if math.isfinite(x)]
     return (min(finite), max(finite)) if finite else None
@@ -228,9 +233,9 @@ def changes(snap: tuple, now: Any, path: tuple = ()) -> list[tuple[tuple, Any]]:
             return [(path, None)]
         same = copy == now
         if now.dtype.kind == "f":
-            same |= _np.isnan(copy) & _np.isnan(now)
+            same |= _numpy().isnan(copy) & _numpy().isnan(now)
         diff = ~same
-        pos = _np.flatnonzero(diff)
+        pos = _numpy().flatnonzero(diff)
         return [(path, set(pos.tolist()) if pos.size <= 64 else "many")] if pos.size else []
     if kind in ("list", "tuple"):
         if len(now) != len(copy):

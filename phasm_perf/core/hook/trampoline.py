@@ -53,6 +53,9 @@ class FunctionHook:
         self.first_call_original = False
         self.calls = 0
         self.orig: types.FunctionType | None = None  # the original function (its own code), once swapped
+        #: set by :meth:`handlers` for a counting fast path in the trampoline itself: ``(counter, limit, original,
+        #: entry)``: ``counter[0] += 1``; below ``limit[0]`` the original is called, else ``entry(args, kwargs)``
+        self.fast: tuple | None = None
         self.tramp_code: types.CodeType | None = None
 
     # ---- what a call does: the agent's part ------------------------------------------------------------
@@ -140,10 +143,18 @@ class FunctionHook:
         func.__globals__[gname] = handler
         nfree = len(code.co_freevars)
         src = ["def _outer():"] + [f"    _phasm_fv{i} = None" for i in range(nfree)]
-        src += [f"    def {code.co_name}(*args, **kwargs):"]
+        params, call_args, pack = ("*args, **kwargs", "*args, **kwargs", "args, kwargs") if self.fast is None \
+            else _parameters(code)
+        src += [f"    def {code.co_name}({params}):"]
         if nfree:
             src += ["        " + ", ".join(f"_phasm_fv{i}" for i in range(nfree))]
-        src += [f"        return {gname}(args, kwargs)", f"    return {code.co_name}"]
+        if self.fast is not None:  # count here and call the original directly: no handler call on the way
+            counter, limit, original, entry = self.fast
+            g = func.__globals__
+            g[gname + "c"], g[gname + "l"], g[gname + "o"], g[gname] = counter, limit, original, entry
+            src += [f"        {gname}c[0] += 1", f"        if {gname}c[0] < {gname}l[0]:",
+                    f"            return {gname}o({call_args})"]
+        src += [f"        return {gname}({pack})", f"    return {code.co_name}"]
         ns: dict = {}
         exec("\n".join(src), {}, ns)  # noqa: S102 - fixed source, no user text
         tramp = ns["_outer"]().__code__
@@ -192,3 +203,25 @@ class FunctionHook:
     def module_globals(self) -> dict | None:
         """The target's module namespace, once swapped."""
         return self.orig.__globals__ if self.orig is not None else None
+
+
+def _parameters(code: types.CodeType) -> tuple[str, str, str]:
+    """The function's own parameter list (its defaults stay on the function object and apply to it alike), how to
+    pass them on to the original, and how to pack them as ``args, kwargs``: a trampoline with the same signature
+    spares packing ``*args``/``**kwargs`` on every call."""
+    names = code.co_varnames
+    n, k = code.co_argcount, code.co_kwonlyargcount
+    pos, kwonly = list(names[:n]), list(names[n:n + k])
+    i = n + k
+    star = names[i] if code.co_flags & inspect.CO_VARARGS else None
+    dstar = names[i + bool(star)] if code.co_flags & inspect.CO_VARKEYWORDS else None
+    params = list(pos)
+    if code.co_posonlyargcount:
+        params.insert(code.co_posonlyargcount, "/")
+    params += [f"*{star}"] if star else (["*"] if kwonly else [])
+    params += kwonly + ([f"**{dstar}"] if dstar else [])
+    positional = pos + ([f"*{star}"] if star else [])
+    keywords = [f"{a}={a}" for a in kwonly] + ([f"**{dstar}"] if dstar else [])
+    packed_kw = "{" + ", ".join([f"{a!r}: {a}" for a in kwonly] + ([f"**{dstar}"] if dstar else [])) + "}"
+    packed = f"({', '.join(positional)}{',' if positional else ''}), {packed_kw}"
+    return ", ".join(params), ", ".join(positional + keywords), packed
