@@ -226,6 +226,7 @@ class Observer(FunctionHook):
             written.setdefault(name, (ref, d, detail))
             for el, ed in _elements(ref, d, detail):
                 written.setdefault(el.name, (el, ed, None))
+        _whole_lists(written)
         outs: dict = {}
         for name, (ref, d, detail) in written.items():
             self._agg(name, ref, "out", d, detail)
@@ -292,7 +293,7 @@ class Observer(FunctionHook):
         counters = {n for n, v in self.vars.items() if v["counter"] and v["in"].calls >= 2}
         out = {
             "pid": os.getpid(), "status": self.status(), "swap": self.swap_how,
-            "first_call_original": self.first_call_original, "calls": self._ncalls[0] if self.swapped else 0,
+            "first_call_original": self.first_call_original, "calls": (self._ncalls[0] + self.first_call_original) if self.swapped else 0,
             "observed": self.observed, "raised": self.raised, "recursion": self.recursion,
             "python": ".".join(map(str, sys.version_info[:3])),
             "backend": type(self.backend).__name__ if self.backend else None,
@@ -327,6 +328,21 @@ def _var_json(v: dict, counters: set) -> dict:
     return {"name": v["name"], "kind": v["kind"], "in_signature": v["in_signature"],
             "in": v["in"].to_json() if v["in"].calls else None, "out": v["out"].to_json() if v["out"].calls else None,
             "counter": v["delta"] if v["name"] in counters else None}
+
+
+def _whole_lists(written: dict) -> None:
+    """A list whose every item was written is written whole (``out``, not ``out[0]`` and ``out[1]``)."""
+    parents: dict = {}
+    for ref, _, _ in written.values():
+        if ref.steps and ref.steps[-1][0] == "item" and isinstance(ref.steps[-1][1], int):
+            parent = ref._replace(steps=ref.steps[:-1])
+            parents.setdefault(parent.name, (parent, set()))[1].add(ref.steps[-1][1])
+    for name, (parent, items) in parents.items():
+        value = parent.value()
+        if name not in written and isinstance(value, list) and items == set(range(len(value))):
+            d = describe(value)
+            if isinstance(d, Desc):
+                written[name] = (parent, d, None)
 
 
 def _elements(ref: Ref, d: Desc, detail):

@@ -109,8 +109,10 @@ class FunctionHook:
         code = frame.f_code
         if code.co_name == "<module>":
             return self._module_trace if self.module_matches(frame.f_globals) else None
-        if code.co_name == self.last and code_qualname(code) == self.qualname and self.module_matches(frame.f_globals):
-            funcs = [o for o in gc.get_referrers(code) if isinstance(o, types.FunctionType) and o.__code__ is code]
+        if code.co_name == self.last and code_qualname(code) in (self.qualname, self.last) and \
+                self.module_matches(frame.f_globals):  # (3.10: no co_qualname; the function object has it)
+            funcs = [o for o in gc.get_referrers(code) if isinstance(o, types.FunctionType) and o.__code__ is code
+                     and o.__qualname__ == self.qualname]
             for f in funcs:
                 self.swap(f, "first call")
             if funcs:
