@@ -62,6 +62,7 @@ class Observer(FunctionHook):
         self.lib_dirs = _library_dirs()
         self.user_cache: dict = {}
         self.call = None
+        self.caller: str | None = None  # the function that made the observed call
         self.t0 = time.perf_counter()
         self.observe_seconds = 0.0
 
@@ -106,15 +107,13 @@ class Observer(FunctionHook):
         self.nxt[0] = index + 1 if self.iters.on else self.next_observed
         if not now:
             return orig(*args, **kwargs)
+        code = sys._getframe(3).f_code
+        self.caller = getattr(code, "co_qualname", code.co_name)
         return self.observe(orig, args, kwargs, index)
 
     def _recursive(self, index: int) -> None:
         if self.recursion is None:
-            caller = self.call.frame.f_back if self.call and self.call.frame else None
-            while caller is not None and caller.f_code is self.tramp_code:
-                caller = caller.f_back
-            self.recursion = {"call": index, "caller": getattr(caller.f_code, "co_qualname", caller.f_code.co_name)
-                              if caller is not None else None}
+            self.recursion = {"call": index, "caller": self.caller}
         self.next_observed = NEVER
 
     # ---- one observed call -------------------------------------------------------------------------------

@@ -72,10 +72,11 @@ def _check_status(raw: dict, fn: FunctionRef) -> None:
     status = raw.get("status", "")
     if raw.get("recursion"):
         r = raw["recursion"]
-        where = f" (from {r['caller']})" if r.get("caller") else ""
-        raise PhasmError(f"{fn.display} calls itself (recursion, at call {r['call']}{where}): a surrogate replaces a "
-                         "whole call, recursion included; observe the function that starts the recursion instead",
-                         exit_code=1)
+        caller = r.get("caller")
+        instead = f" ({fn.module}:{caller})" if caller and not caller.startswith("<") else ""
+        raise PhasmError(f"{fn.display} calls itself (recursion, at call {r['call']}): its calls are not independent "
+                         "evaluations of one surrogate; observe the function that starts the recursion instead"
+                         f"{instead}", exit_code=1)
     if status == "called":
         return
     if status == "module_not_imported":

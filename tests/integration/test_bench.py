@@ -68,6 +68,45 @@ def test_bench_heat_numpy_scalars_via_python_command(tmp_path):
 
 
 @pytest.mark.slow
+def test_bench_a_kernel_that_writes_into_its_array_argument(tmp_path):
+    """Surface.refract returns None and writes its result into a row of an array: captured from what vars found
+    (attributes, globals), trained, swapped in, the row written in place and the ray counter replayed."""
+    report, out, proc = _bench(tmp_path, "optics:Surface.refract", EXAMPLES / "optics.py", "--exposures", "4",
+                               extra=["--samples", "200"])
+    cap = report["capture"]
+    assert cap["calls"] == 256 and cap["samples"] == 200
+    assert cap["input_names"] == [f"ray[{i}]" for i in range(5)] + ["self.temperature"]
+    assert [(o["name"], o["root"], o["width"]) for o in cap["outputs"]] == [("out", "arg", 5)]
+    assert cap["output_names"] == [f"out[{i}]" for i in range(5)] and cap["result_kind"] == "none"
+    assert cap["counters"] == ["RAYS_TRACED"]
+    assert set(cap["dropped_constants"]) == {"self.curvature", "self.n_before", "self.glass.index",
+                                             "self.glass.dn_dt", "WAVELENGTHS", "CONFIG['aperture']",
+                                             "CONFIG['vignetting']"}
+    assert report["training"]["widths"] == [6, 64, 64, 5]
+    v = report["end_to_end"]["variants"][0]
+    assert v["calls_surrogate"] == 256 and v["calls_original"] == 0
+    pairs = v["output_change"]["first_pairs"]  # transmission, spot x, spot y, rays: written by the surrogate
+    assert pairs[-1] == [256.0, 256.0]  # the counter replayed: as many rays as the original traced
+    assert pairs[0][1] != pairs[0][0] and abs(pairs[0][1] / pairs[0][0] - 1) < 0.1  # the rows were written
+    assert any("replayed after each surrogate call (counters): RAYS_TRACED (+1)" in n for n in report["notes"])
+    assert report["per_batch"][0]["predicted_seconds"] > 0 and report["end_to_end"]["measured_speedup"] > 0
+
+
+@pytest.mark.slow
+def test_bench_refuses_a_function_whose_effects_it_cannot_reproduce(tmp_path):
+    (tmp_path / "noisy.py").write_text("def noisy(x):\n    print('x is', x)\n    return x + 1.0\n"
+                                       "for i in range(200):\n    noisy(float(i))\n")
+    proc = run_cli("bench", "--function", "noisy:noisy", *FAST, "--out", tmp_path / "o", "--", tmp_path / "noisy.py",
+                   cwd=tmp_path)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0] == ("phasm-perf: error: noisy:noisy has effects a surrogate cannot reproduce: prints (print()); "
+                        "bench refuses it (swap the numeric kernel it calls instead; `phasm-perf vars` lists what it "
+                        "does)")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
 def test_bench_batch_point_measures_batched_and_single(tmp_path):
     report, _, _ = _bench(tmp_path, "particles:boris_push", EXAMPLES / "particles_batched.py", "--events", "4",
                           extra=["--samples", "100"])
