@@ -36,7 +36,8 @@ from ._tracing import SettraceBackend, backend
 from .values import Desc, Stats, describe, is_array, snapshot, changes, is_user_object
 
 NEVER = 1 << 62
-FULL_SNAPSHOTS = 4  # observed calls that copy every global of the module (later: only the ones touched)
+FULL_SNAPSHOTS = 4
+BUDGET = 0.05  # past the first `calls` calls, the share of the run's time observed calls may take  # observed calls that copy every global of the module (later: only the ones touched)
 _HOOK_PREFIX = "__phasm_perf_hook_"
 
 
@@ -64,7 +65,8 @@ class Observer(FunctionHook):
         self.call = None
         self.caller: str | None = None  # the function that made the observed call
         self.t0 = time.perf_counter()
-        self.observe_seconds = 0.0
+        self.observe_seconds = 0.0  # the observed calls' whole time (the call itself included)
+        self.skipped = 0  # calls of the thinning sample left out to keep within BUDGET
 
     # ---- the trampoline's handler ----------------------------------------------------------------------
     def handlers(self, orig, sig):
@@ -104,6 +106,9 @@ class Observer(FunctionHook):
         now = index == self.next_observed
         if now:
             self.next_observed = index + 1 if index < self.first_n else max(index + 1, int(index * self.ratio))
+            if index > self.first_n and self.observe_seconds > BUDGET * (time.perf_counter() - self.t0):
+                now = False  # past the first calls, observing may take at most BUDGET of the run
+                self.skipped += 1
         self.nxt[0] = index + 1 if self.iters.on else self.next_observed
         if not now:
             return orig(*args, **kwargs)
@@ -140,15 +145,14 @@ class Observer(FunctionHook):
         self.observing = True
         self.backend.start(call)
         self._set_trace()
-        self.observe_seconds += time.perf_counter() - t
         try:
             with watch:
                 result = orig(*args, **kwargs)
         except BaseException:
             self._end_observation()
             self.raised += 1
+            self.observe_seconds += time.perf_counter() - t
             raise
-        t = time.perf_counter()
         self._end_observation()
         self._record(call, result, index)
         self.observe_seconds += time.perf_counter() - t
@@ -297,6 +301,7 @@ class Observer(FunctionHook):
             "python": ".".join(map(str, sys.version_info[:3])),
             "backend": type(self.backend).__name__ if self.backend else None,
             "program_seconds": time.perf_counter() - self.t0, "observe_seconds": self.observe_seconds,
+            "skipped": self.skipped, "window_seconds": self.iters.seconds,
             "variables": [_var_json(v, counters) for v in self._final_vars()],
             "unresolved": list(self.unresolved.values()),
             "effects": [f"{k} ({v})" for k, v in self.effects.items()],

@@ -4,12 +4,14 @@
                        (the same object, the same array, or equal values)
 - :class:`Iterations`  calls grouped by iteration: the calls made from one frame of the caller (or of the
                        ``--event-loop`` function above it) with no other function called from that frame in
-                       between; watched over a window of calls only (a global ``sys.settrace`` that looks at new
-                       frames), then switched off
+                       between; watched over a window only (a global ``sys.settrace`` that looks at new frames:
+                       the program runs traced meanwhile), closed after four iterations, or two past 0.1 s, or at
+                       0.5 s
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +20,7 @@ from .values import equal, is_array
 MAX_FLAT = 100_000  # values larger than this take part through their identity only
 GROUPS = 4  # iterations to see before the window closes
 WINDOW = 200_000  # calls at most in the window
+WINDOW_SECONDS = (0.1, 0.5)  # the window closes after two iterations past the first figure, or at the second
 
 
 @dataclass
@@ -89,9 +92,15 @@ class Iterations:
     groups: list = field(default_factory=list)
     calls: int = 0
     loop_found: bool | None = None
+    started: float | None = None
+    seconds: float = 0.0  # how long the window was open (the program runs traced meanwhile)
 
     def tick(self, caller) -> None:
         """One call of the function, made from frame ``caller``."""
+        now = time.perf_counter()
+        if self.started is None:
+            self.started = now
+        self.seconds = now - self.started
         w = self._watched(caller)
         if w is not self.watched or self.boundary:
             if self.watched is not None and self.group:
@@ -99,7 +108,8 @@ class Iterations:
             self.watched, self.group, self.boundary = w, 0, False
         self.group += 1
         self.calls += 1
-        if len(self.groups) >= GROUPS or self.calls >= WINDOW:
+        if len(self.groups) >= GROUPS or self.calls >= WINDOW or self.seconds > WINDOW_SECONDS[1] or \
+                (len(self.groups) >= 2 and self.seconds > WINDOW_SECONDS[0]):
             self.close()
 
     def on_call(self, frame) -> None:

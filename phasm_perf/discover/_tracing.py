@@ -8,7 +8,8 @@
   (``f_trace_opcodes`` set in a trace function is ignored), hence this backend.
 - :class:`SettraceBackend` (3.10, 3.11): ``sys.settrace`` with ``f_trace_opcodes`` on the program's own frames.
   A frame stops being traced once it ran a while with nothing new (eight passes over its sites), and a function
-  whose last two calls with the same named arguments found nothing new is not traced again in this call.
+  whose last two calls with the same named arguments, or last eight calls, found nothing new is not traced again
+  in this call.
 
 Both call ``on_start(frame)`` when a frame of the program's code starts and ``call.on_sites(frame, sites, key)``
 at each site. Neither is active between observed calls: the program then runs untraced.
@@ -24,6 +25,7 @@ from typing import Callable
 from .bytecode import sites
 
 QUIET_CALLS = 2  # skip a function after this many calls (same named arguments) that found nothing new
+SILENT_CALLS = 8  # skip a function after this many calls in a row that found nothing new, whatever its arguments
 
 
 class SettraceBackend:
@@ -34,10 +36,12 @@ class SettraceBackend:
         self.on_start = on_start
         self.call = None
         self.quiet: dict[tuple, int] = {}
+        self.silent: dict = {}  # code -> calls in a row that found nothing new
 
     def start(self, call) -> None:
         self.call = call
         self.quiet = {}
+        self.silent = {}
 
     def stop(self) -> None:
         self.call = None
@@ -45,7 +49,7 @@ class SettraceBackend:
     def on_call(self, frame):
         code = frame.f_code
         call = self.call
-        if call is None or not self.is_user(code):
+        if call is None or self.silent.get(code, 0) >= SILENT_CALLS or not self.is_user(code):
             return None
         self.on_start(frame)
         table = sites(code)
@@ -72,7 +76,9 @@ class SettraceBackend:
                         if state[1] > limit:
                             frame.f_trace_opcodes = False
             elif event == "return":
-                self.quiet[key] = self.quiet.get(key, 0) + 1 if call.novel == state[2] else 0
+                quiet = call.novel == state[2]
+                self.quiet[key] = self.quiet.get(key, 0) + 1 if quiet else 0
+                self.silent[code] = self.silent.get(code, 0) + 1 if quiet else 0
             return local
 
         return local
