@@ -3,7 +3,8 @@
 Loaded by the hook (:mod:`phasm_perf.core.hook`), which swaps a trampoline into the function at its definition.
 Most calls go straight to the original (a counter and a comparison). Observed calls, all of the first ``calls``
 and then a thinning sample (about ``calls`` more per tenfold of calls: a function called a million times is
-observed a few hundred times), run like this:
+observed a few hundred times; calls of the sample that would take observation past a tenth of the run's time are
+left out, but never the powers of two, so the sample spans the whole run), run like this:
 
 1. the arguments are bound and named; the arguments, the module's globals and the closure's cells are copied
    (arrays, containers and objects' attributes, a few levels deep; after the first few observed calls only the
@@ -37,7 +38,7 @@ from .values import Desc, Stats, describe, is_array, snapshot, changes, is_user_
 
 NEVER = 1 << 62
 FULL_SNAPSHOTS = 4
-BUDGET = 0.05  # past the first `calls` calls, the share of the run's time observed calls may take  # observed calls that copy every global of the module (later: only the ones touched)
+BUDGET = 0.10  # past the first `calls` calls, the share of the run's time observed calls may take  # observed calls that copy every global of the module (later: only the ones touched)
 _HOOK_PREFIX = "__phasm_perf_hook_"
 
 
@@ -103,18 +104,29 @@ class Observer(FunctionHook):
             self.iters.tick(sys._getframe(3))  # slow <- entry <- trampoline <- the caller
             if not self.iters.on:
                 self._set_trace()
+        power = index > self.first_n and not index & (index - 1) and self.next_observed != NEVER
         now = index == self.next_observed
         if now:
             self.next_observed = index + 1 if index < self.first_n else max(index + 1, int(index * self.ratio))
-            if index > self.first_n and self.observe_seconds > BUDGET * (time.perf_counter() - self.t0):
-                now = False  # past the first calls, observing may take at most BUDGET of the run
-                self.skipped += 1
-        self.nxt[0] = index + 1 if self.iters.on else self.next_observed
+            if index > self.first_n and not power and \
+                    self.observe_seconds > BUDGET * (time.perf_counter() - self.t0):
+                now = False  # past the first calls, observing takes at most BUDGET of the run, but every power of
+                self.skipped += 1  # two is observed: the sample still spans the run
+        now = now or power
+        self.nxt[0] = self._next_slow(index)
         if not now:
             return orig(*args, **kwargs)
         code = sys._getframe(3).f_code
         self.caller = getattr(code, "co_qualname", code.co_name)
         return self.observe(orig, args, kwargs, index)
+
+    def _next_slow(self, index: int) -> int:
+        """The next call that must go through :meth:`slow`: the next of the sample, or of the powers of two."""
+        if self.iters.on:
+            return index + 1
+        if self.next_observed == NEVER:
+            return NEVER
+        return min(self.next_observed, 1 << index.bit_length())
 
     def _recursive(self, index: int) -> None:
         if self.recursion is None:
@@ -161,7 +173,7 @@ class Observer(FunctionHook):
     def _end_observation(self) -> None:
         self.backend.stop()
         self.observing = False
-        self.nxt[0] = self.calls + 1 if self.iters.on else self.next_observed
+        self.nxt[0] = self._next_slow(self.calls)
         self._set_trace()
         self.call = None
 
