@@ -83,3 +83,62 @@ class Flows:
                 if old is None or rank[how] < rank[old["how"]]:
                     best[(o, i)] = {"out": o, "in": i, "how": how, "calls": n, "pairs": self.pairs}
         return list(best.values())
+
+
+@dataclass
+class Iterations:
+    event_loop: str | None = None
+    own_codes: tuple = ()  # the trampoline's and the function's code: not a boundary
+    on: bool = True
+    watched: Any = None
+    boundary: bool = False
+    group: int = 0
+    groups: list = field(default_factory=list)
+    calls: int = 0
+    loop_found: bool | None = None
+    started: float | None = None
+    seconds: float = 0.0  # how long the window was open (the program runs traced meanwhile)
+
+    def tick(self, caller) -> None:
+        """One call of the function, made from frame ``caller``."""
+        now = time.perf_counter()
+        if self.started is None:
+            self.started = now
+        self.seconds = now - self.started
+        w = self._watched(caller)
+        if w is not self.watched or self.boundary:
+            if self.watched is not None and self.group:
+                self.groups.append(self.group)
+            self.watched, self.group, self.boundary = w, 0, False
+        self.group += 1
+        self.calls += 1
+        if len(self.groups) >= GROUPS or self.calls >= WINDOW or self.seconds > WINDOW_SECONDS[1] or \
+                (len(self.groups) >= 2 and self.seconds > WINDOW_SECONDS[0]):
+            self.close()
+
+    def on_call(self, frame) -> None:
+        """A new frame started (global trace): a call made from the watched frame ends the iteration."""
+        if frame.f_back is self.watched and self.watched is not None and frame.f_code not in self.own_codes:
+            self.boundary = True
+
+    def close(self) -> None:
+        self.on = False
+        self.watched = None
+
+    def _watched(self, caller):
+        if not self.event_loop:
+            return caller
+        f, n = caller, 0
+        while f is not None and n < 64:
+            q = getattr(f.f_code, "co_qualname", f.f_code.co_name)
+            if q == self.event_loop or q.endswith("." + self.event_loop) or f.f_code.co_name == self.event_loop:
+                self.loop_found = True
+                return f
+            f, n = f.f_back, n + 1
+        self.loop_found = bool(self.loop_found)
+        return caller
+
+    def result(self) -> dict:
+        done = list(self.groups)
+        partial = self.group if not done else None
+        return {"groups": done, "partial": partial, "calls": self.calls, "event_loop_found": self.loop_found}
