@@ -37,9 +37,9 @@ from ._tracing import SettraceBackend, backend
 from .values import Desc, Stats, describe, is_array, snapshot, changes, is_user_object
 
 NEVER = 1 << 62
-FULL_SNAPSHOTS = 4
-BUDGET = 0.10  # past the first `calls` calls, the share of the run's time observed calls may take  # observed calls that copy every global of the module (later: only the ones touched)
-_HOOK_PREFIX = "__phasm_perf_hook_"
+FULL_SNAPSHOTS = 4  # observed calls that copy every global of the module (later: only the ones touched)
+BUDGET = 0.10  # past the first `calls` calls, the share of the run's time observed calls may take
+BUDGET_FLOOR = 0.5  # seconds of observation before the budget applies (a short run is observed in full)
 
 
 class Observer(FunctionHook):
@@ -101,7 +101,7 @@ class Observer(FunctionHook):
         if self.iters.on:
             if len(self.iters.own_codes) < 2:
                 self.iters.own_codes = (orig.__code__, self.tramp_code)
-            self.iters.tick(sys._getframe(3))  # slow <- entry <- trampoline <- the caller
+            self.iters.tick(sys._getframe(3), self.observe_seconds)  # slow <- entry <- trampoline <- the caller
             if not self.iters.on:
                 self._set_trace()
         power = index > self.first_n and not index & (index - 1) and self.next_observed != NEVER
@@ -109,7 +109,7 @@ class Observer(FunctionHook):
         if now:
             self.next_observed = index + 1 if index < self.first_n else max(index + 1, int(index * self.ratio))
             if index > self.first_n and not power and \
-                    self.observe_seconds > BUDGET * (time.perf_counter() - self.t0):
+                    self.observe_seconds > max(BUDGET_FLOOR, BUDGET * (time.perf_counter() - self.t0)):
                 now = False  # past the first calls, observing takes at most BUDGET of the run, but every power of
                 self.skipped += 1  # two is observed: the sample still spans the run
         now = now or power

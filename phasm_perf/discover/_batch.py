@@ -97,14 +97,16 @@ class Iterations:
     calls: int = 0
     loop_found: bool | None = None
     started: float | None = None
-    seconds: float = 0.0  # how long the window was open (the program runs traced meanwhile)
+    observed_at_start: float = 0.0
+    seconds: float = 0.0  # how long the window was open, observed calls apart (the program runs traced meanwhile)
 
-    def tick(self, caller) -> None:
-        """One call of the function, made from frame ``caller``."""
+    def tick(self, caller, observing: float = 0.0) -> None:
+        """One call of the function, made from frame ``caller`` (``observing``: the seconds spent in observed calls
+        so far, which do not count towards the window's time)."""
         now = time.perf_counter()
         if self.started is None:
-            self.started = now
-        self.seconds = now - self.started
+            self.started, self.observed_at_start = now, observing
+        self.seconds = now - self.started - (observing - self.observed_at_start)
         w = self._watched(caller)
         if w is not self.watched or self.boundary:
             if self.watched is not None and self.group:
