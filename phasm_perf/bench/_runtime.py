@@ -26,6 +26,7 @@ import random
 import time
 
 from ..core.hook.trampoline import FunctionHook
+from ..model.spec import TORCH_DTYPES, parse_dtype
 from ._capture_rt import capture_handlers
 from ._surrogate_rt import surrogate_handlers
 from .flatten import width
@@ -69,7 +70,7 @@ class Runtime(FunctionHook):
         model = runtime_module(saved, self.meta, self.spec.get("runtime", "eager"))
         self.torch = torch
         self.device = device
-        self.dtype = getattr(torch, self.meta.get("dtype", "float32"))
+        self.dtype = getattr(torch, TORCH_DTYPES[parse_dtype(self.meta.get("dtype", "fp32"))])
         self.model = model
         n_in = sum(width(w["schema"]) for w in self.meta["inputs"])
         with torch.inference_mode():

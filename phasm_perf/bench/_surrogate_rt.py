@@ -23,7 +23,7 @@ def _outputs(meta: dict) -> list[dict]:
 
 def surrogate_handlers(rt, orig, names, values):
     """``(call, batch)`` for the surrogate mode of :class:`~phasm_perf.bench._runtime.Runtime` ``rt``."""
-    from .marshal import result_converter, rows_to_tensor  # numpy: only in surrogate runs (capture needs none)
+    from ..core.marshal import result_converter, rows_to_tensor  # numpy: only in surrogate runs (capture needs none)
 
     meta = rt.meta
     wanted = [dict(w, root=w.get("root", "arg")) for w in meta["inputs"]]

@@ -14,7 +14,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-SCHEMA_VERSION = 1
+from ..core.units import fmt_seconds, fmt_signed_share
+
+#: 2: dtypes in the one vocabulary of phasm_perf.model.spec (fp32, bf16, ...; version 1 wrote float32, bfloat16)
+SCHEMA_VERSION = 2
 
 
 class InputInfo(BaseModel):
@@ -208,34 +211,17 @@ class BenchReport(BaseModel):
 
 
 # ------------------------------------------------------------------------------------------------ rendering
-def _fmt_s(v: float | None) -> str:
-    if v is None:
-        return "-"
-    a = abs(v)
-    if a >= 1:
-        return f"{v:.3g} s"
-    if a >= 1e-3:
-        return f"{v * 1e3:.3g} ms"
-    if a >= 1e-6:
-        return f"{v * 1e6:.3g} us"
-    return f"{v * 1e9:.3g} ns"
-
-
-def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{v * 100:+.1f}%"
-
-
 def render_terminal(report: BenchReport, console) -> None:
     from rich.table import Table
 
     c = report.capture
     t = report.training
     t_f = report.end_to_end.seconds_per_call if report.end_to_end else c.seconds_per_call
-    console.print(f"[bold]{report.function}[/]  {c.calls} calls, t_f {_fmt_s(t_f)} per call; "
+    console.print(f"[bold]{report.function}[/]  {c.calls} calls, t_f {fmt_seconds(t_f)} per call; "
                   f"{c.samples} samples, {len(c.input_names)} inputs -> {len(c.output_names)} outputs"
                   + (f"; not inputs: {', '.join(s.name for s in c.skipped_inputs)}" if c.skipped_inputs else ""))
     console.print(f"surrogate {t.surrogate} {t.dtype}: {t.epochs} epochs (best {t.best_epoch}), validation "
-                  f"relative error max {_pct(t.max_relative_error).lstrip('+')}, saved {t.path}")
+                  f"relative error max {fmt_signed_share(t.max_relative_error).lstrip('+')}, saved {t.path}")
     p = report.prediction
     console.print(f"device {report.device.device} ({report.device.name}, threads {report.device.threads}, "
                   f"{report.device.runtime}, {report.device.clock}); "
@@ -250,18 +236,18 @@ def render_terminal(report: BenchReport, console) -> None:
     tab = table("time per batch: measured vs predicted",
                 ("batch", "measured", "predicted", "error", "per call", "bound"), ("bound",))
     for r in report.per_batch:
-        tab.add_row(str(r.batch), _fmt_s(r.measured_seconds), _fmt_s(r.predicted_seconds), _pct(r.error),
-                    _fmt_s(r.measured_seconds_per_call), r.bound or "-")
+        tab.add_row(str(r.batch), fmt_seconds(r.measured_seconds), fmt_seconds(r.predicted_seconds), fmt_signed_share(r.error),
+                    fmt_seconds(r.measured_seconds_per_call), r.bound or "-")
     console.print(tab)
     e = report.end_to_end
     if e:
-        tab = table(f"end to end (median of {e.repeats}; baseline {_fmt_s(e.baseline_seconds)})",
+        tab = table(f"end to end (median of {e.repeats}; baseline {fmt_seconds(e.baseline_seconds)})",
                     ("run", "batches", "seconds", "speedup", "predicted", "error", "output max rel change"),
                     ("run", "batches"))
         for v in e.variants:
             batches = ", ".join(f"{n}x{b}" for b, n in v.batches.items())
-            tab.add_row(v.name, batches, _fmt_s(v.seconds), f"{v.measured_speedup:.3g}x",
-                        f"{v.predicted_speedup:.3g}x" if v.predicted_speedup else "-", _pct(v.speedup_error),
+            tab.add_row(v.name, batches, fmt_seconds(v.seconds), f"{v.measured_speedup:.3g}x",
+                        f"{v.predicted_speedup:.3g}x" if v.predicted_speedup else "-", fmt_signed_share(v.speedup_error),
                         f"{v.output_change.max_rel:.3g}" if v.output_change.max_rel is not None else "-")
         console.print(tab)
     sw = report.sweep
@@ -270,13 +256,13 @@ def render_terminal(report: BenchReport, console) -> None:
                     ("surrogate", "dtype", "batch", "measured", "predicted", "error", "validation rel. error"),
                     ("surrogate", "dtype"))
         for r in sw.rows:
-            tab.add_row(r.surrogate, r.dtype, str(r.batch), _fmt_s(r.measured_seconds), _fmt_s(r.predicted_seconds),
-                        _pct(r.error), _pct(r.validation_relative_error).lstrip("+"))
+            tab.add_row(r.surrogate, r.dtype, str(r.batch), fmt_seconds(r.measured_seconds), fmt_seconds(r.predicted_seconds),
+                        fmt_signed_share(r.error), fmt_signed_share(r.validation_relative_error).lstrip("+"))
         console.print(tab)
         for n in sw.notes:
             console.print(f"[dim]sweep note: {n}[/]")
-    console.print(f"prediction error: per batch (median) {_pct(report.per_batch_median_error).lstrip('+')}, "
-                  f"end to end {_pct(report.end_to_end_error).lstrip('+')}; verdict: {report.verdict}")
+    console.print(f"prediction error: per batch (median) {fmt_signed_share(report.per_batch_median_error).lstrip('+')}, "
+                  f"end to end {fmt_signed_share(report.end_to_end_error).lstrip('+')}; verdict: {report.verdict}")
     for n in report.notes:
         console.print(f"[dim]note: {n}[/]")
 
@@ -338,21 +324,21 @@ def render_html(report: BenchReport) -> str:
     img = base64.b64encode(plot_png(report)).decode("ascii")
     c, t = report.capture, report.training
     rows = "".join(
-        f"<tr><td>{r.batch}</td><td>{_fmt_s(r.measured_seconds)}</td><td>{_fmt_s(r.predicted_seconds)}</td>"
-        f"<td>{_pct(r.error)}</td><td>{_fmt_s(r.measured_seconds_per_call)}</td>"
-        f"<td>{_fmt_s(r.predicted_seconds_per_call)}</td><td>{esc(r.bound or '-')}</td></tr>"
+        f"<tr><td>{r.batch}</td><td>{fmt_seconds(r.measured_seconds)}</td><td>{fmt_seconds(r.predicted_seconds)}</td>"
+        f"<td>{fmt_signed_share(r.error)}</td><td>{fmt_seconds(r.measured_seconds_per_call)}</td>"
+        f"<td>{fmt_seconds(r.predicted_seconds_per_call)}</td><td>{esc(r.bound or '-')}</td></tr>"
         for r in report.per_batch)
     e2e = ""
     if report.end_to_end:
         e = report.end_to_end
         e2e = "".join(
             f"<tr><td>{esc(v.name)}</td><td>{esc(', '.join(f'{n}x{b}' for b, n in v.batches.items()))}</td>"
-            f"<td>{_fmt_s(e.baseline_seconds)}</td><td>{_fmt_s(v.seconds)}</td><td>{v.measured_speedup:.3g}x</td>"
-            f"<td>{(f'{v.predicted_speedup:.3g}x' if v.predicted_speedup else '-')}</td><td>{_pct(v.speedup_error)}"
+            f"<td>{fmt_seconds(e.baseline_seconds)}</td><td>{fmt_seconds(v.seconds)}</td><td>{v.measured_speedup:.3g}x</td>"
+            f"<td>{(f'{v.predicted_speedup:.3g}x' if v.predicted_speedup else '-')}</td><td>{fmt_signed_share(v.speedup_error)}"
             f"</td><td>{v.output_change.max_rel if v.output_change.max_rel is not None else '-'}</td></tr>"
             for v in e.variants)
     errs = "".join(f"<tr><td>{esc(o.name)}</td><td>{o.mae:.4g}</td><td>{o.rmse:.4g}</td><td>{o.max_abs:.4g}</td>"
-                   f"<td>{_pct(o.relative).lstrip('+')}</td></tr>" for o in t.errors)
+                   f"<td>{fmt_signed_share(o.relative).lstrip('+')}</td></tr>" for o in t.errors)
     skipped = "".join(f"<li><code>{esc(s.name)}</code>: {esc(s.reason)}</li>" for s in c.skipped_inputs)
     notes = "".join(f"<li>{esc(n)}</li>" for n in report.notes)
     sweep = ""
@@ -363,8 +349,8 @@ def render_html(report: BenchReport) -> str:
                  "<table><tr><th>surrogate</th><th>dtype</th><th>batch</th><th>measured</th><th>predicted</th>"
                  "<th>error</th><th>validation rel. error</th></tr>" + "".join(
                      f"<tr><td>{esc(r.surrogate)}</td><td>{esc(r.dtype)}</td><td>{r.batch}</td>"
-                     f"<td>{_fmt_s(r.measured_seconds)}</td><td>{_fmt_s(r.predicted_seconds)}</td>"
-                     f"<td>{_pct(r.error)}</td><td>{_pct(r.validation_relative_error).lstrip('+')}</td></tr>"
+                     f"<td>{fmt_seconds(r.measured_seconds)}</td><td>{fmt_seconds(r.predicted_seconds)}</td>"
+                     f"<td>{fmt_signed_share(r.error)}</td><td>{fmt_signed_share(r.validation_relative_error).lstrip('+')}</td></tr>"
                      for r in sw.rows) + "</table>")
     p = report.prediction
     return f"""<!doctype html>
@@ -376,11 +362,11 @@ td,th{{border:1px solid #ccc;padding:.25em .6em;text-align:right}}th{{background
 <p>{esc(' '.join(report.argv))} &middot; {esc(report.created)} &middot; device {esc(report.device.device)}
 ({esc(report.device.name)}, threads {report.device.threads}); CUDA {esc(report.device.cuda)} &middot;
 prediction: {esc(f'{p.hardware} {p.dtype}' if p.status == 'ok' else p.status)}</p>
-<p><b>Prediction error</b>: per batch (median) {_pct(report.per_batch_median_error).lstrip('+')},
-end to end {_pct(report.end_to_end_error).lstrip('+')}. Measured verdict: <b>{report.verdict}</b>.</p>
+<p><b>Prediction error</b>: per batch (median) {fmt_signed_share(report.per_batch_median_error).lstrip('+')},
+end to end {fmt_signed_share(report.end_to_end_error).lstrip('+')}. Measured verdict: <b>{report.verdict}</b>.</p>
 <img alt="predicted vs measured" src="data:image/png;base64,{img}">
 <h2>Capture</h2>
-<p>{c.calls} calls, {c.samples} samples (budget {c.budget}); t_f = {_fmt_s(c.seconds_per_call)} per call;
+<p>{c.calls} calls, {c.samples} samples (budget {c.budget}); t_f = {fmt_seconds(c.seconds_per_call)} per call;
 inputs: {esc(', '.join(c.input_names))}; outputs: {esc(', '.join(c.output_names))}.</p>
 {f'<p>Not surrogate inputs:</p><ul>{skipped}</ul>' if skipped else ''}
 <h2>Training</h2>

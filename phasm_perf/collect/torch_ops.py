@@ -39,7 +39,7 @@ def wrap_argv(argv: list[str]) -> list[str]:
 
 def import_ops(path: Path, samples, notes: list[str]) -> None:
     """After the run: drop the wrapper's own frames from the sampled stacks, write ``torch_ops.folded``."""
-    from ..calltree.folded import split_frame, write_folded
+    from ..core.folded import split_frame, write_folded
 
     wrapper = str(WRAPPER)
 
@@ -82,7 +82,7 @@ def load_ops(bundle_path: str | os.PathLike) -> list[dict]:
 
 def operator_tree(bundle_path: str | os.PathLike):
     """The operators' call tree (self CPU time, seconds) as a :class:`~phasm_perf.calltree.tree.CallTree`."""
-    from ..calltree.folded import read_folded
+    from ..core.folded import read_folded
     from ..calltree.tree import CallTree
 
     return CallTree(read_folded(Path(bundle_path) / "torch_ops.folded", missing_ok=True), seconds_per_unit=1e-6)

@@ -8,10 +8,12 @@ import html
 import math
 
 from ..hardware import HardwareProfile
+from ..model.spec import parse_hidden
 from ..model.surrogate import MLP, sweep
-from ..report.render import fmt_seconds, fmt_speedup, summary_lines
-from ..report.schema import RankReport
-from .plot import figure_svg, roofline_figure
+from ..core.units import fmt_bandwidth, fmt_flops, fmt_seconds, fmt_speedup
+from .render import summary_lines
+from .schema import RankReport
+from .roofline_plot import figure_svg, roofline_figure
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:0.9em}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
@@ -75,15 +77,13 @@ def render_html(report: RankReport, profile: HardwareProfile | None = None) -> s
 
 
 def _hidden(spec: str) -> tuple[int, ...]:
-    from ..model.surrogate import parse_hidden
-
     return parse_hidden(spec)
 
 
 def _hw_line(profile: HardwareProfile | None) -> str:
     if profile is None:
         return ""
-    mem = ", ".join(f"{lvl.name} {lvl.bandwidth / 1e9:,.0f} GB/s" for lvl in profile.memory)
-    peaks = ", ".join(f"{d} {f.value / 1e9:,.0f} GFLOP/s" for d, f in profile.peak_flops.items()
+    mem = ", ".join(f"{lvl.name} {fmt_bandwidth(lvl.bandwidth)}" for lvl in profile.memory)
+    peaks = ", ".join(f"{d} {fmt_flops(f.value)}" for d, f in profile.peak_flops.items()
                       if f.value and not math.isnan(f.value))
     return f"hardware {profile.name}: {profile.description}; {peaks}; {mem}"

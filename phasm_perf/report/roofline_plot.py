@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from typing import Sequence
 
+from ..core.units import fmt_bandwidth, fmt_flops
 from ..hardware import HardwareProfile
 from ..model.surrogate import BatchPrediction
 
@@ -22,8 +23,8 @@ def roofline_axes(ax, profile: HardwareProfile, dtype: str = "fp32", x_range=(1e
     xs = np.logspace(np.log10(x_range[0]), np.log10(x_range[1]), 200)
     for lvl in dev.levels:
         ax.plot(xs, np.minimum(dev.peak, xs * lvl.bandwidth), lw=1.2,
-                label=f"{lvl.name} {lvl.bandwidth / 1e9:,.0f} GB/s")
-    ax.axhline(dev.peak, color="k", lw=0.8, ls="--", label=f"{dtype} peak {dev.peak / 1e9:,.0f} GFLOP/s")
+                label=f"{lvl.name} {fmt_bandwidth(lvl.bandwidth)}")
+    ax.axhline(dev.peak, color="k", lw=0.8, ls="--", label=f"{dtype} peak {fmt_flops(dev.peak)}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("arithmetic intensity (FLOP/byte)")
