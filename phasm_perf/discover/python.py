@@ -109,7 +109,7 @@ def _variable(v: dict, way: str, direction: str, counter: float | None) -> Varia
     s = v[way]
     note = None
     if counter is not None:
-        note = f"counter: {counter:+g} per call"
+        note = f"counter {counter:+g}/call"
     elif s.get("shape_varies"):
         note = "its shape changed between calls (the largest is shown)"
     elif s["min"] is None and s["size"]:

@@ -4,6 +4,7 @@ markdown and as JSON. Names come from the user's program: escaped for rich marku
 from __future__ import annotations
 
 import io
+import shutil
 
 from rich.console import Console
 from rich.markup import escape
@@ -11,7 +12,7 @@ from rich.table import Table
 
 from ..discover.schema import Variable, VarsReport
 
-COLUMNS = ("name", "kind", "dir", "dtype", "shape", "size", "bytes", "range", "constant", "note")
+COLUMNS = ("name", "kind", "dir", "dtype", "shape", "size", "bytes", "range", "const", "note")
 
 
 def _range(v: Variable) -> str:
@@ -57,12 +58,14 @@ def _lines(r: VarsReport) -> list[str]:
 
 def render_table(r: VarsReport, console: Console | None = None) -> str:
     buf = io.StringIO()
-    console = console or Console(file=buf, width=160, highlight=False, color_system=None, force_terminal=False)
+    width = shutil.get_terminal_size((160, 24)).columns  # $COLUMNS when not a terminal
+    console = console or Console(file=buf, width=width, highlight=False, color_system=None, force_terminal=False)
     console.print(escape(headline(r)))
     for title, rows in (("inputs", r.inputs), ("outputs", r.outputs)):
         t = Table(title=f"{title} (* not in the signature)", title_justify="left")
         for col in COLUMNS:
-            t.add_column(col, justify="right" if col in ("size", "bytes") else "left", overflow="fold")
+            t.add_column(col, justify="right" if col in ("size", "bytes") else "left", overflow="fold",
+                         no_wrap=col not in ("range", "note"))
         for v in rows:
             t.add_row(*(escape(x) for x in _row(v)))
         console.print(t)

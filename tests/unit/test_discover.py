@@ -169,7 +169,7 @@ def test_report_from_the_observers_aggregate():
         ("CONFIG", "global", "in", True), ("N", "global", "inout", False)]  # CONFIG['a']: inside CONFIG
     assert [(v.name, v.direction) for v in r.outputs] == [("out", "out"), ("N", "inout")]  # out[0]: inside out
     n = next(v for v in r.inputs if v.name == "N")
-    assert n.counter == 1.0 and n.note == "counter: +1 per call"
+    assert n.counter == 1.0 and n.note == "counter +1/call"
     s = r.summary  # the counter and the constants are not surrogate inputs; the counter is no output either
     assert (s.input_size, s.output_size, s.constant_inputs, s.input_bytes, s.output_bytes) == (1, 4, 3, 8, 32)
     assert s.outside_signature == pytest.approx(3 / 5)  # CONFIG (2) and N (1) of the 5 scalars read
