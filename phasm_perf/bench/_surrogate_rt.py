@@ -22,7 +22,10 @@ def _outputs(meta: dict) -> list[dict]:
 
 
 def surrogate_handlers(rt, orig, names, values):
-    """``(call, batch)`` for the surrogate mode of :class:`~phasm_perf.bench._runtime.Runtime` ``rt``."""
+    """``(call, batch)`` for the surrogate mode of :class:`~phasm_perf.bench._runtime.Runtime` ``rt``.
+
+    One function on purpose: ``call`` and ``batch`` are the program's hot path and close over the compiled
+    flatteners, the input buffers and the model set up here once, rather than looking them up on every call."""
     from ..core.marshal import result_converter, rows_to_tensor  # numpy: only in surrogate runs (capture needs none)
 
     meta = rt.meta

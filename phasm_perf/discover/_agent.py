@@ -22,19 +22,19 @@ written as JSON for :mod:`.python`, which turns it into a :class:`~phasm_perf.di
 from __future__ import annotations
 
 import atexit
-import builtins
 import json
 import os
 import sys
-import sysconfig
 import time
 import types
 
 from ..core.hook.trampoline import FunctionHook
-from ._batch import MAX_FLAT, CallIO, Flows, Iterations
+from ._batch import CallIO, Flows, Iterations
 from ._call import Call, Ref, _is_scalar
+from ._effects import Effects, library_dirs
+from ._record import elements, flat, var_json, whole_lists
 from ._tracing import SettraceBackend, backend
-from .values import Desc, Stats, describe, is_array, snapshot, changes, is_user_object
+from .values import Desc, Stats, changes, describe, is_user_object, snapshot
 
 NEVER = 1 << 62
 FULL_SNAPSHOTS = 4  # observed calls that copy every global of the module (later: only the ones touched)
@@ -61,7 +61,7 @@ class Observer(FunctionHook):
         self.flows = Flows()
         self.iters = Iterations(spec.get("event_loop"))
         self.backend = None
-        self.lib_dirs = _library_dirs()
+        self.lib_dirs = library_dirs()
         self.user_cache: dict = {}
         self.call = None
         self.caller: str | None = None  # the function that made the observed call
@@ -152,7 +152,7 @@ class Observer(FunctionHook):
         self._snap_module(call, orig.__globals__)
         if self.backend is None:
             self.backend = backend(self._is_user, self._on_start)
-        watch = _Effects(call)
+        watch = Effects(call)
         self.nxt[0] = 0  # every call goes through `slow` while observing: recursion is seen
         self.observing = True
         self.backend.start(call)
@@ -239,9 +239,9 @@ class Observer(FunctionHook):
             if not isinstance(d, Desc):
                 continue
             written.setdefault(name, (ref, d, detail))
-            for el, ed in _elements(ref, d, detail):
+            for el, ed in elements(ref, d, detail):
                 written.setdefault(el.name, (el, ed, None))
-        _whole_lists(written)
+        whole_lists(written)
         outs: dict = {}
         for name, (ref, d, detail) in written.items():
             self._agg(name, ref, "out", d, detail)
@@ -263,7 +263,7 @@ class Observer(FunctionHook):
             if ref is not None and ref.root_kind == "global":
                 self.touched.setdefault(id(ref.holder), set()).add(ref.key)
         objects = {n: call.refs[n].value() for n in call.first if not call.refs[n].steps}
-        self.flows.add(CallIO(index, _flat(ins), _flat(outs), objects,
+        self.flows.add(CallIO(index, flat(ins), flat(outs), objects,
                               result if result is not None and not _is_scalar(result) else None))
 
     def _result(self, call: Call, result, outs: dict) -> None:
@@ -314,7 +314,7 @@ class Observer(FunctionHook):
             "backend": type(self.backend).__name__ if self.backend else None,
             "program_seconds": time.perf_counter() - self.t0, "observe_seconds": self.observe_seconds,
             "skipped": self.skipped, "window_seconds": self.iters.seconds,
-            "variables": [_var_json(v, counters) for v in self._final_vars()],
+            "variables": [var_json(v, counters) for v in self._final_vars()],
             "unresolved": list(self.unresolved.values()),
             "effects": [f"{k} ({v})" for k, v in self.effects.items()],
             "notes": [f"{k} ({v})" for k, v in self.notes.items()],
@@ -338,98 +338,6 @@ class Observer(FunctionHook):
                     continue
             out.append(v)
         return out
-
-
-def _var_json(v: dict, counters: set) -> dict:
-    return {"name": v["name"], "kind": v["kind"], "in_signature": v["in_signature"],
-            "in": v["in"].to_json() if v["in"].calls else None, "out": v["out"].to_json() if v["out"].calls else None,
-            "counter": v["delta"] if v["name"] in counters else None}
-
-
-def _whole_lists(written: dict) -> None:
-    """A list whose every item was written is written whole (``out``, not ``out[0]`` and ``out[1]``)."""
-    parents: dict = {}
-    for ref, _, _ in written.values():
-        if ref.steps and ref.steps[-1][0] == "item" and isinstance(ref.steps[-1][1], int):
-            parent = ref._replace(steps=ref.steps[:-1])
-            parents.setdefault(parent.name, (parent, set()))[1].add(ref.steps[-1][1])
-    for name, (parent, items) in parents.items():
-        value = parent.value()
-        if name not in written and isinstance(value, list) and items == set(range(len(value))):
-            d = describe(value)
-            if isinstance(d, Desc):
-                written[name] = (parent, d, None)
-
-
-def _elements(ref: Ref, d: Desc, detail):
-    """The elements of an array written at a few places (``detail``: their flat positions)."""
-    if not isinstance(detail, set) or not d.shape or d.data is None:
-        return []
-    out = []
-    for p in sorted(detail):
-        key = p if len(d.shape) == 1 else tuple(_unravel(p, d.shape))
-        value = float(d.data[p])
-        out.append((ref.plus(("item", key)), Desc(d.dtype, [], 1, d.itemsize, value)))
-    return out
-
-
-def _unravel(p: int, shape: list[int]) -> list[int]:
-    idx = []
-    for n in reversed(shape):
-        idx.append(p % n)
-        p //= n
-    return idx[::-1]
-
-
-def _flat(descs: dict) -> dict:
-    return {n: (d.data if is_array(d.data) else d.flat()) for n, d in descs.items()
-            if d.data is not None and d.size <= MAX_FLAT}
-
-
-def _library_dirs() -> tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    dirs = {paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    dirs.add(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # phasm_perf itself
-    for p in sys.path:
-        if p.endswith(("site-packages", "dist-packages")):
-            dirs.add(p)
-    return tuple(sorted(d.rstrip(os.sep) + os.sep for d in dirs if d))
-
-
-class _Effects:
-    """While an observed call runs: writes to ``sys.stdout``/``sys.stderr`` and ``open()`` are noted."""
-
-    def __init__(self, call: Call) -> None:
-        self.call = call
-
-    def __enter__(self):
-        self.saved = (sys.stdout, sys.stderr, builtins.open)
-        sys.stdout = _Stream(sys.stdout, self.call)
-        sys.stderr = _Stream(sys.stderr, self.call)
-        real_open, call = builtins.open, self.call
-
-        def watched_open(file, mode="r", *args, **kwargs):
-            what = "reads a file" if set(mode) <= {"r", "b", "t"} else "writes a file"
-            call.effects.setdefault(what, f"open({os.path.basename(str(file))!r}, {mode!r})")
-            return real_open(file, mode, *args, **kwargs)
-
-        builtins.open = watched_open
-        return self
-
-    def __exit__(self, *exc) -> None:
-        sys.stdout, sys.stderr, builtins.open = self.saved
-
-
-class _Stream:
-    def __init__(self, stream, call: Call) -> None:
-        self._stream, self._call = stream, call
-
-    def write(self, text):
-        self._call.effects.setdefault("prints", "writes to sys.stdout or sys.stderr")
-        return self._stream.write(text)
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
 
 
 def install(spec: dict) -> Observer:
