@@ -1,5 +1,6 @@
-"""A function's real inputs and outputs (:class:`~phasm_perf.discover.schema.VarsReport`) as a terminal table, as
-markdown and as JSON. Names come from the user's program: escaped for rich markup, and ``|`` escaped in markdown."""
+"""A function's real inputs and outputs (:class:`~phasm_perf.discover.schema.VarsReport`, Python or compiled) as a
+terminal table, as markdown and as JSON. Names come from the user's program: escaped for rich markup, and ``|``
+escaped in markdown."""
 
 from __future__ import annotations
 
@@ -27,9 +28,17 @@ def _shape(v: Variable) -> str:
     return "scalar" if not v.shape else "x".join(str(d) for d in v.shape)
 
 
-def _row(v: Variable) -> list[str]:
-    return [v.name, v.kind + ("" if v.in_signature else "*"), v.direction, v.dtype, _shape(v), f"{v.size:,}",
-            f"{v.bytes:,}", _range(v), "yes" if v.constant else "", v.note or ""]
+def _columns(r: VarsReport) -> tuple[str, ...]:
+    """The columns; ``type`` (the source language's type: C++) when the report has one."""
+    if any(v.type for v in r.inputs + r.outputs):
+        return COLUMNS[:-1] + ("type", "note")
+    return COLUMNS
+
+
+def _row(v: Variable, columns: tuple[str, ...]) -> list[str]:
+    row = [v.name, v.kind + ("" if v.in_signature else "*"), v.direction, v.dtype, _shape(v), f"{v.size:,}",
+           f"{v.bytes:,}", _range(v), "yes" if v.constant else ""]
+    return row + ([v.type or ""] if "type" in columns else []) + [v.note or ""]
 
 
 def headline(r: VarsReport) -> str:
@@ -61,13 +70,14 @@ def render_table(r: VarsReport, console: Console | None = None) -> str:
     width = shutil.get_terminal_size((160, 24)).columns  # $COLUMNS when not a terminal
     console = console or Console(file=buf, width=width, highlight=False, color_system=None, force_terminal=False)
     console.print(escape(headline(r)))
+    columns = _columns(r)
     for title, rows in (("inputs", r.inputs), ("outputs", r.outputs)):
         t = Table(title=f"{title} (* not in the signature)", title_justify="left")
-        for col in COLUMNS:
+        for col in columns:
             t.add_column(col, justify="right" if col in ("size", "bytes") else "left", overflow="fold",
-                         no_wrap=col not in ("range", "note"))
+                         no_wrap=col not in ("range", "type", "note"))
         for v in rows:
-            t.add_row(*(escape(x) for x in _row(v)))
+            t.add_row(*(escape(x) for x in _row(v, columns)))
         console.print(t)
     console.print(escape(batching_line(r)))
     for line in _lines(r):
@@ -81,9 +91,10 @@ def _md_cell(text: str) -> str:
 
 def render_markdown(r: VarsReport) -> str:
     out = [f"# Inputs and outputs of `{r.function}`", "", _md_cell(headline(r)), ""]
+    columns = _columns(r)
     for title, rows in (("Inputs", r.inputs), ("Outputs", r.outputs)):
-        out += [f"## {title}", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-        out += ["| " + " | ".join(_md_cell(x) for x in _row(v)) + " |" for v in rows]
+        out += [f"## {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        out += ["| " + " | ".join(_md_cell(x) for x in _row(v, columns)) + " |" for v in rows]
         out.append("")
     out += [_md_cell(batching_line(r)), ""]
     out += [f"- {_md_cell(line)}" for line in _lines(r)]
