@@ -204,6 +204,11 @@ def test_effects_are_listed(tmp_path):
     assert r["effects"] == ["prints (print())"]
 
 
-def test_a_compiled_program_is_not_observed_as_python():
-    proc = run_cli("vars", "--function", "m:f", "--", "/bin/true")
+def test_a_program_neither_python_nor_compiled_is_refused(tmp_path):
+    script = tmp_path / "run.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o755)
+    proc = run_cli("vars", "--function", "m:f", "--", script)
     assert "needs a Python program" in assert_one_line_error(proc) and proc.returncode == 2
+    proc = run_cli("vars", "--function", "legacy:step", "--input", "x:double[2]", "--", PROGRAMS / "legacy.py")
+    assert "--input and --output say what a C/C++ pointer points to" in assert_one_line_error(proc)
