@@ -252,6 +252,29 @@ def bench(prog: str, args: Sequence[str] = (), function: str = "", out: str | os
     return _bench(resolve_target(prog, args), function, BenchOptions(**options), out)
 
 
+def vars(prog: str | Target, args: Sequence[str] = (), function: str = "", *, calls: int = 64,
+         event_loop: str | None = None, timeout: float | None = None, as_command: bool = False):
+    """``phasm-perf vars`` for a Python program: run ``prog args`` (or a :class:`Target`) and observe ``function``
+    (``MODULE:QUALNAME``) over a sample of its calls; returns its :class:`~phasm_perf.discover.schema.VarsReport`
+    (inputs, outputs, batching). A crash of the program raises
+    :class:`~phasm_perf.discover.python.ObservationFailed` carrying what was observed. (:func:`vars_native` for a
+    compiled program.)"""
+    from .discover.python import discover
+
+    if not isinstance(prog, Target):
+        if as_command and prog.endswith(".py") and os.path.isfile(prog):
+            as_command = False  # `-- prog.py ARGS`: a script, run with this Python
+        prog = resolve_target(prog, args, as_command=as_command)
+    return discover(prog, function, calls=calls, event_loop=event_loop, timeout=timeout)
+
+
+def largest_batch(report) -> int | None:
+    """The largest batch the program can form as it stands (1: its calls depend on each other)."""
+    from .discover import largest_batch as _largest
+
+    return _largest(report)
+
+
 def bench_frame(report) -> pd.DataFrame:
     """A bench report's per-batch table (measured and predicted seconds, error) as a DataFrame indexed by batch."""
     return pd.DataFrame([r.model_dump() for r in report.per_batch]).set_index("batch")
