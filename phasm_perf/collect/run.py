@@ -118,6 +118,7 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
     state.notes.extend(_interval_notes(options.interval, collector, say))
     extra = RunExtras(collector, target, options, writer, state.notes)
     procs: list[subprocess.Popen] = []
+    path: Path | None = None
     try:
         with _abort_on_signals():  # while the program runs, _run forwards signals to it instead
             raw = writer.file(f"{collector.name}.raw")
@@ -132,17 +133,33 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
             counts = _counts(target, samples, status, options, extra, writer, say, state, choose)
             meta = _meta(target, options, collector, extra, samples, ran, status, counts, state)
             writer.write_json("counts.json", counts.model_dump())
-            path = writer.commit(meta)
+            with _signals_held():  # the rename and knowing it happened are one step
+                path = writer.commit(meta)
     except BaseException as exc:
         _kill(procs)
-        writer.abort()
+        if path is None:
+            writer.abort()
         if isinstance(exc, OSError):  # writing the bundle (a full disk, a folder that went away)
             raise output_error(out, exc) from None
+        if isinstance(exc, KeyboardInterrupt) and path is not None:
+            raise ProgramInterrupted(f"phasm-perf was interrupted ({_Stopped.name(exc)}) just after it wrote the "
+                                     f"bundle {str(path)!r}, which is complete") from None
         if isinstance(exc, KeyboardInterrupt):  # phasm-perf itself, after the program: nothing half-written is kept
             raise ProgramInterrupted(f"phasm-perf was interrupted ({_Stopped.name(exc)}) while it wrote the bundle: "
                                      f"nothing was kept in {str(out)!r}") from None
         raise
     return load_bundle(path)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP held back (delivered at the end of the block)."""
+    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, sigs)
 
 
 class _Stopped(KeyboardInterrupt):

@@ -112,9 +112,9 @@ def test_sigterm_after_the_program_ends_leaves_a_whole_bundle_or_nothing(tmp_pat
         pass  # the bundle was in place before the signal (which then ended the process as SIGTERM does)
     else:
         assert proc.returncode == 130, err
-        if out.exists():  # the signal reached the run: kept, marked partial
+        if out.exists():  # the signal reached the run (kept, marked partial), or came just after the rename
             m = load_bundle(out).meta
-            assert m.status == "interrupted" and m.partial
+            assert (m.status == "interrupted" and m.partial) or "just after it wrote the bundle" in err, err
         else:
             assert "nothing was kept" in err
     assert _leftovers(tmp_path) == []
