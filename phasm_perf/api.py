@@ -80,13 +80,15 @@ def _stderr_tail(path: Path) -> str:
     return f"; last line of its stderr: {lines[-1].strip()[:200]}" if lines else ""
 
 
-def load_profile(path: str | os.PathLike, fmt: str | None = None, **options) -> Bundle:
+def load_profile(path: str | os.PathLike, fmt: str | None = None, force: bool = False, **options) -> Bundle:
     """A bundle directory, or a profile file in any format phasm-perf reads (detected from its content unless
-    ``fmt`` names it: see :data:`phasm_perf.calltree.readers.FORMATS`), as a :class:`Bundle`."""
+    ``fmt`` names it: see :data:`phasm_perf.calltree.readers.FORMATS`), as a :class:`Bundle`. Damaged input is one
+    :class:`~phasm_perf.core.errors.PhasmError`; ``force`` reads what can be read (the notes say what was
+    skipped)."""
     p = Path(path)
     if p.is_dir():
-        return load_bundle(p)
-    return bundle_from_profile(read_profile(p, fmt, **options), p)
+        return load_bundle(p, force=force)
+    return bundle_from_profile(read_profile(p, fmt, force=force, **options), p)
 
 
 def bundle_from_profile(profile: Profile, path: str | os.PathLike) -> Bundle:
@@ -143,7 +145,7 @@ def call_tree(source: Bundle | str | os.PathLike) -> CallTree:
 
 def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bundle | str | os.PathLike | None = None,
                input_format: str | None = None, view: str = "both", min_width: float = 1e-4,
-               candidates: bool | None = None, tree: CallTree | None = None,
+               candidates: bool | None = None, tree: CallTree | None = None, force: bool = False,
                **rank_options) -> tuple[str, list[str]]:
     """A flame graph of ``source`` (against ``other`` for a differential view) as text, and the notes to show.
     ``tree``: ``call_tree(source)`` if already built (its tables are reused); ``rank_options`` (as
@@ -151,10 +153,10 @@ def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bun
     ranks them unless the profile has more distinct stacks than :data:`~phasm_perf.report.flamegraph.RANK_LIMIT`."""
     from .report.flamegraph import render_flamegraph
 
-    bundle = source if isinstance(source, Bundle) else load_profile(source, input_format)
+    bundle = source if isinstance(source, Bundle) else load_profile(source, input_format, force=force)
     base = None
     if other is not None:
-        base = other if isinstance(other, Bundle) else load_profile(other, input_format)
+        base = other if isinstance(other, Bundle) else load_profile(other, input_format, force=force)
     text, notes = render_flamegraph(bundle, fmt, other=base, view=view, min_width=min_width, highlight=candidates,
                                     tree=tree, rank_options=RankOptions(**rank_options))
     return text, list(bundle.meta.notes) + notes

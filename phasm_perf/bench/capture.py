@@ -48,9 +48,16 @@ class Capture:
 
     @property
     def constant_inputs(self) -> list[str]:
+        """Inputs that do not change over the sample: a spread (standard deviation) within :data:`CONSTANT_RTOL` of
+        the input's size (so 0.1 + 2e-17 still counts as constant; an exact 0 as well)."""
         if len(self.X) < 2:
             return []
-        return [n for n, s in zip(self.input_names, self.X.std(axis=0)) if s == 0]
+        scale = np.maximum(np.abs(self.X).max(axis=0), np.finfo(float).tiny)
+        return [n for n, s, m in zip(self.input_names, self.X.std(axis=0), scale) if s <= CONSTANT_RTOL * m]
+
+
+#: relative spread under which an input counts as constant (bench's notes say which inputs, and this tolerance)
+CONSTANT_RTOL = 1e-9
 
 
 def parse_function(spec: str, target: Target) -> FunctionRef:

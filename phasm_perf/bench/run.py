@@ -21,7 +21,7 @@ from ..collect.program import Target
 from ..discover.python import discover
 from ..model.laws import batched_seconds, end_to_end
 from . import report as R
-from .capture import Capture, capture, parse_function
+from .capture import CONSTANT_RTOL, Capture, capture, parse_function
 from .plan import Plan, plan
 from .predict import Prediction, load_profile, predict, profile_threads
 from .runs import seconds_per_timed_call, timed_calls
@@ -148,8 +148,9 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
         notes.append("replayed after each surrogate call (counters): " +
                      ", ".join(f"{c['name']} ({c['step']:+g})" for c in pl.counters))
     if cap.constant_inputs:
-        notes.append(f"inputs constant in every sample: {', '.join(cap.constant_inputs)} (the surrogate learns "
-                     "nothing about them; it is valid only at these values)")
+        notes.append(f"inputs constant in every sample (spread within {CONSTANT_RTOL:g} of their size): "
+                     f"{', '.join(cap.constant_inputs)} (the surrogate learns nothing about them; it is valid only "
+                     "at these values)")
     if dev.device == "cpu":
         notes.append(f"CUDA {dev.cuda}: timed on the CPU")
 

@@ -16,7 +16,7 @@ from ..core.errors import PhasmError
 from ..hardware import HardwareProfile, available, dump, load, local_path
 from ..model.spec import DTYPES
 from ..core.output import check_output, write_output
-from ._common import stderr
+from ._common import stderr, whole_number
 
 NAME = "hw"
 HELP = "list, show or measure hardware profiles"
@@ -34,7 +34,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                    help=f"where to write it (default: {local_path()}, or $PHASM_PERF_LOCAL_PROFILE)")
     m.add_argument("--quick", action="store_true", help="a few seconds, smaller problems (noisier roofs)")
     m.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="what to measure (default cpu)")
-    m.add_argument("--threads", type=int, metavar="N", help="PyTorch threads (default: PyTorch's choice)")
+    m.add_argument("--threads", type=whole_number(), metavar="N", help="PyTorch threads (default: PyTorch's choice)")
 
 
 def _console() -> Console:

@@ -125,7 +125,8 @@ def test_bench_batch_point_measures_batched_and_single(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("function, prog, message", [
     ("nosuchmodule:f", "strs.py", r"unknown module 'nosuchmodule'"),
-    ("strs:nope", "strs.py", r"no function 'nope' in strs\.py"),
+    ("strs:nope", "strs.py", r"no function 'nope' in strs\.py \(--function strs:nope\); it defines: few, label"),
+    ("strs:nevr", "strs.py", r"no function 'nevr' in strs\.py \(--function strs:nevr\); did you mean never\?"),
     ("strs:never", "strs.py", r"strs:never was never called during the run"),
     ("strs:label", "strs.py", r"strs:label has no varying numeric inputs \(name is a str\)"),
     ("strs:few", "strs.py", r"too few samples to train: strs:few was called 10 time\(s\)"),
