@@ -19,7 +19,9 @@ from .calltree.tree import CallTree
 from .collect.bundle import Bundle, CallCount, CollectorInfo, CountsInfo, Meta, load_bundle
 from .collect.program import resolve_target
 from .collect.run import ProfileOptions, profile as _profile
+from .core.output import write_output
 from .report import RankOptions, RankReport, build_report
+from .track import Logged, Tracker, Tracking, TrackingError, open_tracker
 
 
 def profile(prog: str, args: Sequence[str] = (), out: str | os.PathLike = "out.phasm", **options) -> Bundle:
@@ -166,15 +168,77 @@ def roofline_figure(hardware: str = "local", series: dict | None = None, dtype: 
 
 
 def bench(prog: str, args: Sequence[str] = (), function: str = "", out: str | os.PathLike = "bench.out",
-          **options):
+          tracking: Tracking | None = None, **options):
     """``phasm-perf bench``: capture ``function`` (``MODULE:QUALNAME``) in ``prog args``, train, time, swap it in;
     ``options`` as :class:`phasm_perf.bench.run.BenchOptions`. Returns the :class:`~phasm_perf.bench.report.BenchReport`
-    (the surrogate and the sample are kept in ``out``)."""
+    (the surrogate, the sample, bench.json and bench.html are kept in ``out``). The run is tracked in MLflow
+    (``tracking``, default: the sqlite store in ``out``; ``Tracking(enabled=False)`` turns it off)."""
+    from .bench.report import render_html
     from .bench.run import BenchOptions, bench as _bench
 
-    return _bench(resolve_target(prog, args), function, BenchOptions(**options), out)
+    tracking = tracking or Tracking()
+    tracker, error = open_tracking(tracking, out)
+    report = _bench(resolve_target(prog, args), function, BenchOptions(**options), out)
+    text = report.model_dump_json(indent=2) + "\n"
+    write_output(text, str(Path(out) / "bench.json"))
+    write_output(render_html(report), str(Path(out) / "bench.html"))
+    if error is not None:
+        raise error.kept(f"{out}/")
+    if tracker is not None:
+        track_bench(report, out, tracker)
+    return report
 
 
 def bench_frame(report) -> pd.DataFrame:
     """A bench report's per-batch table (measured and predicted seconds, error) as a DataFrame indexed by batch."""
     return pd.DataFrame([r.model_dump() for r in report.per_batch]).set_index("batch")
+
+
+# ----------------------------------------------------------------------------------------------------- tracking
+def open_tracking(tracking: Tracking, folder: str | os.PathLike,
+                  on_status=None) -> tuple[Tracker | None, TrackingError | None]:
+    """The tracker for a run whose store (by default) lives in ``folder``, opened before the run so that an
+    unreachable server is known at once: ``(tracker, None)``, ``(None, None)`` when tracking is off (or MLflow is
+    not installed and no store was asked for: a status line says so), or ``(None, error)`` to raise once the
+    run's results are written."""
+    status = on_status or (lambda m: None)
+    try:
+        tracker = open_tracker(tracking, folder)
+    except TrackingError as exc:
+        if "needs MLflow" in str(exc) and tracking.uri is None and not os.environ.get("MLFLOW_TRACKING_URI"):
+            status("tracking off: MLflow is not installed (pip install 'phasm-perf[track]')")
+            return None, None
+        status(f"not tracked: {exc}")
+        return None, exc
+    if tracker is not None:
+        status(f"tracking to {tracker.uri} (experiment {tracker.experiment!r})")
+    return tracker, None
+
+
+def sweep_point(surrogate: str, dtype: str, rows: list, built: dict):
+    """A ``--sweep`` point as :func:`phasm_perf.bench.sweep.run_sweep` hands it over, kept for tracking."""
+    from .track.records import SweepPoint
+
+    return SweepPoint(surrogate=surrogate, dtype=dtype, rows=list(rows), model_bytes=built.get("bytes"),
+                      trained=built.get("relative") is not None)
+
+
+def track_bench(report, out_dir: str | os.PathLike, tracker: Tracker, points: Sequence = ()) -> Logged:
+    """Log a bench run (its sweep points as child runs) with its files in ``out_dir`` and the surrogate as an
+    MLflow model; the plot is written to ``out_dir/bench.png`` for it."""
+    from .bench.report import plot_png
+    from .track.records import bench_record
+
+    out_dir = Path(out_dir)
+    write_output(plot_png(report), str(out_dir / "bench.png"))
+    return tracker.log(bench_record(report, out_dir, list(points)))
+
+
+def tracked_runs(store: str | os.PathLike, experiment: str | None = None) -> pd.DataFrame:
+    """The runs of a tracking store as a DataFrame (``mlflow.search_runs``: one row per run, ``params.*``,
+    ``metrics.*`` and ``tags.*`` columns). ``store``: a URI, or a folder holding the default ``mlflow.db``."""
+    from .track import DEFAULT_EXPERIMENT, default_uri
+    from .track.mlflow import runs_frame
+
+    uri = str(store) if "://" in str(store) else default_uri(store)
+    return runs_frame(uri, experiment or DEFAULT_EXPERIMENT)

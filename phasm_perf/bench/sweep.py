@@ -121,8 +121,11 @@ def _client_classes():
 
 
 def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
-              on_status: Callable[[str], None] | None = None) -> R.SweepSummary:
-    """Run the sweep around the surrogate saved at ``surrogate_path`` (its inputs, outputs, normalisation)."""
+              on_status: Callable[[str], None] | None = None,
+              on_point: Callable[[str, str, list[R.SweepRow], dict], None] | None = None) -> R.SweepSummary:
+    """Run the sweep around the surrogate saved at ``surrogate_path`` (its inputs, outputs, normalisation).
+    ``on_point(surrogate, dtype, rows, built)`` is called for each shape and dtype once timed (``built``: the
+    surrogate's saved ``bytes`` and its validation error ``relative``; tracking logs each as a run)."""
     status = on_status or (lambda m: None)
     module, meta = load(surrogate_path)
     n_in, n_out = len(meta["input_names"]), len(meta["output_names"])
@@ -180,6 +183,8 @@ def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
                                        measured_seconds=r["seconds"], predicted_seconds=p,
                                        error=(p / r["seconds"] - 1) if p else None,
                                        validation_relative_error=built[(h, d)]["relative"], worker=r["worker"]))
+            if on_point is not None:
+                on_point("mlp:" + "x".join(map(str, h)), d, rows[-len(opts.batches):], built[(h, d)])
     errs = [abs(r.error) for r in rows if r.error is not None]
     if overlaps:
         raise PhasmError(f"{overlaps} timed sweep trials overlapped on {opts.device}: the lock {lock!r} did not hold")
