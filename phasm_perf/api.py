@@ -208,6 +208,8 @@ def open_tracking(tracking: Tracking, folder: str | os.PathLike,
         if "needs MLflow" in str(exc) and tracking.uri is None and not os.environ.get("MLFLOW_TRACKING_URI"):
             status("tracking off: MLflow is not installed (pip install 'phasm-perf[track]')")
             return None, None
+        if exc.usage:
+            raise
         status(f"not tracked: {exc}")
         return None, exc
     if tracker is not None:

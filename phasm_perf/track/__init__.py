@@ -35,9 +35,10 @@ class TrackingError(PhasmError):
 
     exit_code = 1
 
-    def __init__(self, what: str, hint: str = NO_TRACK_HINT) -> None:
-        super().__init__(f"{what}; {hint}")
+    def __init__(self, what: str, hint: str = NO_TRACK_HINT, usage: bool = False) -> None:
+        super().__init__(f"{what}; {hint}", 2 if usage else 1)
         self.what, self.hint = what, hint
+        self.usage = usage  # a URI that is not one: said before the run, exit 2
 
     def kept(self, where: str | os.PathLike) -> "TrackingError":
         """The same error, saying that the run's results were written to ``where`` all the same."""

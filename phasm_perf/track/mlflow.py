@@ -62,13 +62,14 @@ class MlflowTracker:
     """One tracking store and experiment. Opening it checks that the store answers (a server: ``/health`` within
     a few seconds), so a run learns at its start, not at its end, that nothing will be tracked."""
 
-    def __init__(self, uri: str, experiment: str, folder: Path) -> None:
+    def __init__(self, uri: str, experiment: str, folder: Path, create: bool = True) -> None:
         self.uri = uri
         self.experiment = experiment
         # a server that goes away mid-run: a few quick retries, not MLflow's default of minutes
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        check_uri(uri)
         if uri.startswith(("http://", "https://")):
             probe(uri)
         elif uri.startswith("sqlite:///"):
@@ -77,6 +78,8 @@ class MlflowTracker:
             mlflow.set_tracking_uri(uri)
             self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
             exp = self.client.get_experiment_by_name(experiment)
+            if exp is None and not create:
+                raise TrackingError(f"no experiment {experiment!r} in {uri}", "check the name (--experiment)")
             if exp is None:
                 self.experiment_id = self.client.create_experiment(experiment, artifact_location=_artifacts(uri))
             else:
@@ -159,6 +162,24 @@ class MlflowTracker:
         return Registered(name=name, version=str(mv.version), alias=alias, model_uri=f"models:/{name}@{alias}")
 
 
+def check_uri(uri: str) -> None:
+    """A URI whose scheme MLflow has no store for is a usage error, said before any run."""
+    from urllib.parse import urlparse
+
+    try:
+        from mlflow.tracking._tracking_service.utils import _tracking_store_registry
+
+        known = set(_tracking_store_registry._registry)
+    except (ImportError, AttributeError):  # MLflow moved it: let MLflow itself refuse the URI later
+        return
+    scheme = urlparse(uri).scheme
+    if scheme not in known:
+        names = ", ".join(sorted(k for k in known if k))
+        raise TrackingError(f"--tracking-uri {uri!r}: MLflow has no store for {scheme + ':' if scheme else 'it'} "
+                            f"(give one of {names}, e.g. http://host:5000 or sqlite:///path/mlflow.db)",
+                            f"or {NO_TRACK_HINT}", usage=True)
+
+
 def probe(uri: str, timeout: float = 5.0) -> None:
     """One request to the server's ``/health``: a :class:`TrackingError` when nothing answers in ``timeout`` s."""
     try:
@@ -198,6 +219,6 @@ def _float32_io(torch, module):
 
 def runs_frame(uri: str, experiment: str):
     """Every run of ``experiment`` in the store at ``uri`` as a pandas DataFrame (``mlflow.search_runs``)."""
-    tracker = MlflowTracker(uri, experiment, Path("."))
+    tracker = MlflowTracker(uri, experiment, Path("."), create=False)
     with tracker._guard("reading the runs"):
         return mlflow.search_runs(experiment_ids=[tracker.experiment_id], output_format="pandas")
