@@ -192,6 +192,10 @@ class Runtime:
         names, values = self.binder(sig)
         if self.mode == "capture":
             return self._capture_handlers(orig, names, values)
+        if self.mode == "synthetic":  # search --synthetic: the original on sampled inputs (see ._synthetic)
+            from ._synthetic import handlers
+
+            return handlers(self, orig, names, values)
         return self._surrogate_handlers(orig, names, values)
 
     def _capture_handlers(self, orig, names, values):
@@ -416,6 +420,8 @@ class Runtime:
                 out["Y"] = [r[1] for r in rows]
             else:
                 out["X"], out["Y"] = [], []
+        if self.mode == "synthetic":
+            out["synthetic"] = getattr(self, "synthetic", None)
         path = self.spec["out"]
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:

@@ -103,6 +103,12 @@ def _client(opts: SweepOptions):
     return Client(cluster), cluster
 
 
+def connect(scheduler: str | None, workers: int = 2):
+    """``(client, cluster)``: a client of the scheduler at ``scheduler``, or of a new local cluster of ``workers``
+    single-threaded worker processes (``cluster``, to close after the client; ``None`` for an address)."""
+    return _client(SweepOptions(scheduler=scheduler, workers=workers))
+
+
 def check_scheduler(opts: SweepOptions) -> None:
     """Fail early, before the program runs: Dask missing, or the scheduler out of reach."""
     if opts.scheduler:

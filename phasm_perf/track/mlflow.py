@@ -13,6 +13,7 @@ deployed in and back, so ``mlflow.pyfunc.load_model(uri).predict(float32_rows)``
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import re
@@ -156,7 +157,8 @@ class MlflowTracker:
 
     def register(self, model_uri: str, name: str, alias: str) -> Registered:
         """A new version of registered model ``name`` from ``model_uri``, with ``alias`` moved to it."""
-        with self._guard(f"registering {name!r}"):
+        with self._guard(f"registering {name!r}"), contextlib.redirect_stderr(io.StringIO()), \
+                contextlib.redirect_stdout(io.StringIO()):  # MLflow prints its own 'Successfully registered'
             mv = mlflow.register_model(model_uri, name, await_registration_for=0)
             self.client.set_registered_model_alias(name, alias, mv.version)
         return Registered(name=name, version=str(mv.version), alias=alias, model_uri=f"models:/{name}@{alias}")
