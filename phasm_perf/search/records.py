@@ -46,3 +46,17 @@ def trial_tracker(tracker: Tracker, parent: str, function: str, hardware: str, b
         return {"run_id": logged.run_id, "model_uri": logged.model_uri, "tracking_uri": tracker.uri}
 
     return track
+
+
+def search_summary(report, out_dir: Path) -> RunRecord:
+    """What the search's parent run gets once the search is over: its outcome as metrics, its files."""
+    done = [t for t in report.trials if t.state == "complete"]
+    best = report.pareto[0] if report.pareto else None
+    metrics = {"trials_complete": len(done), "trials_pruned": sum(t.state == "pruned" for t in report.trials),
+               "trials_failed": sum(t.state == "failed" for t in report.trials), "front_size": len(report.pareto),
+               "best_error": best.error if best else None, "best_error_speedup": best.predicted_speedup if best else None,
+               "max_predicted_speedup": max((p.predicted_speedup for p in report.pareto), default=None),
+               "search_seconds": report.seconds}
+    files = [out_dir / n for n in ("search.json", "search.html", "search.png")]
+    return RunRecord(name=f"search {report.function}", metrics=metrics, artifacts=files,
+                     tags={"phasm_perf.status": report.status})

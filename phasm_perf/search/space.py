@@ -65,6 +65,13 @@ class Space:
                              f"hardware profile (it has {have}); give --dtypes from those")
         if empty:
             raise PhasmError(f"the search space is empty after constraints: no {empty[0]} left")
+        if any(w < 1 for w in self.widths):
+            raise PhasmError(f"--widths {','.join(map(str, self.widths))}: a hidden layer needs a width >= 1")
+        unknown = [a for a in self.activations if a not in ACTIVATIONS] + \
+            [n for n in self.normalisations if n not in NORMALISATIONS]
+        if unknown:
+            raise PhasmError(f"unknown activation or normalisation {unknown[0]!r}: activations "
+                             f"{', '.join(ACTIVATIONS)}; normalisations {', '.join(NORMALISATIONS)}")
         if not 1 <= self.min_depth <= self.max_depth:
             raise PhasmError(f"the search space is empty: depth {self.min_depth}..{self.max_depth} "
                              "(give --max-depth >= 1)")
