@@ -13,6 +13,7 @@ A local cluster by default, or any scheduler (``--scheduler tcp://host:8786``; a
 from __future__ import annotations
 
 import io
+import logging
 import socket
 import statistics
 import time
@@ -99,7 +100,8 @@ def _client(opts: SweepOptions):
             return Client(opts.scheduler, timeout="10s"), None
         except (OSError, TimeoutError) as exc:
             raise PhasmError(f"cannot reach the Dask scheduler at {opts.scheduler!r}: {exc}") from None
-    cluster = LocalCluster(n_workers=opts.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=opts.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR)  # not the nannies' shutdown warnings
     return Client(cluster), cluster
 
 

@@ -79,6 +79,9 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--seed", type=int, default=0, help="sampling, split and training seed (default 0)")
     s.add_argument("--min-speedup", type=float, default=1.0, metavar="X",
                    help="prune, before training, trials predicted below this speedup (default 1: no payoff)")
+    s.add_argument("--no-prune", dest="prune", action="store_false",
+                   help="train every trial to its end (default: stop one whose validation loss is still 10x that of "
+                        "a finished trial predicted as fast, at 30%% and 60%% of its epochs)")
     s.add_argument("--measure-front", action="store_true",
                    help="time the front's surrogates at --batch with bench's timing: predicted against measured")
     sp = parser.add_argument_group("design space")
@@ -129,7 +132,8 @@ def _options(args: argparse.Namespace):
         trials=args.trials, objectives=args.objectives, hardware=args.hardware, batch=args.batch,
         timeout=args.timeout, study=args.study, storage=args.storage, sampler=args.sampler, scheduler=args.scheduler,
         workers=args.workers, seed=args.seed, samples=args.samples, min_samples=args.min_samples,
-        patience=args.patience, max_epochs=args.epochs, min_speedup=args.min_speedup, synthetic=args.synthetic,
+        patience=args.patience, max_epochs=args.epochs, min_speedup=args.min_speedup, prune=args.prune,
+        synthetic=args.synthetic,
         synthetic_method=args.synthetic_method, measure_front=args.measure_front, run_timeout=args.run_timeout,
         register=args.register, alias=args.alias, space=space)
 

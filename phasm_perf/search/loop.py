@@ -34,6 +34,7 @@ class LoopContext:
     batch: int
     trials: int
     min_speedup: float
+    prune: bool
     seed: int
     patience: int
     out_dir: Path
@@ -48,7 +49,25 @@ class LoopContext:
 
 
 def run_loop(client, ctx: LoopContext, capacity: int, deadline: float | None) -> str:
-    """Run trials until the study has ``ctx.trials`` finished or pruned ones; returns the status."""
+    """Run trials until the study has ``ctx.trials`` finished or pruned ones; returns the status. SIGTERM stops it
+    as Ctrl-C does (a batch system's time limit keeps the finished trials too)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return _run_loop(client, ctx, capacity, deadline)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _run_loop(client, ctx, capacity, deadline)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _run_loop(client, ctx: LoopContext, capacity: int, deadline: float | None) -> str:
     from distributed import as_completed
 
     running: dict = {}
@@ -70,7 +89,7 @@ def run_loop(client, ctx: LoopContext, capacity: int, deadline: float | None) ->
                 _tell(ctx, handle, arch, pred, "pruned", {"pruned": f"predicted speedup {pred.speedup:.3g}x at "
                                                                     f"batch {ctx.batch}: below {ctx.min_speedup:g}x"})
                 continue
-            fut = client.submit(train_task, arch, ctx.data, ctx.meta, pred.speedup, list(ctx.front),
+            fut = client.submit(train_task, arch, ctx.data, ctx.meta, pred.speedup, list(ctx.front) if ctx.prune else [],
                                 ctx.seed, ctx.patience, pure=False)
             running[fut] = (handle, arch, pred)
             ac.add(fut)

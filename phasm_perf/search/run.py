@@ -54,6 +54,7 @@ class SearchOptions:
     patience: int = 30
     max_epochs: int | None = None
     min_speedup: float = 1.0
+    prune: bool = True  # stop hopeless trials while they train (see .tasks)
     synthetic: int = 0
     synthetic_method: str = "lhs"
     measure_front: bool = False
@@ -118,7 +119,8 @@ def run_search(target: Target, function: str, opts: SearchOptions, out_dir: str 
         status(f"search on {where}: {opts.trials} trials, {len(objectives)} objectives, batch {batch}, "
                f"{profile.name}")
         ctx = LoopContext(study=study, space=space, objectives=objectives, profile=profile, work=work, batch=batch,
-                          trials=opts.trials, min_speedup=opts.min_speedup, seed=opts.seed, patience=opts.patience,
+                          trials=opts.trials, min_speedup=opts.min_speedup, prune=opts.prune, seed=opts.seed,
+                          patience=opts.patience,
                           out_dir=out_dir, data=client.scatter(data, broadcast=True), meta=meta, session=session,
                           on_event=on_event or (lambda e: None))
         if tracker is not None:

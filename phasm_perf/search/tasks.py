@@ -1,6 +1,6 @@
 """What a Dask worker runs for a trial: train one architecture on the shared data, judge it on the held-back calls.
 
-Pruning a hopeless trial while it trains: at a quarter and at half of its epochs, a trial whose validation loss is
+Pruning a hopeless trial while it trains: at 30% and at 60% of its epochs, a trial whose validation loss is
 still ``PRUNE_FACTOR`` times worse than the final loss of a finished trial that the model predicts at least as fast
 is stopped (it would need to improve that much in the epochs left to matter). The finished trials it compares with
 are the ones known when it was submitted (``front``), so a worker needs nothing but its arguments.
@@ -15,7 +15,7 @@ import numpy as np
 from .space import Architecture
 
 PRUNE_FACTOR = 10.0
-CHECKPOINTS = (0.25, 0.5)
+CHECKPOINTS = (0.3, 0.6)
 
 
 class _Pruned(Exception):
