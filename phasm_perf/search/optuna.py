@@ -106,6 +106,12 @@ class Study:
             self._study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
         return len(stale)
 
+    def next_session(self) -> int:
+        """This run's number among the runs of ``phasm-perf search`` on the study (0, 1, ...)."""
+        n = int(self._study.user_attrs.get("sessions", 0))
+        self._study.set_user_attr("sessions", n + 1)
+        return n
+
     def ask(self) -> TrialHandle:
         return TrialHandle(self._study.ask())
 

@@ -71,62 +71,32 @@ def study_name(function: str) -> str:
 def run_search(target: Target, function: str, opts: SearchOptions, out_dir: str | Path,
                tracker: Tracker | None = None, on_status: Status | None = None,
                on_event: Callable[[dict], None] | None = None) -> S.SearchReport:
+    """Open the study and the Dask cluster (bad options and unreachable schedulers fail here, before the program
+    runs), capture, then search; the report covers every trial of the study."""
     status = on_status or (lambda m: None)
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     if opts.trials < 1:
         raise PhasmError(f"--trials {opts.trials}: give at least 1")
-    objectives = parse_objectives(opts.objectives)
     fn = parse_function(function, target)
-    profile = load_profile(opts.hardware, on_status=status)
-    space = opts.space.constrained(profile.dtypes(), opts.max_epochs)
-    from .optuna import Study
-
-    storage = opts.storage or "sqlite:///" + str((out_dir / "optuna.db").resolve())
-    out_dir.mkdir(parents=True, exist_ok=True)
-    name = opts.study or study_name(fn.display)
-    study = Study(name, storage, objectives, opts.sampler, opts.seed, opts.trials,
-                  {"function": fn.display, "space": space.signature(), "objectives": objectives,
-                   "hardware": profile.name, "batch": opts.batch or "program", "synthetic": opts.synthetic})
-    session = int(study._study.user_attrs.get("sessions", 0))
-    study._study.set_user_attr("sessions", session + 1)
-    if study.stale:
-        status(f"study {name}: {study.stale} trial(s) left running by a stopped session marked failed")
-    if study.resumed:
-        status(f"continuing study {name}: {study.done()} of {opts.trials} trials already done")
-
-    status(f"capture run: {fn.display}, budget {opts.samples} samples")
-    cap = capture(target, fn, budget=opts.samples, seed=opts.seed, min_samples=opts.min_samples,
-                  timeout=opts.run_timeout)
-    data, info = _split(cap, opts, out_dir)
-    synth = _synthetic(target, cap, data, opts, status)
-    batch = opts.batch or default_batch(cap.batch_sizes)
-    work = Workload(inputs=len(cap.input_names), outputs=len(cap.output_names), program_seconds=cap.program_seconds,
-                    function_seconds=cap.function_seconds, calls=cap.calls, numpy_scalars=cap.numpy_scalars)
-    meta = {"function": fn.display, "inputs": cap.inputs, "result_schema": cap.result_schema,
-            "input_names": cap.input_names, "output_names": cap.output_names}
-    parent = None
-    if tracker is not None:
-        from .records import search_parent
-
-        parent = tracker.start(search_parent(target, fn.display, opts, space, profile.name, batch, name))
+    study, space, profile, objectives = _open_study(fn.display, opts, out_dir, status)
     from ..bench.sweep import connect
 
     client, cluster = connect(opts.scheduler, opts.workers)
     try:
-        capacity = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
-        where = opts.scheduler or f"local cluster ({capacity} workers)"
-        status(f"search on {where}: {opts.trials} trials, {len(objectives)} objectives, batch {batch}, "
-               f"{profile.name}")
-        ctx = LoopContext(study=study, space=space, objectives=objectives, profile=profile, work=work, batch=batch,
-                          trials=opts.trials, min_speedup=opts.min_speedup, prune=opts.prune, seed=opts.seed,
-                          patience=opts.patience,
-                          out_dir=out_dir, data=client.scatter(data, broadcast=True), meta=meta, session=session,
-                          on_event=on_event or (lambda e: None))
+        ctx, synth, info = _prepare(client, target, fn, study, space, profile, objectives, opts, out_dir, status)
+        ctx.on_event = on_event or ctx.on_event
+        parent = None
         if tracker is not None:
-            from .records import trial_tracker
+            from .records import search_parent, trial_tracker
 
-            ctx.track = trial_tracker(tracker, parent, fn.display, profile.name, batch, data["Xh"][:5])
+            parent = tracker.start(search_parent(target, fn.display, opts, space, profile.name, ctx.batch,
+                                                 study.name))
+            ctx.track = trial_tracker(tracker, parent, fn.display, profile.name, ctx.batch,
+                                      client.gather(ctx.data)["Xh"][:5])
+        capacity = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
+        status(f"search on {opts.scheduler or 'a local cluster'} ({capacity} workers): {opts.trials} trials, "
+               f"objectives {', '.join(objectives)}, batch {ctx.batch}, {profile.name}")
         deadline = time.monotonic() + opts.timeout if opts.timeout else None
         state = run_loop(client, ctx, capacity, deadline)
         trials = trial_rows(study.finished(), tracker.uri if tracker else None)
@@ -140,14 +110,56 @@ def run_search(target: Target, function: str, opts: SearchOptions, out_dir: str 
         notes.append(f"the search stopped: {len(ctx.failures)} trials failed (first: {ctx.failures[0]})")
     report = S.SearchReport(
         tool_version=__version__, created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        status=state, function=fn.display, argv=list(target.argv), study=name, storage=storage, sampler=opts.sampler,
-        objectives=objectives, hardware=profile.name, batch=batch, space=space.as_dict(),
+        status=state, function=fn.display, argv=list(target.argv), study=study.name, storage=study.storage_url,
+        sampler=opts.sampler, objectives=objectives, hardware=profile.name, batch=ctx.batch, space=space.as_dict(),
         trials_requested=opts.trials, scheduler=opts.scheduler or "local", workers=capacity,
         seconds=time.perf_counter() - t0, capture=info, synthetic=synth.info if synth else None, pareto=front,
         trials=trials, registered=registered, notes=notes,
         tracking={"uri": tracker.uri, "experiment": tracker.experiment, "parent_run_id": parent} if tracker else None)
     report._tracking_error = ctx.tracking_error  # raised by the caller once the outputs are written
     return report
+
+
+def _open_study(function: str, opts: SearchOptions, out_dir: Path, status: Status):
+    """The study (new, or continued with the same options), the constrained space, the profile, the objectives."""
+    from .optuna import Study
+
+    objectives = parse_objectives(opts.objectives)
+    profile = load_profile(opts.hardware, on_status=status)
+    space = opts.space.constrained(profile.dtypes(), opts.max_epochs)
+    storage = opts.storage or "sqlite:///" + str((out_dir / "optuna.db").resolve())
+    if opts.storage is None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    name = opts.study or study_name(function)
+    study = Study(name, storage, objectives, opts.sampler, opts.seed, opts.trials,
+                  {"function": function, "space": space.signature(), "objectives": objectives,
+                   "hardware": profile.name, "batch": opts.batch or "program", "synthetic": opts.synthetic})
+    if study.stale:
+        status(f"study {name}: {study.stale} trial(s) left running by a stopped session marked failed")
+    if study.resumed:
+        status(f"continuing study {name}: {study.done()} of {opts.trials} trials already done")
+    return study, space, profile, objectives
+
+
+def _prepare(client, target: Target, fn, study, space: Space, profile, objectives: list[str], opts: SearchOptions,
+             out_dir: Path, status: Status):
+    """Capture once, hold calls back, add synthetic calls: the loop's context with the data on the cluster."""
+    status(f"capture run: {fn.display}, budget {opts.samples} samples")
+    cap = capture(target, fn, budget=opts.samples, seed=opts.seed, min_samples=opts.min_samples,
+                  timeout=opts.run_timeout)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data, info = _split(cap, opts, out_dir)
+    synth = _synthetic(target, cap, data, opts, status)
+    work = Workload(inputs=len(cap.input_names), outputs=len(cap.output_names), program_seconds=cap.program_seconds,
+                    function_seconds=cap.function_seconds, calls=cap.calls, numpy_scalars=cap.numpy_scalars)
+    meta = {"function": fn.display, "inputs": cap.inputs, "result_schema": cap.result_schema,
+            "input_names": cap.input_names, "output_names": cap.output_names}
+    session = study.next_session()
+    ctx = LoopContext(study=study, space=space, objectives=objectives, profile=profile, work=work,
+                      batch=opts.batch or default_batch(cap.batch_sizes), trials=opts.trials,
+                      min_speedup=opts.min_speedup, prune=opts.prune, seed=opts.seed, patience=opts.patience,
+                      out_dir=out_dir, data=client.scatter(data, broadcast=True), meta=meta, session=session)
+    return ctx, synth, info
 
 
 def _split(cap: Capture, opts: SearchOptions, out_dir: Path) -> tuple[dict, S.CaptureInfo]:
