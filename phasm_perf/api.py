@@ -255,9 +255,10 @@ def search_session(target, function: str, opts, out: str | os.PathLike, tracking
     stop the search: it is kept on the report (``report._tracking_error``) for the caller to raise once its own
     outputs are written."""
     from .report.search import plot_png, render_html
-    from .search.run import run_search
+    from .search.run import run_search, validate
 
     out = Path(out)
+    validate(opts)
     tracker, error = open_tracking(tracking or Tracking(), store or out, on_status)
     report = run_search(target, function, opts, out, tracker, on_status, on_event)
     png = plot_png(report)

@@ -47,22 +47,12 @@ def _nonnegative(text: str) -> int:
     return v
 
 
-def _trials(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number of trials") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: a search needs at least 1 trial")
-    return v
-
-
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
     from ..bench.train import ACTIVATIONS, NORMALISATIONS
 
     parser.add_argument("--function", required=True, metavar="MODULE:QUALNAME", help="the function to replace")
     s = parser.add_argument_group("search")
-    s.add_argument("--trials", type=_trials, default=50, metavar="N",
+    s.add_argument("--trials", type=int, default=50, metavar="N",
                    help="trials in the study, earlier sessions included (default 50)")
     s.add_argument("--objectives", default="error,speedup", metavar="LIST",
                    help="error,speedup (default), or error,speedup,batch to also minimise the break-even batch")
@@ -142,10 +132,12 @@ def run(args: argparse.Namespace) -> int:
     from .. import api
     from ..report.search import render_html, render_terminal
 
+    from ..search.run import validate
+
     target = _target(args.cmd)
-    _check_dependencies()
     opts = _options(args)
-    opts.space.check()
+    validate(opts)
+    _check_dependencies()
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     fname = args.function.replace(":", "-").replace("<", "").replace(">", "")
     out_dir = Path(args.out) if args.out else Path("phasm-out") / f"search-{fname}-{stamp}"

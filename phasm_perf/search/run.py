@@ -64,6 +64,22 @@ class SearchOptions:
     space: Space = field(default_factory=Space)
 
 
+def validate(opts: SearchOptions) -> list[str]:
+    """The checks that need nothing installed or run: one-line errors before anything starts. Returns the
+    objectives."""
+    if opts.trials < 1:
+        raise PhasmError(f"--trials {opts.trials}: a search needs at least 1 trial")
+    if opts.sampler not in ("tpe", "nsga2"):
+        raise PhasmError(f"--sampler {opts.sampler!r}: choose tpe or nsga2")
+    if opts.synthetic_method not in ("lhs", "uniform"):
+        raise PhasmError(f"--synthetic-method {opts.synthetic_method!r}: choose lhs or uniform")
+    if opts.storage is not None and "://" not in opts.storage:
+        raise PhasmError(f"--storage {opts.storage!r}: give a database URL, e.g. sqlite:///search.db "
+                         "(or postgresql://user@host/db)")
+    opts.space.check()
+    return parse_objectives(opts.objectives)
+
+
 def study_name(function: str) -> str:
     return "search-" + re.sub(r"[^\w.-]+", "-", function)
 
@@ -76,8 +92,7 @@ def run_search(target: Target, function: str, opts: SearchOptions, out_dir: str 
     status = on_status or (lambda m: None)
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
-    if opts.trials < 1:
-        raise PhasmError(f"--trials {opts.trials}: give at least 1")
+    validate(opts)
     fn = parse_function(function, target)
     study, space, profile, objectives = _open_study(fn.display, opts, out_dir, status)
     from ..bench.sweep import connect
