@@ -9,6 +9,7 @@ tracking, logged as an MLflow child run of the search. Ctrl-C stops the loop: ru
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,26 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """Ctrl-C (and SIGTERM) held until the block is done, then raised."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    saved = {s: signal.signal(s, lambda n, f: got.append(n)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in saved.items():
+            signal.signal(s, h)
+    if got:
+        raise KeyboardInterrupt
+
+
 def _run_loop(client, ctx: LoopContext, capacity: int, deadline: float | None) -> str:
     from distributed import as_completed
 
@@ -104,7 +125,8 @@ def _run_loop(client, ctx: LoopContext, capacity: int, deadline: float | None) -
                 ctx.failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
                 _tell(ctx, handle, arch, pred, "failed", {"pruned": f"failed: {ctx.failures[-1]}"})
             else:
-                _finish(ctx, handle, arch, pred, res)
+                with _deferred_interrupt():  # its file, its run and the study agree, even on Ctrl-C
+                    _finish(ctx, handle, arch, pred, res)
             fill()
     except KeyboardInterrupt:
         status = "interrupted"
