@@ -275,12 +275,10 @@ def render_terminal(report: BenchReport, console) -> None:
 
 
 def plot_png(report: BenchReport) -> bytes:
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend (a notebook's inline one) is left alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 2]})
+    fig = Figure(figsize=(11, 4.2))
+    ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     b = [r.batch for r in report.per_batch]
     m = [r.measured_seconds_per_call for r in report.per_batch]
     lo = [r.measured_p25 / r.batch for r in report.per_batch]
@@ -322,7 +320,6 @@ def plot_png(report: BenchReport) -> bytes:
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
     return buf.getvalue()
 
 

@@ -76,15 +76,13 @@ def render_terminal(report: SearchReport, console) -> None:
 
 
 def plot_png(report: SearchReport) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend (a notebook's inline one) is left alone
 
     done = [t for t in report.trials if t.state == "complete" and t.error is not None]
     on_front = {p.number for p in report.pareto}
-    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    fig = Figure(figsize=(7.5, 4.6))
+    ax = fig.subplots()
     rest = [t for t in done if t.number not in on_front]
     ax.scatter([t.predicted_speedup for t in rest], [t.error for t in rest], s=22, color="0.6",
                label=f"trials ({len(done)} complete)")
@@ -111,7 +109,6 @@ def plot_png(report: SearchReport) -> bytes:
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
     return buf.getvalue()
 
 

@@ -202,3 +202,48 @@ def test_a_study_of_another_function_is_refused(tmp_path):
            "hardware": "epyc-7763", "batch": "program", "synthetic": 0})
     _, line = _refused(tmp_path, "--study", "shared", "--storage", storage, "--no-track")
     assert "another function" in line and "particles:field_at" in line
+
+
+@pytest.fixture
+def dask_processes(tmp_path):
+    """A Dask scheduler and one worker started as separate processes (``dask scheduler``, ``dask worker``), as on
+    a cluster's nodes; yields the scheduler address."""
+    import shutil
+
+    exe = shutil.which("dask", path=os.path.dirname(sys.executable)) or shutil.which("dask")
+    if exe is None:
+        pytest.skip("the dask command is not installed")
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs = [(tmp_path / n).open("wb") for n in ("scheduler.log", "worker.log")]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))  # the workers import phasm_perf, as a cluster's would
+    procs = [subprocess.Popen([exe, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              stdout=logs[0], stderr=subprocess.STDOUT, env=env, start_new_session=True)]
+    time.sleep(3)
+    procs.append(subprocess.Popen([exe, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
+                                  stdout=logs[1], stderr=subprocess.STDOUT, env=env, start_new_session=True))
+    try:
+        from distributed import Client
+
+        with Client(address, timeout="30s") as c:
+            c.wait_for_workers(1, timeout=60)
+        yield address
+    finally:
+        for p in reversed(procs):
+            os.killpg(p.pid, signal.SIGTERM)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        for f in logs:
+            f.close()
+
+
+@pytest.mark.slow
+def test_search_on_a_separately_started_scheduler_and_worker(tmp_path, dask_processes):
+    proc, out = _search(tmp_path, "--trials", "3", "--scheduler", dask_processes, "--no-track")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads((out / "search.json").read_text())
+    assert report["scheduler"] == dask_processes and report["workers"] == 1
+    assert sum(t["state"] in ("complete", "pruned") for t in report["trials"]) == 3
+    assert (tmp_path / "worker.log").read_text().count("Start worker") >= 1
