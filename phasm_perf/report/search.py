@@ -65,7 +65,8 @@ def render_terminal(report: SearchReport, console) -> None:
         if synthetic:
             row += [pct(p.error_without_synthetic)]
         tab.add_row(*row)
-    console.print(tab)
+    if report.pareto:
+        console.print(tab)
     if report.registered:
         r = report.registered
         console.print(f"registered: {r.model_uri} (version {r.version}, trial {r.trial})")

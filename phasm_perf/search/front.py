@@ -67,8 +67,14 @@ def finish_front(client, trials: list[S.Trial], objectives: list[str], ctx, opts
                            predicted_seconds_per_batch=t.predicted_seconds_per_batch, model_path=t.model_path,
                            model_uri=t.model_uri) for t in front]
     if not front:
-        notes.append("no trial finished: no Pareto front" + ("" if interrupted else
-                                                              " (every trial was pruned or failed; see the trials)"))
+        best = max((t.predicted_speedup for t in trials if t.predicted_speedup is not None), default=None)
+        if not interrupted and best is not None and best < opts.min_speedup:
+            notes.append(f"no architecture is predicted to pay off at batch {ctx.batch} on {ctx.profile.name} (best "
+                         f"{best:.3g}x, below --min-speedup {opts.min_speedup:g}): try a larger --batch, other "
+                         "hardware, or the break-even batches in search.json")
+        else:
+            notes.append("no trial finished: no Pareto front" + ("" if interrupted else
+                                                                  " (every trial was pruned or failed; see the trials)"))
     if interrupted or not front:
         return points, None, notes
     if opts.measure_front:
