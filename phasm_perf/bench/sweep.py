@@ -17,6 +17,7 @@ import logging
 import socket
 import statistics
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -100,8 +101,10 @@ def _client(opts: SweepOptions):
             return Client(opts.scheduler, timeout="10s"), None
         except (OSError, TimeoutError) as exc:
             raise PhasmError(f"cannot reach the Dask scheduler at {opts.scheduler!r}: {exc}") from None
-    cluster = LocalCluster(n_workers=opts.workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           silence_logs=logging.ERROR)  # not the nannies' shutdown warnings
+    with warnings.catch_warnings():  # "port 8787 is already in use": another cluster on the machine, harmless
+        warnings.simplefilter("ignore", UserWarning)
+        cluster = LocalCluster(n_workers=opts.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)  # not the nannies' shutdown warnings
     return Client(cluster), cluster
 
 

@@ -84,24 +84,29 @@ def plot_png(report: SearchReport) -> bytes:
     on_front = {p.number for p in report.pareto}
     fig = Figure(figsize=(7.5, 4.6))
     ax = fig.subplots()
-    rest = [t for t in done if t.number not in on_front]
+    # errors far above the front (diverged trials) would squash it: drawn at the top edge, as triangles
+    top = 10 * max(p.error for p in report.pareto) if report.pareto else max((t.error for t in done), default=1.0)
+    rest = [t for t in done if t.number not in on_front and t.error <= top]
+    high = [t for t in done if t.number not in on_front and t.error > top]
     ax.scatter([t.predicted_speedup for t in rest], [t.error for t in rest], s=22, color="0.6",
                label=f"trials ({len(done)} complete)")
+    if high:
+        ax.scatter([t.predicted_speedup for t in high], [top] * len(high), marker="^", s=26, color="0.6",
+                   label=f"error above {top:.0%} ({len(high)})")
     front = sorted(report.pareto, key=lambda p: p.predicted_speedup)
     if front:
         ax.step([p.predicted_speedup for p in front], [p.error for p in front], where="post", color="C3", lw=1,
                 alpha=0.6)
         ax.scatter([p.predicted_speedup for p in front], [p.error for p in front], s=48, color="C3", zorder=3,
-                   label="Pareto front")
-        short = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "float64": "fp64"}
-        for p in front:
-            ax.annotate(f"{p.number}: {p.surrogate[4:] or 'linear'} {short.get(p.dtype, p.dtype)}",
-                        (p.predicted_speedup, p.error), textcoords="offset points", xytext=(5, 4), fontsize=7)
+                   label="Pareto front (#trial)")
+        for i, p in enumerate(sorted(report.pareto, key=lambda p: p.error)):
+            ax.annotate(f"#{p.number}", (p.predicted_speedup, p.error), textcoords="offset points",
+                        xytext=(6 if i % 2 == 0 else -22, 2), fontsize=7)
     if any(t.predicted_speedup < 1.5 for t in done):
         ax.axvline(1.0, color="k", lw=0.8, ls=":", label="no payoff (1x)")
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.yaxis.set_minor_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel(f"predicted end-to-end speedup (batch {report.batch}, {report.hardware})")
     ax.set_ylabel("error on held-back calls (max rel. MAE)")
     ax.set_title(f"{report.function}: {len(done)} surrogates")
