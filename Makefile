@@ -31,6 +31,7 @@ demo: setup
 	$(VENV)/bin/phasm-perf rank --event-loop run examples/particles.py
 
 test: setup
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q -d $(VENV)/site
 

@@ -1,4 +1,4 @@
-"""Rows of numbers into a tensor and back: the ways ``phasm_perf.bench.marshal`` chooses between, side by side.
+"""Rows of numbers into a tensor and back: the ways ``phasm_perf.core.marshal`` chooses between, side by side.
 
 A program hands the surrogate rows of Python floats, or numpy scalars read from an array mixed with floats
 (``heat_batched``: ``(u[i, j], x, y, t)``). Each way is timed on the same rows in one run, interleaved (best of 7
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from phasm_perf.bench.flatten import compile_unflattener
-from phasm_perf.bench.marshal import FROMITER_ROWS, result_converter, rows_to_tensor
+from phasm_perf.core.marshal import FROMITER_ROWS, result_converter, rows_to_tensor
 
 torch.set_num_threads(1)
 _chain = itertools.chain.from_iterable

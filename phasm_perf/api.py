@@ -16,17 +16,70 @@ import pandas as pd
 
 from .calltree.readers import Profile, read_profile
 from .calltree.tree import CallTree
-from .collect.bundle import Bundle, CallCount, CollectorInfo, CountsInfo, Meta, load_bundle
-from .collect.program import resolve_target
-from .collect.run import ProfileOptions, profile as _profile
+from .candidates import SelectOptions, select
+from .collect.program import Target, resolve_target
+from .collect.run import CountTarget, ProfileOptions, profile as _profile
+from .core.bundle import Analysis, Bundle, CallCount, CollectorInfo, CountsInfo, Meta, load_bundle
+from .core.errors import ProgramFailed, ProgramInterrupted, TooFewSamples
 from .core.output import write_output
-from .report import RankOptions, RankReport, build_report
+from .report import RankOptions, RankReport, build_report, selection_of
 from .track import Logged, Tracker, Tracking, TrackingError, open_tracker
 
 
-def profile(prog: str, args: Sequence[str] = (), out: str | os.PathLike = "out.phasm", **options) -> Bundle:
-    """Run ``prog args`` under the default collector and write a bundle to ``out``."""
-    return _profile(resolve_target(prog, args), out, ProfileOptions(**options))
+def profile(prog: str | Target, args: Sequence[str] = (), out: str | os.PathLike = "out.phasm",
+            on_status=None, **options) -> Bundle:
+    """Run ``prog args`` under the default collector and write a bundle to ``out``; the counting pass counts the
+    calls of the top candidates (``count_top``) chosen by the same filters as :func:`rank`."""
+    target = prog if isinstance(prog, Target) else resolve_target(prog, args)
+    given = {k: options.pop(k, None) for k in ("event_loop", "min_fraction", "count_top")}
+    analysis = Analysis(**{k: v for k, v in given.items() if v is not None})
+    return _profile(target, out, ProfileOptions(analysis=analysis, **options), on_status=on_status,
+                    choose=counting_targets)
+
+
+def counting_targets(samples: Profile, target: Target, options: ProfileOptions) -> list[CountTarget]:
+    """The functions whose calls the counting pass counts: the top ``count_top`` candidates of the run."""
+    roots = (str(target.program.parent),) if target.program else ()
+    a = options.analysis
+    sel = select(samples.tree(), SelectOptions(event_loop=a.event_loop, min_fraction=a.min_fraction, user_roots=roots))
+    top = sel.candidates.head(a.count_top)
+    return [(key, file, name) for key, file, name in zip(top["function"], top["file"], top["name"]) if file]
+
+
+def check_outcome(bundle: Bundle, interval: float | None = None) -> None:
+    """Raise the one-line error a bundle's status calls for (after the caller has shown what it can)."""
+    m = bundle.meta
+    interval = interval or m.collector.interval_seconds or 0.001
+    where = f"its profile is kept in {bundle.path} (status {m.status})"
+    if m.status == "interrupted":
+        what = f"signal {m.signal}" if m.signal else "interrupted"
+        raise ProgramInterrupted(f"profiling was interrupted ({what}); {where}")
+    if m.status == "failed":
+        tail = _stderr_tail(bundle.path)
+        raise ProgramFailed(f"the program exited with status {m.exit_status}; {where}{tail}")
+    if not _saw_user_code(bundle):
+        raise TooFewSamples(
+            f"the program ran for {m.wall_seconds:.3f} s and no sample landed in its own code (only start-up): "
+            f"too short to profile at {interval * 1e3:g} ms intervals; give it more work (a larger input, more "
+            f"steps); its profile is kept in {bundle.path}")
+
+
+def _saw_user_code(bundle: Bundle) -> bool:
+    if not bundle.on_cpu and not bundle.off_cpu:
+        return False
+    if bundle.meta.collector.name not in ("austin", "py-spy"):
+        return True
+    table = selection_of(bundle).table
+    return bool((table["excluded"].isin(["", "tiny", "tower"]) & (table["incl"] > 0)).any())
+
+
+def _stderr_tail(path: Path) -> str:
+    f = Path(path) / "stderr.txt"
+    try:
+        lines = [ln for ln in f.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    return f"; last line of its stderr: {lines[-1].strip()[:200]}" if lines else ""
 
 
 def load_profile(path: str | os.PathLike, fmt: str | None = None, **options) -> Bundle:
@@ -49,7 +102,7 @@ def bundle_from_profile(profile: Profile, path: str | os.PathLike) -> Bundle:
                 exit_status=None, status="complete",
                 collector=CollectorInfo(name=profile.format, off_cpu=profile.off_cpu_known),
                 weight_unit=profile.weight_unit, seconds_per_unit=profile.seconds_per_unit,
-                samples=int(profile.samples), threads=profile.threads, counts=counts, notes=list(profile.notes))
+                samples=profile.samples or int(profile.total_weight), threads=profile.threads, counts=counts, notes=list(profile.notes))
     return Bundle(Path(path), meta, profile.on_cpu, profile.off_cpu)
 
 
@@ -57,10 +110,32 @@ def load(path: str | os.PathLike) -> Bundle:
     return load_profile(path)
 
 
-def rank(source: Bundle | str | os.PathLike, **options) -> RankReport:
-    """Rank the candidates of a bundle (or a bundle path); ``options`` as :class:`RankOptions`."""
+def rank(source: Bundle | str | os.PathLike, hardware: str | None = None, surrogate: str = "mlp:64x64",
+         dtype: str = "fp32", batches: Sequence[int] | None = None, inputs: int | None = None,
+         outputs: int | None = None, on_status=None, **options) -> RankReport:
+    """Rank the candidates of a bundle (or a bundle path or profile file); ``options`` as :class:`RankOptions`.
+    With ``hardware`` (a profile name, ``local`` or a YAML path) each candidate also gets its prediction for a
+    ``surrogate`` of ``dtype`` over ``batches`` (default: a sweep), with the inputs and outputs counted in the
+    first real calls unless ``inputs`` and ``outputs`` say."""
     bundle = source if isinstance(source, Bundle) else load_profile(source)
-    return build_report(bundle, RankOptions(**options))
+    report = build_report(bundle, RankOptions(**options))
+    if hardware is None:
+        return report
+    from .predict import captured_io, profile_of
+    from .report.predictions import PredictOptions, attach_predictions
+
+    prof = profile_of(hardware, on_status=on_status)
+    opts = PredictOptions(hardware=hardware, surrogate=surrogate, dtype=dtype,
+                          batches=tuple(batches) if batches else None, inputs=inputs, outputs=outputs)
+    return attach_predictions(report, captured_io(bundle), opts, prof)
+
+
+def rank_html(report: RankReport, hardware: str | None = None) -> str:
+    """``rank --html``: the ranking, its predictions and a roofline plot as one self-contained HTML page."""
+    from .predict import profile_of
+    from .report.rank_html import render_html
+
+    return render_html(report, profile_of(hardware) if hardware else None)
 
 
 def call_tree(source: Bundle | str | os.PathLike) -> CallTree:
@@ -121,7 +196,7 @@ def hardware_names() -> list[str]:
 def hardware_frame(names: Sequence[str] | None = None) -> pd.DataFrame:
     """Profiles side by side: peak FLOP/s per dtype, main-memory bandwidth, link, launch and dispatch costs."""
     from .hardware import load
-    from .model.surrogate import DTYPES
+    from .model.spec import DTYPES
 
     rows = []
     for n in names or hardware_names():
@@ -160,7 +235,7 @@ def roofline_figure(hardware: str = "local", series: dict | None = None, dtype: 
     """A matplotlib Figure of the device's roofs; ``series`` maps a label to ``(inputs, outputs, surrogate,
     batches)`` and places that surrogate at each batch size."""
     from .predict import predict_sweep, profile_of
-    from .predict.plot import roofline_figure as _figure
+    from .report.roofline_plot import roofline_figure as _figure
 
     prof = profile_of(hardware)
     sweeps = {label: predict_sweep(prof, i, o, s, dtype, b) for label, (i, o, s, b) in (series or {}).items()}
@@ -173,8 +248,8 @@ def bench(prog: str, args: Sequence[str] = (), function: str = "", out: str | os
     ``options`` as :class:`phasm_perf.bench.run.BenchOptions`. Returns the :class:`~phasm_perf.bench.report.BenchReport`
     (the surrogate, the sample, bench.json and bench.html are kept in ``out``). The run is tracked in MLflow
     (``tracking``, default: the sqlite store in ``out``; ``Tracking(enabled=False)`` turns it off)."""
-    from .bench.report import render_html
     from .bench.run import BenchOptions, bench as _bench
+    from .report.bench import render_html
 
     tracking = tracking or Tracking()
     tracker, error = open_tracking(tracking, out)
@@ -228,7 +303,7 @@ def sweep_point(surrogate: str, dtype: str, rows: list, built: dict):
 def track_bench(report, out_dir: str | os.PathLike, tracker: Tracker, points: Sequence = ()) -> Logged:
     """Log a bench run (its sweep points as child runs) with its files in ``out_dir`` and the surrogate as an
     MLflow model; the plot is written to ``out_dir/bench.png`` for it."""
-    from .bench.report import plot_png
+    from .report.bench import plot_png
     from .track.records import bench_record
 
     out_dir = Path(out_dir)
@@ -255,25 +330,31 @@ def search_session(target, function: str, opts, out: str | os.PathLike, tracking
     stop the search: it is kept on the report (``report._tracking_error``) for the caller to raise once its own
     outputs are written."""
     from .report.search import plot_png, render_html
+    from .search.results import summary_metrics
     from .search.run import run_search, validate
+    from .track import RunRecord
+    from .track.records import SearchLog
 
     out = Path(out)
     validate(opts)
     tracker, error = open_tracking(tracking or Tracking(), store or out, on_status)
-    report = run_search(target, function, opts, out, tracker, on_status, on_event)
+    report = run_search(target, function, opts, out, SearchLog(tracker) if tracker else None, on_status, on_event)
     png = plot_png(report)
     write_output(report.model_dump_json(indent=2) + "\n", str(out / "search.json"))
     write_output(png, str(out / "search.png"))
     write_output(render_html(report, png), str(out / "search.html"))
     error = error or report._tracking_error
     if tracker is not None and report.tracking and error is None:
-        from .search.records import search_summary
-
+        files = [out / n for n in ("search.json", "search.html", "search.png")]
         try:
-            tracker.finish(report.tracking["parent_run_id"], search_summary(report, out),
+            tracker.finish(report.tracking["parent_run_id"],
+                           RunRecord(name=f"search {report.function}", metrics=summary_metrics(report),
+                                     artifacts=files, tags={"phasm_perf.status": report.status}),
                            "KILLED" if report.status == "interrupted" else "FINISHED")
         except TrackingError as exc:
             error = exc
+    if error is not None and not isinstance(error, TrackingError):  # a store error met inside the search
+        error = TrackingError(str(error))
     report._tracking_error = error.kept(f"{out}/") if error is not None else None
     return report
 

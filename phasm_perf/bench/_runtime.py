@@ -33,6 +33,7 @@ import threading
 import time
 import types
 
+from ..model.spec import TORCH_DTYPES, parse_dtype
 from .batching import BATCH_ATTR
 from .flatten import Unflattenable, compile_flattener, compile_unflattener, flatten, schema_of, width
 
@@ -261,7 +262,7 @@ class Runtime:
         return row, res
 
     def _surrogate_handlers(self, orig, names, values):
-        from .marshal import result_converter, rows_to_tensor  # numpy: only in surrogate runs (capture needs none)
+        from ..core.marshal import result_converter, rows_to_tensor  # numpy: only in surrogate runs (capture needs none)
 
         meta = self.meta
         wanted = meta["inputs"]  # [{"name":..., "schema":...}] in the order the surrogate reads them
@@ -362,7 +363,7 @@ class Runtime:
         model = runtime_module(saved, self.meta, self.spec.get("runtime", "eager"))
         self.torch = torch
         self.device = device
-        self.dtype = getattr(torch, self.meta.get("dtype", "float32"))
+        self.dtype = getattr(torch, TORCH_DTYPES[parse_dtype(self.meta.get("dtype", "fp32"))])
         self.model = model
         n_in = sum(width(w["schema"]) for w in self.meta["inputs"])
         with torch.inference_mode():

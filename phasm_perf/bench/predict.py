@@ -1,7 +1,7 @@
 """The model's prediction for the surrogate bench measures: same shape, same dtype, same hardware profile.
 
 A thin adapter over :mod:`phasm_perf.model.surrogate` (the roofline cost of an MLP) and :mod:`phasm_perf.hardware`
-(profiles, ``local`` measured by ``hw measure``). The end-to-end composition is DESIGN section 3 with the batches
+(profiles, ``local`` measured by ``hw measure``). The end-to-end composition is the one of ARCHITECTURE.md ("The model") with the batches
 the program really formed: ``T' = T - n_s t_f + sum_B count_B (t_batch(B) + t_prog)``, ``S = T / T'``, where
 ``n_s`` is the number of calls the surrogate answered, ``count_B`` how many batches of ``B`` it was given and
 ``t_prog(B) = t_cold + t_marshal + (B - 1) ((d_0 + d_L - n_np) t_num + n_np t_num,np)`` (``n_np`` of the numbers
@@ -15,10 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
-#: bench's dtype names (torch) -> the model's
-MODEL_DTYPE = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "float64": "fp64"}
-
-
 @dataclass
 class BatchPredicted:
     batch: int
@@ -29,7 +25,6 @@ class BatchPredicted:
     @property
     def seconds_per_call(self) -> float:
         return self.seconds / self.batch
-
 
 @dataclass
 class Prediction:
@@ -52,7 +47,6 @@ class Prediction:
     def ok(self) -> bool:
         return self.status == "ok"
 
-
 def predict(profile, widths: Sequence[int], dtype: str, batches: Iterable[int],
             numpy_scalars: int = 0) -> Prediction:
     """Per-batch predicted time of an MLP of ``widths`` (inputs, hidden..., outputs) on ``profile`` (a
@@ -63,16 +57,14 @@ def predict(profile, widths: Sequence[int], dtype: str, batches: Iterable[int],
         return Prediction(status="unavailable (the prediction model, phasm_perf.predict, is not installed)")
     from ..predict import predict_sweep
 
-    mdtype = MODEL_DTYPE.get(dtype, dtype)
     rows = predict_sweep(profile, inputs=int(widths[0]), outputs=int(widths[-1]), hidden=tuple(widths[1:-1]),
-                         dtype=mdtype, batches=sorted(set(int(b) for b in batches)))
-    device = profile.device(mdtype)
-    return Prediction(status="ok", hardware=profile.name, dtype=mdtype, t_dispatch=device.t_dispatch,
+                         dtype=dtype, batches=sorted(set(int(b) for b in batches)))
+    device = profile.device(dtype)
+    return Prediction(status="ok", hardware=profile.name, dtype=dtype, t_dispatch=device.t_dispatch,
                       t_launch=device.t_launch, t_in_program=device.t_in_program,
                       t_marshal_row=device.t_marshal_row(int(widths[0]) + int(widths[-1]), numpy_scalars),
                       rows={p.batch: BatchPredicted(p.batch, p.seconds_per_batch, p.bound, p.utilisation)
                             for p in rows})
-
 
 def load_profile(hardware: str, on_status: Callable[[str], None] | None = None):
     """The hardware profile (``local``: this machine's, measured by ``hw measure`` the first time), or ``None``
@@ -83,23 +75,9 @@ def load_profile(hardware: str, on_status: Callable[[str], None] | None = None):
         return None
     return profile_of(hardware, on_status=on_status)
 
-
 def profile_threads(profile) -> int | None:
     """How many threads a CPU profile was measured with on this kind of machine (``hw measure`` records them as
     ``cores``); ``None`` for a GPU or a datasheet profile (its cores are another machine's)."""
     if profile is None or profile.kind != "cpu" or not profile.measured:
         return None
     return int(profile.cores) if profile.cores else None
-
-
-def surrogate_seconds(histogram: dict[int, int], per_batch: Callable[[int], float]) -> float:
-    """Time the surrogate spends in a run that formed ``histogram`` (batch size -> number of batches)."""
-    return sum(count * per_batch(b) for b, count in histogram.items())
-
-
-def end_to_end(baseline: float, calls: int, t_f: float, histogram: dict[int, int],
-               per_batch: Callable[[int], float]) -> tuple[float, float]:
-    """``(T', S)`` for a baseline of ``baseline`` seconds whose ``calls`` calls of ``t_f`` each are answered by
-    the surrogate in the batches of ``histogram``."""
-    t_new = baseline - calls * t_f + surrogate_seconds(histogram, per_batch)
-    return t_new, (baseline / t_new if t_new > 0 else float("inf"))

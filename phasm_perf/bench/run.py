@@ -20,11 +20,13 @@ from .. import __version__
 from ..collect.program import Target
 from . import report as R
 from .capture import Capture, capture, parse_function
-from .predict import MODEL_DTYPE, Prediction, end_to_end, load_profile, predict, profile_threads
+from ..model.laws import batched_seconds, end_to_end
+from .predict import Prediction, load_profile, predict, profile_threads
 from .runs import seconds_per_timed_call, timed_calls
 from .swap import compare_output, run_session
 from .timing import default_clock, resolve_device, time_forward
-from .train import TrainOptions, hidden_text, parse_hidden, runtime_module, save, train
+from ..model.spec import hidden_text, parse_hidden
+from .train import TrainOptions, runtime_module, save, train
 
 Status = Callable[[str], None]
 Progress = Callable[[int, int, float, float], None]
@@ -34,7 +36,7 @@ Progress = Callable[[int, int, float, float], None]
 class BenchOptions:
     surrogate: str = "mlp:64x64"
     activation: str = "relu"
-    dtype: str = "float32"
+    dtype: str = "fp32"
     samples: int = 4096
     min_samples: int = 64
     epochs: int = 400
@@ -60,7 +62,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
     out_dir = Path(out_dir)
     profile = load_profile(opts.hardware, on_status=status)  # an unknown name fails here, before any run
     if profile is not None:
-        profile.device(MODEL_DTYPE.get(opts.dtype, opts.dtype))  # and so does a dtype the profile has no peak for
+        profile.device(opts.dtype)  # and so does a dtype the profile has no peak for
     threads = opts.threads or profile_threads(profile) or 1
     dev = resolve_device(opts.device, threads)
 
@@ -210,11 +212,11 @@ def _end_to_end(variants, cap: Capture, timings, pred: Prediction, repeats: int)
         calls_sur = sum(b * n for b, n in hist.items())
         calls_orig = int(rep.get("fallback_calls", 0)) + (1 if rep.get("first_call_original") else 0)
         speed = base.median / v.median
-        kernel_t, kernel_s = end_to_end(base.median, calls_sur, t_f, hist,
-                                        lambda b: measured[b] if b in measured else _interp(measured, b))
+        kernel_t, kernel_s = end_to_end(base.median, calls_sur * t_f, batched_seconds(
+            hist, lambda b: measured[b] if b in measured else _interp(measured, b)))
         p_t = p_s = err = None
         if pred.ok:
-            p_t, p_s = end_to_end(base.median, calls_sur, t_f, hist, pred.program_seconds)
+            p_t, p_s = end_to_end(base.median, calls_sur * t_f, batched_seconds(hist, pred.program_seconds))
             err = p_s / speed - 1
         oc = compare_output(base.runs[0].stdout, v.runs[0].stdout,
                             base.runs[1].stdout if len(base.runs) > 1 else None)

@@ -27,13 +27,14 @@ import numpy as np
 from ..core.errors import PhasmError
 from . import report as R
 from .predict import Prediction, load_profile, predict
-from .train import TrainOptions, build_surrogate, fold, load, parse_hidden, runtime_module, to_bytes, train
+from ..model.spec import hidden_text, parse_hidden
+from .train import TrainOptions, build_surrogate, fold, load, runtime_module, to_bytes, train
 
 
 @dataclass
 class SweepOptions:
     surrogates: list[str] = field(default_factory=lambda: ["mlp:32x32", "mlp:64x64", "mlp:128x128"])
-    dtypes: list[str] = field(default_factory=lambda: ["float32", "bfloat16"])
+    dtypes: list[str] = field(default_factory=lambda: ["fp32", "bf16"])
     batches: list[int] = field(default_factory=lambda: [1, 8, 64, 512])
     device: str = "cpu"
     threads: int | None = None
@@ -69,7 +70,7 @@ def build_task(hidden: tuple[int, ...], dtype: str, base: dict, data: dict | Non
         module = fold(build_surrogate(base["n_in"], base["n_out"], hidden, base["activation"], base["x_mean"],
                                       base["x_std"], base["y_mean"], base["y_std"]), dtype)
     meta = {"input_names": [""] * base["n_in"], "output_names": [""] * base["n_out"],
-            "surrogate": "mlp:" + "x".join(map(str, hidden)), "activation": base["activation"], "dtype": dtype}
+            "surrogate": hidden_text(hidden), "activation": base["activation"], "dtype": dtype}
     return {"bytes": to_bytes(module, meta), "relative": rel, "dtype": dtype}
 
 
@@ -190,7 +191,7 @@ def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
             for b in opts.batches:
                 r = results[(h, d, b)]
                 p = pred.rows[b].seconds if pred.ok else None
-                rows.append(R.SweepRow(surrogate="mlp:" + "x".join(map(str, h)), dtype=d, batch=b,
+                rows.append(R.SweepRow(surrogate=hidden_text(h), dtype=d, batch=b,
                                        measured_seconds=r["seconds"], predicted_seconds=p,
                                        error=(p / r["seconds"] - 1) if p else None,
                                        validation_relative_error=built[(h, d)]["relative"], worker=r["worker"]))

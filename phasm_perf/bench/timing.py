@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from ..core.errors import PhasmError
+from ..model.spec import TORCH_DTYPES
 
 
 @dataclass
@@ -92,7 +93,7 @@ def default_clock(device: str) -> tuple[Callable[[], float], str]:
 
 
 def time_forward(module, n_in: int, batches: Iterable[int], device: str = "cpu", *, repeats: int = 25,
-                 warmup: int = 10, min_repeat_seconds: float = 2e-3, x_mean=None, x_std=None, dtype: str = "float32",
+                 warmup: int = 10, min_repeat_seconds: float = 2e-3, x_mean=None, x_std=None, dtype: str = "fp32",
                  clock: Callable[[], float] | None = None) -> list[BatchTiming]:
     """Median time of one forward of ``module`` at every batch size (inputs drawn around the training data), by
     ``clock`` (default :func:`default_clock`); ``BatchTiming.wall_seconds`` is the wall-clock median alongside."""
@@ -122,7 +123,7 @@ def _time_forward(torch, module, n_in, batches, device, repeats, warmup, min_rep
             x = torch.randn(b, n_in, generator=gen)
             if x_mean is not None:
                 x = x * torch.as_tensor(x_std, dtype=torch.float32) + torch.as_tensor(x_mean, dtype=torch.float32)
-            x = x.to(device=device, dtype=getattr(torch, dtype))
+            x = x.to(device=device, dtype=getattr(torch, TORCH_DTYPES[dtype]))
             inputs[b] = x
             for _ in range(max(1, warmup)):  # the first calls of a shape compile and specialise the graph
                 module(x)

@@ -3,7 +3,7 @@
 Training normalises inputs and outputs (``net((x - x_mean) / x_std) * y_std + y_mean``). Before saving, the
 normalisation is folded into the first and the last linear layer (``W1 / x_std``, ``b1 - W1 x_mean / x_std``;
 ``y_std W_L``, ``y_std b_L + y_mean``), so the saved surrogate is a plain ``Sequential`` of Linear and activation
-layers that takes and returns the function's own units: exactly the MLP the model prices (DESIGN section 3), with
+layers that takes and returns the function's own units: exactly the MLP the model prices (ARCHITECTURE.md, "The model"), with
 no extra element-wise kernels. The saved file (``surrogate.pt2``) is one ``torch.export`` program, exported
 with a dynamic batch dimension (any batch from 1 up), with ``phasm_surrogate.json`` inside: which arguments it
 reads, the schemas to flatten them and to rebuild the result, the dtype, the shape and the normalisation it was
@@ -27,28 +27,8 @@ import numpy as np
 
 from ..core.errors import PhasmError
 from ..core.output import output_file
+from ..model.spec import ACTIVATIONS, TORCH_DTYPES, hidden_text, parse_dtype, parse_hidden
 
-ACTIVATIONS = ("silu", "tanh", "relu", "gelu")
-DTYPES = ("float32", "bfloat16", "float16", "float64")
-
-
-def parse_hidden(text: str) -> tuple[int, ...]:
-    """``mlp:64x64`` (or ``64x64``) -> ``(64, 64)``; ``mlp:`` alone is a linear model."""
-    body = text[4:] if text.startswith("mlp:") else text
-    if body == "":
-        return ()
-    try:
-        widths = tuple(int(w) for w in body.split("x"))
-    except ValueError:
-        widths = ()
-        body = None
-    if body is None or any(w < 1 for w in widths):
-        raise PhasmError(f"surrogate {text!r}: give mlp:HIDDEN, the hidden widths joined by x, e.g. mlp:64x64")
-    return widths
-
-
-def hidden_text(hidden: Sequence[int]) -> str:
-    return "mlp:" + "x".join(str(h) for h in hidden)
 
 
 @dataclass
@@ -61,7 +41,7 @@ class TrainOptions:
     lr: float = 3e-3
     batch_size: int = 256
     seed: int = 0
-    dtype: str = "float32"
+    dtype: str = "fp32"
     threads: int = 1
     normalise: str = "standard"  # inputs: standard (mean, std), minmax (mid-range, half range) or none
 
@@ -133,7 +113,7 @@ def build_surrogate(n_in: int, n_out: int, hidden: Sequence[int], activation: st
     return Surrogate().float()
 
 
-def fold(model, dtype: str = "float32"):
+def fold(model, dtype: str = "fp32"):
     """The deployable surrogate: ``model.net`` with the normalisation folded into its first and last Linear, in
     ``dtype``, eval mode. Same function, fewer kernels."""
     import copy
@@ -148,7 +128,7 @@ def fold(model, dtype: str = "float32"):
         first.weight *= inv
         last.weight *= model.y_std.float()[:, None]
         last.bias.mul_(model.y_std.float()).add_(model.y_mean.float())
-    return net.to(getattr(torch, dtype))
+    return net.to(getattr(torch, TORCH_DTYPES[parse_dtype(dtype)]))
 
 
 def _stats(a: np.ndarray, how: str = "standard") -> tuple[np.ndarray, np.ndarray]:
@@ -169,8 +149,8 @@ def train(X: np.ndarray, Y: np.ndarray, output_names: Sequence[str], opts: Train
           progress: Callable[[int, int, float, float], None] | None = None) -> Trained:
     """Fit the surrogate; ``progress(epoch, epochs, train_loss, val_loss)`` is called after every epoch."""
     torch = _torch()
-    if opts.dtype not in DTYPES:
-        raise PhasmError(f"--dtype {opts.dtype!r}: choose one of {', '.join(DTYPES)}")
+    if opts.dtype not in TORCH_DTYPES:
+        raise PhasmError(f"--dtype {opts.dtype!r}: choose one of {', '.join(TORCH_DTYPES)}")
     if opts.activation not in ACTIVATIONS:
         raise PhasmError(f"--activation {opts.activation!r}: choose one of {', '.join(ACTIVATIONS)}")
     if not np.isfinite(X).all() or not np.isfinite(Y).all():
@@ -239,7 +219,7 @@ def train(X: np.ndarray, Y: np.ndarray, output_names: Sequence[str], opts: Train
     model.eval()
     deployed = fold(model, opts.dtype)
     with torch.no_grad():  # the error of what the program will run: folded, in its dtype
-        pred = deployed(xva.to(getattr(torch, opts.dtype))).double().numpy()
+        pred = deployed(xva.to(getattr(torch, TORCH_DTYPES[opts.dtype]))).double().numpy()
     truth = Y[val_idx]
     errors = []
     for j, name in enumerate(output_names):

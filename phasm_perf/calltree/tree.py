@@ -24,7 +24,7 @@ import pandas as pd
 
 from .encoded import FunctionSums, StackTable, build_trie, function_sums
 
-from .folded import Stack, split_frame
+from ..core.folded import Stack, split_frame
 
 FUNCTION_COLUMNS = [
     "function", "name", "file", "line",

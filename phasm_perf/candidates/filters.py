@@ -30,7 +30,7 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
-from ..calltree.folded import Stack, split_frame
+from ..core.folded import Stack, split_frame
 from ..calltree.tree import function_key
 
 # -- what is "runtime", what is "library" ---------------------------------------------------------------------

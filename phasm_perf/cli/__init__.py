@@ -18,8 +18,15 @@ from ..core.errors import PhasmError
 COMMANDS = ["rank", "profile", "predict", "hw", "bench", "search", "flamegraph"]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (what is wrong, and where the help is) instead of the usage text."""
+
+    def error(self, message: str):  # noqa: D102 (argparse's hook)
+        self.exit(2, f"phasm-perf: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="phasm-perf",
         description="Find the function worth replacing with a neural-network surrogate, and predict the payoff.",
     )

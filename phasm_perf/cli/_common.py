@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from rich.console import Console
 
-from ..collect.bundle import Bundle
 from ..collect.program import Target, resolve_target
-from ..core.errors import PhasmError, ProgramFailed, ProgramInterrupted, TooFewSamples
+from ..core.errors import PhasmError
+from ..model.spec import hidden_text, parse_hidden
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -38,9 +37,62 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("candidates")
-    g.add_argument("--event-loop", metavar="SYMBOL", help="only consider time under this frame (the event loop)")
-    g.add_argument("--min-fraction", type=float, default=0.02, metavar="F",
-                   help="drop functions under this share of the run (default 0.02)")
+    g.add_argument("--event-loop", metavar="SYMBOL",
+                   help="only consider time under this frame (the event loop; default: what a bundle was made with)")
+    g.add_argument("--min-fraction", type=float, default=None, metavar="F",
+                   help="drop functions under this share of the run (default 0.02, or what a bundle was made with)")
+
+
+def status(message: str) -> None:
+    """A progress line on stderr (dim), as every command prints them."""
+    stderr.print(f"[dim]phasm-perf: {message}[/]")
+
+
+def console_for_stdout() -> Console:
+    """A rich console for a table on stdout: the terminal's width, or 132 columns into a pipe or a file."""
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=132)
+
+
+def profile_options(args: argparse.Namespace, **override) -> dict:
+    """The keyword arguments of :func:`phasm_perf.api.profile` that the collection and selection options give."""
+    opts = {"collector": args.collector, "interval": args.interval, "counts": args.counts,
+            "count_top": args.count_top, "event_loop": args.event_loop, "min_fraction": args.min_fraction,
+            "show_output": args.show_output, "force": args.force, "torch_profiler": args.torch_profiler}
+    opts.update(override)
+    return opts
+
+
+def vocabulary(parse):
+    """An argparse ``type=`` from a parser of :mod:`phasm_perf.model.spec` (its message becomes the usage error)."""
+    def convert(text: str):
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
+
+
+def architecture(text: str) -> str:
+    """``--surrogate``: ``mlp:HIDDEN`` in its one written form (``MLP:64X64`` -> ``mlp:64x64``)."""
+    return hidden_text(parse_hidden(text))
+
+
+def whole_number(minimum: int = 1):
+    """An argparse ``type=`` for a count: a whole number >= ``minimum``."""
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= {minimum}")
+        return value
+
+    convert.__name__ = "count"
+    return convert
 
 
 def split_command(cmd: list[str]) -> tuple[list[str], bool]:
@@ -55,40 +107,3 @@ def target_from(cmd: list[str]) -> Target:
     if not words:
         raise PhasmError("no program given: phasm-perf rank prog.py [ARGS...]  or  -- COMMAND [ARGS...]")
     return resolve_target(words[0], words[1:], as_command=as_command)
-
-
-def check_outcome(bundle: Bundle, interval: float) -> None:
-    """Raise the one-line error a bundle's status calls for (after the caller has shown what it can)."""
-    m = bundle.meta
-    where = f"its profile is kept in {bundle.path} (status {m.status})"
-    if m.status == "interrupted":
-        what = f"signal {m.signal}" if m.signal else "interrupted"
-        raise ProgramInterrupted(f"profiling was interrupted ({what}); {where}")
-    if m.status == "failed":
-        tail = _stderr_tail(bundle.path)
-        raise ProgramFailed(f"the program exited with status {m.exit_status}; {where}{tail}")
-    if not _saw_user_code(bundle):
-        raise TooFewSamples(
-            f"the program ran for {m.wall_seconds:.3f} s and no sample landed in its own code (only start-up): "
-            f"too short to profile at {interval * 1e3:g} ms intervals; give it more work (a larger input, more "
-            f"steps); its profile is kept in {bundle.path}")
-
-
-def _saw_user_code(bundle: Bundle) -> bool:
-    if not bundle.on_cpu and not bundle.off_cpu:
-        return False
-    if bundle.meta.collector.name not in ("austin", "py-spy"):
-        return True
-    from ..report.ranking import selection_of
-
-    table = selection_of(bundle).table
-    return bool((table["excluded"].isin(["", "tiny", "tower"]) & (table["incl"] > 0)).any())
-
-
-def _stderr_tail(path: Path) -> str:
-    f = Path(path) / "stderr.txt"
-    try:
-        lines = [ln for ln in f.read_text(errors="replace").splitlines() if ln.strip()]
-    except OSError:
-        return ""
-    return f"; last line of its stderr: {lines[-1].strip()[:200]}" if lines else ""

@@ -16,84 +16,57 @@ from pathlib import Path
 
 from ..core.errors import PhasmError
 from ..core.output import check_output, write_output
+from ..model.spec import ACTIVATIONS, parse_batches, parse_dtype
 from ..track import TrackingError
-from ._common import add_program_arguments, split_command, stderr
+from ._common import add_program_arguments, architecture, split_command, stderr, vocabulary, whole_number
 from ._tracking import add_tracking_arguments, tracking_of
 
 NAME = "bench"
 HELP = "train and time a real surrogate, swap it in, and compare with the prediction"
 
-DTYPE_ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16", "fp64": "float64",
-                 "float32": "float32", "bfloat16": "bfloat16", "float16": "float16", "float64": "float64"}
-
-
-def _batches(text: str) -> list[int]:
-    try:
-        out = sorted({int(b) for b in text.split(",") if b.strip()})
-    except ValueError:
-        out = []
-    if not out or out[0] < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give batch sizes >= 1 joined by commas, e.g. 1,8,64")
-    return out
-
-
-def _dtype(text: str) -> str:
-    if text.lower() not in DTYPE_ALIASES:
-        raise argparse.ArgumentTypeError(f"{text!r}: choose fp32, bf16, fp16 or fp64")
-    return DTYPE_ALIASES[text.lower()]
-
-
-def _positive(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = 0
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= 1")
-    return v
-
-
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--function", required=True, metavar="MODULE:QUALNAME",
                         help="the function to replace, e.g. particles:boris_push (the script's name for its own)")
     s = parser.add_argument_group("surrogate")
-    s.add_argument("--surrogate", default="mlp:64x64", metavar="mlp:HIDDEN", help="hidden widths (default mlp:64x64)")
-    s.add_argument("--activation", default="relu", choices=["relu", "silu", "tanh", "gelu"],
+    s.add_argument("--surrogate", type=vocabulary(architecture), default="mlp:64x64", metavar="mlp:HIDDEN",
+                   help="hidden widths (default mlp:64x64)")
+    s.add_argument("--activation", default="relu", choices=ACTIVATIONS,
                    help="hidden activation (default relu: the kernel `hw measure` calibrates launch costs with)")
-    s.add_argument("--dtype", type=_dtype, default="float32", help="fp32 (default), bf16, fp16, fp64")
-    s.add_argument("--samples", type=_positive, default=4096, metavar="N", help="sample budget (default 4096)")
-    s.add_argument("--min-samples", type=_positive, default=64, metavar="N",
+    s.add_argument("--dtype", type=vocabulary(parse_dtype), default="fp32", help="fp32 (default), bf16, fp16, fp64")
+    s.add_argument("--samples", type=whole_number(), default=4096, metavar="N", help="sample budget (default 4096)")
+    s.add_argument("--min-samples", type=whole_number(), default=64, metavar="N",
                    help="fewer captured calls than this is an error (default 64)")
-    s.add_argument("--epochs", type=_positive, default=400, metavar="N", help="at most N epochs (default 400)")
-    s.add_argument("--patience", type=_positive, default=40, metavar="N",
+    s.add_argument("--epochs", type=whole_number(), default=400, metavar="N", help="at most N epochs (default 400)")
+    s.add_argument("--patience", type=whole_number(), default=40, metavar="N",
                    help="stop after N epochs without a better validation loss (default 40)")
     s.add_argument("--seed", type=int, default=0, help="sampling, split and training seed (default 0)")
     t = parser.add_argument_group("timing and prediction")
-    t.add_argument("--batch", type=_batches, default=None, metavar="LIST",
+    t.add_argument("--batch", type=vocabulary(parse_batches), default=None, metavar="LIST",
                    help="batch sizes to time (default 1,2,4,...,1024)")
     t.add_argument("--runtime", default="eager", choices=["eager", "export"],
                    help="how the program runs the surrogate: eager (default; nn.Sequential, the form `hw measure` "
                         "calibrates dispatch and launch costs with) or export (the saved torch.export program's "
                         "module, as torch.export.load gives it)")
     t.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda[:N]")
-    t.add_argument("--threads", type=_positive, default=None, metavar="N",
+    t.add_argument("--threads", type=whole_number(), default=None, metavar="N",
                    help="torch threads for timing and in the program (default: as many as the CPU hardware profile "
                         "was measured with, so that measured and predicted are like for like)")
     t.add_argument("--hardware", default="local", metavar="NAME|local",
                    help="hardware profile for the prediction (default local: this machine, measured)")
-    t.add_argument("--repeats", type=_positive, default=3, metavar="N",
+    t.add_argument("--repeats", type=whole_number(), default=3, metavar="N",
                    help="baseline and surrogate runs of the program each, interleaved (default 3)")
-    t.add_argument("--timing-repeats", type=_positive, default=25, metavar="N", help="repeats per batch size")
+    t.add_argument("--timing-repeats", type=whole_number(), default=25, metavar="N", help="repeats per batch size")
     t.add_argument("--no-swap", dest="swap", action="store_false", help="skip the end-to-end runs")
     t.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="limit for each program run")
     w = parser.add_argument_group("sweep (on Dask)")
     w.add_argument("--sweep", action="store_true",
                    help="also time surrogate shapes x batch sizes x dtypes as Dask trials")
-    w.add_argument("--sweep-surrogates", default="mlp:32x32,mlp:64x64,mlp:128x128", metavar="LIST")
-    w.add_argument("--sweep-dtypes", default="fp32,bf16", metavar="LIST")
+    w.add_argument("--sweep-surrogates", type=vocabulary(_architectures), default="mlp:32x32,mlp:64x64,mlp:128x128",
+                   metavar="LIST")
+    w.add_argument("--sweep-dtypes", type=vocabulary(_dtypes), default="fp32,bf16", metavar="LIST")
     w.add_argument("--sweep-train", action="store_true", help="train every shape too (its validation error)")
     w.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a local cluster)")
-    w.add_argument("--workers", type=_positive, default=2, metavar="N", help="local cluster workers (default 2)")
+    w.add_argument("--workers", type=whole_number(), default=2, metavar="N", help="local cluster workers (default 2)")
     o = parser.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="where to keep surrogate.pt2, bench.json, bench.html")
     o.add_argument("--format", choices=["table", "json"], default="table", help="what to print (default table)")
@@ -102,6 +75,14 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     o.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     add_tracking_arguments(parser)
     add_program_arguments(parser, "-- PROG")
+
+
+def _architectures(text: str) -> list[str]:
+    return [architecture(x) for x in text.split(",") if x.strip()]
+
+
+def _dtypes(text: str) -> list[str]:
+    return [parse_dtype(x) for x in text.split(",") if x.strip()]
 
 
 def _target(cmd: list[str]):
@@ -121,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         import torch  # noqa: F401
     except ImportError:
         raise PhasmError("bench needs PyTorch: pip install 'phasm-perf[bench]'") from None
-    from ..bench.report import render_html, render_terminal
+    from ..report.bench import render_html, render_terminal
     from ..bench.run import BenchOptions, bench
 
     opts = BenchOptions(surrogate=args.surrogate, activation=args.activation, dtype=args.dtype, samples=args.samples,
@@ -130,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
                         timing_repeats=args.timing_repeats, swap=args.swap, timeout=args.timeout,
                         runtime=args.runtime)
     if args.batch:
-        opts.batches = args.batch
+        opts.batches = list(args.batch)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     fname = args.function.replace(":", "-").replace("<", "").replace(">", "")
     out_dir = Path(args.out) if args.out else Path("phasm-out") / f"bench-{fname}-{stamp}"
@@ -146,17 +127,9 @@ def run(args: argparse.Namespace) -> int:
     sweep_opts = None
     if args.sweep:
         from ..bench.sweep import SweepOptions, check_scheduler
-        from ..bench.train import parse_hidden
 
-        shapes = [x for x in args.sweep_surrogates.split(",") if x]
-        for x in shapes:
-            parse_hidden(x)
-        try:
-            dtypes = [_dtype(d) for d in args.sweep_dtypes.split(",") if d]
-        except argparse.ArgumentTypeError as exc:
-            raise PhasmError(f"--sweep-dtypes {exc}") from None
         sweep_opts = SweepOptions(
-            surrogates=shapes, dtypes=dtypes, batches=opts.batches,
+            surrogates=args.sweep_surrogates, dtypes=args.sweep_dtypes, batches=opts.batches,
             hardware=args.hardware, repeats=args.timing_repeats, train=args.sweep_train,
             epochs=min(args.epochs, 200), seed=args.seed, scheduler=args.scheduler, workers=args.workers,
             runtime=args.runtime)

@@ -11,9 +11,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..core.units import fmt_bandwidth, fmt_bytes, fmt_flops, fmt_seconds
 from ..core.errors import PhasmError
 from ..hardware import HardwareProfile, available, dump, load, local_path
-from ..model.surrogate import DTYPES
+from ..model.spec import DTYPES
 from ..core.output import check_output, write_output
 from ._common import stderr
 
@@ -36,27 +37,6 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--threads", type=int, metavar="N", help="PyTorch threads (default: PyTorch's choice)")
 
 
-def _gflops(v: float | None) -> str:
-    return "-" if not v else (f"{v / 1e12:.3g} TFLOP/s" if v >= 1e12 else f"{v / 1e9:.3g} GFLOP/s")
-
-
-def _bytes(v: float | None) -> str:
-    if v is None:
-        return "all"
-    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if v >= scale:
-            return f"{v / scale:.3g} {unit}"
-    return f"{v:.0f} B"
-
-
-def _bw(v: float) -> str:
-    return f"{v / 1e12:.3g} TB/s" if v >= 1e12 else f"{v / 1e9:.3g} GB/s"
-
-
-def _us(v: float | None) -> str:
-    return "-" if v is None else f"{v * 1e6:.3g} µs"
-
-
 def _console() -> Console:
     c = Console(highlight=False)
     return c if c.is_terminal else Console(highlight=False, width=160)
@@ -70,19 +50,19 @@ def render_profile(p: HardwareProfile, console: Console) -> None:
     for d in DTYPES:
         f = p.peak_flops.get(d)
         if f:
-            t.add_row(f"peak {d}", _gflops(f.value) if f.value else "none", escape(f.source))
+            t.add_row(f"peak {d}", fmt_flops(f.value) if f.value else "none", escape(f.source))
     for lvl in p.memory:
-        t.add_row(f"memory {escape(lvl.name)}", f"{_bytes(lvl.size)} @ {_bw(lvl.bandwidth)}", escape(lvl.source))
+        t.add_row(f"memory {escape(lvl.name)}", f"{fmt_bytes(lvl.size) if lvl.size else 'all'} @ {fmt_bandwidth(lvl.bandwidth)}", escape(lvl.source))
     if p.link:
-        t.add_row(f"link {escape(p.link.name)}", f"{_bw(p.link.bandwidth)}, {_us(p.link.latency)}",
+        t.add_row(f"link {escape(p.link.name)}", f"{fmt_bandwidth(p.link.bandwidth)}, {fmt_seconds(p.link.latency)}",
                   escape(p.link.source))
     else:
         t.add_row("link", "none (runs on the host)", "")
-    t.add_row("kernel launch", _us(p.launch_latency.value), escape(p.launch_latency.source))
-    t.add_row("framework dispatch", _us(p.dispatch.value), escape(p.dispatch.source))
+    t.add_row("kernel launch", fmt_seconds(p.launch_latency.value), escape(p.launch_latency.source))
+    t.add_row("framework dispatch", fmt_seconds(p.dispatch.value), escape(p.dispatch.source))
     if p.in_program:
-        t.add_row("in-program call", f"+{_us(p.in_program.seconds)} (cold caches {_us(p.in_program.cold_cache)}, "
-                                     f"marshalling {_us(p.in_program.marshal)}; "
+        t.add_row("in-program call", f"+{fmt_seconds(p.in_program.seconds)} (cold caches {fmt_seconds(p.in_program.cold_cache)}, "
+                                     f"marshalling {fmt_seconds(p.in_program.marshal)}; "
                                      f"+{p.in_program.marshal_per_number * 1e9:.3g} ns per number of each further row)", escape(p.in_program.source))
     t.add_row("achievable", f"compute {p.achievable.compute:.0%}, memory {p.achievable.memory:.0%}",
               escape(p.achievable.source))
@@ -114,9 +94,9 @@ def _list(args) -> int:
     for p in profiles:
         half = max((p.peak_flops[d].value or 0) for d in ("bf16", "fp16") if d in p.peak_flops) \
             if any(d in p.peak_flops for d in ("bf16", "fp16")) else 0
-        t.add_row(p.name, p.kind, _gflops(p.peak_flops.get("fp32").value if "fp32" in p.peak_flops else None),
-                  _gflops(half), _bw(p.main_memory().bandwidth),
-                  escape(f"{p.link.name} {_bw(p.link.bandwidth)}") if p.link else "-", escape(p.description))
+        t.add_row(p.name, p.kind, fmt_flops(p.peak_flops.get("fp32").value if "fp32" in p.peak_flops else None),
+                  fmt_flops(half), fmt_bandwidth(p.main_memory().bandwidth),
+                  escape(f"{p.link.name} {fmt_bandwidth(p.link.bandwidth)}") if p.link else "-", escape(p.description))
     c = _console()
     c.print(t)
     if not local.exists():

@@ -8,8 +8,10 @@ import argparse
 from rich.markup import escape
 from rich.table import Table
 
-from ..predict import parse_batches, predict_report
-from ..report.render import fmt_seconds
+from ..model.spec import DTYPES, parse_batches, parse_dtype
+from ..predict import predict_report
+from ._common import architecture, vocabulary, whole_number
+from ..core.units import fmt_flops, fmt_seconds
 from ..core.output import check_output, write_output
 
 NAME = "predict"
@@ -19,19 +21,21 @@ HELP = "predict a surrogate's time per batch and per call on a device (the model
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hardware", required=True, metavar="NAME|local|PATH",
                         help="a profile (phasm-perf hw list), local (this machine, measured), or a YAML file")
-    parser.add_argument("--inputs", type=int, required=True, metavar="N", help="numbers into the surrogate")
-    parser.add_argument("--outputs", type=int, required=True, metavar="M", help="numbers out of it")
-    parser.add_argument("--surrogate", default="mlp:64x64", metavar="mlp:HIDDEN",
+    parser.add_argument("--inputs", type=whole_number(), required=True, metavar="N", help="numbers into the surrogate")
+    parser.add_argument("--outputs", type=whole_number(), required=True, metavar="M", help="numbers out of it")
+    parser.add_argument("--surrogate", type=vocabulary(architecture), default="mlp:64x64", metavar="mlp:HIDDEN",
                         help="hidden widths, e.g. mlp:64x64 is N -> 64 -> 64 -> M (default)")
-    parser.add_argument("--batch", metavar="LIST", help="batch sizes, e.g. 1,8,64 or 1-4096 (default: 1-65536)")
-    parser.add_argument("--dtype", default="fp32", help="fp64, fp32, tf32, bf16 or fp16 (default fp32)")
+    parser.add_argument("--batch", type=vocabulary(parse_batches), metavar="LIST",
+                        help="batch sizes, e.g. 1,8,64 or 1-4096 (default: 1-65536)")
+    parser.add_argument("--dtype", type=vocabulary(parse_dtype), default="fp32",
+                        help=f"{', '.join(DTYPES)} (default fp32)")
     parser.add_argument("--format", choices=["table", "json"], default="table")
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
 
 
 def run(args: argparse.Namespace) -> int:
     check_output(args.output)
-    rep = predict_report(args.hardware, args.inputs, args.outputs, args.surrogate, parse_batches(args.batch),
+    rep = predict_report(args.hardware, args.inputs, args.outputs, args.surrogate, args.batch,
                          args.dtype)
     if args.format == "json":
         write_output(rep.model_dump_json(indent=2) + "\n", args.output)
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"{escape(rep.surrogate)} ({rep.inputs} -> {rep.outputs}, {rep.parameters:,} parameters, "
                   f"{rep.dtype}) on {escape(rep.hardware)}: {escape(rep.hardware_description)}")
     console.print(f"dispatch {fmt_seconds(rep.dispatch_seconds)} per call, launch {fmt_seconds(rep.launch_seconds)} "
-                  f"per kernel, peak {rep.peak_flops / 1e9:,.1f} GFLOP/s")
+                  f"per kernel, peak {fmt_flops(rep.peak_flops)}")
     t = Table(title_justify="left")
     for col in ("batch", "per batch", "per call", "bound", "utilisation", "GFLOP/s"):
         t.add_column(col, justify="right" if col != "bound" else "left")

@@ -10,15 +10,14 @@ import datetime as _dt
 import os
 from pathlib import Path
 
-from ..api import load_profile
-from ..collect import ProfileOptions, profile
+from .. import api
 from ..core.errors import PhasmError
-from ..report import RENDERERS, SUFFIX_FORMATS, RankOptions, build_report
-from ..report.render import render_table
 from ..core.output import check_output, write_output
-from ._prediction import add_prediction_arguments, apply_predictions, check_prediction_arguments, write_html
-from ._common import add_collect_arguments, add_program_arguments, add_selection_arguments, check_outcome, \
-    split_command, stderr, target_from
+from ..report import RENDERERS, SUFFIX_FORMATS
+from ..report.render import render_table
+from ._common import add_collect_arguments, add_program_arguments, add_selection_arguments, \
+    console_for_stdout, profile_options, split_command, status, stderr, target_from
+from ._prediction import add_prediction_arguments, check_prediction_arguments, prediction_options
 
 NAME = "rank"
 HELP = "profile a program (or read a bundle) and rank surrogate candidates"
@@ -39,7 +38,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 
 def _default_bundle_dir(name: str) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("phasm-out") / f"{Path(name).stem or 'prog'}-{stamp}"
+    return Path("phasm-out") / f"{name}-{stamp}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,36 +57,27 @@ def run(args: argparse.Namespace) -> int:
     check_prediction_arguments(args)
     for dest in (args.output, args.html):
         check_output(dest)
-    bundle = None
     if is_profile:
-        bundle = load_profile(first)
+        bundle = api.load_profile(first)
     else:
         target = target_from(args.cmd)
-        dest = Path(args.bundle) if args.bundle else _default_bundle_dir(target.argv[1] if target.argv[0].endswith(
-            ("python", "python3")) and len(target.argv) > 1 else target.argv[0])
-        opts = ProfileOptions(collector=args.collector, interval=args.interval, counts=args.counts,
-                              count_top=max(args.count_top, args.top), event_loop=args.event_loop,
-                              min_fraction=args.min_fraction, show_output=args.show_output, force=args.force,
-                              torch_profiler=args.torch_profiler)
-        bundle = profile(target, dest, opts, on_status=lambda m: stderr.print(f"[dim]phasm-perf: {m}[/]"))
+        dest = Path(args.bundle) if args.bundle else _default_bundle_dir(target.display_name)
+        bundle = api.profile(target, out=dest, on_status=status,
+                             **profile_options(args, count_top=max(args.count_top, args.top)))
         stderr.print(f"[dim]phasm-perf: profile kept in {bundle.path}[/]")
-    report = build_report(bundle, RankOptions(event_loop=args.event_loop, min_fraction=args.min_fraction,
-                                              top=args.top))
-    report, hardware = apply_predictions(args, report, bundle)
+    predict = prediction_options(args) if args.hardware else {}
+    report = api.rank(bundle, event_loop=args.event_loop, min_fraction=args.min_fraction, top=args.top, **predict)
     if bundle.on_cpu or bundle.off_cpu:
-        write_html(args, report, hardware)
+        if args.html:
+            write_output(api.rank_html(report, args.hardware), args.html)
+            stderr.print(f"[dim]phasm-perf: wrote {args.html}[/]")
         if fmt == "table" and not args.output:
-            from rich.console import Console
-
-            console = Console(highlight=False)
-            if not console.is_terminal:
-                console = Console(highlight=False, width=132)
-            render_table(report, console)
+            render_table(report, console_for_stdout())
         else:
             write_output(RENDERERS[fmt](report), args.output)
             if args.output:
                 stderr.print(f"[dim]phasm-perf: wrote {args.output}[/]")
-    check_outcome(bundle, bundle.meta.collector.interval_seconds or args.interval)
+    api.check_outcome(bundle)
     return 0
 
 

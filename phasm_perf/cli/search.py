@@ -18,7 +18,9 @@ from ..core.errors import PhasmError
 from ..core.output import check_output, write_output
 from ._common import add_program_arguments, stderr
 from ._tracking import add_tracking_arguments, tracking_of
-from .bench import _dtype, _positive, _target
+from ..model.spec import ACTIVATIONS, parse_dtype
+from ._common import vocabulary, whole_number
+from .bench import _target
 
 NAME = "search"
 HELP = "search surrogate architectures: error against predicted speedup (Optuna on Dask), the Pareto front"
@@ -28,7 +30,7 @@ def _list(kind):
     def parse(text: str) -> tuple:
         try:
             out = tuple(kind(x.strip()) for x in text.split(",") if x.strip())
-        except (ValueError, argparse.ArgumentTypeError):
+        except ValueError:
             out = ()
         if not out:
             raise argparse.ArgumentTypeError(f"{text!r}: give a list joined by commas")
@@ -37,18 +39,8 @@ def _list(kind):
     return parse
 
 
-def _nonnegative(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        v = -1
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number >= 0")
-    return v
-
-
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
-    from ..bench.train import ACTIVATIONS, NORMALISATIONS
+    from ..bench.train import NORMALISATIONS
 
     parser.add_argument("--function", required=True, metavar="MODULE:QUALNAME", help="the function to replace")
     s = parser.add_argument_group("search")
@@ -57,7 +49,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--objectives", default="error,speedup", metavar="LIST",
                    help="error,speedup (default), or error,speedup,batch to also minimise the break-even batch")
     s.add_argument("--hardware", default="local", metavar="NAME|local", help="the profile the speedup is predicted on")
-    s.add_argument("--batch", type=_positive, default=None, metavar="B",
+    s.add_argument("--batch", type=whole_number(), default=None, metavar="B",
                    help="the batch the speedup is predicted at (default: the program's batch points, else 1)")
     s.add_argument("--sampler", default="tpe", choices=["tpe", "nsga2"], help="Optuna sampler (default tpe)")
     s.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
@@ -75,29 +67,29 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--measure-front", action="store_true",
                    help="time the front's surrogates at --batch with bench's timing: predicted against measured")
     sp = parser.add_argument_group("design space")
-    sp.add_argument("--max-depth", type=_positive, default=4, metavar="N", help="hidden layers, 1..N (default 4)")
+    sp.add_argument("--max-depth", type=whole_number(), default=4, metavar="N", help="hidden layers, 1..N (default 4)")
     sp.add_argument("--widths", type=_list(int), default=(8, 16, 32, 64, 128, 256), metavar="LIST",
                     help="widths a hidden layer may have (default 8,16,32,64,128,256)")
     sp.add_argument("--activations", type=_list(str), default=ACTIVATIONS, metavar="LIST",
                     help=f"default {','.join(ACTIVATIONS)}")
-    sp.add_argument("--dtypes", type=_list(_dtype), default=("float32", "bfloat16", "float16"), metavar="LIST",
+    sp.add_argument("--dtypes", type=_list(parse_dtype), default=("fp32", "bf16", "fp16"), metavar="LIST",
                     help="deployed dtypes (default fp32,bf16,fp16; those the hardware profile has no peak for "
                          "are dropped)")
     sp.add_argument("--normalisations", type=_list(str), default=NORMALISATIONS, metavar="LIST",
                     help=f"input normalisations (default {','.join(NORMALISATIONS)})")
-    sp.add_argument("--epochs", type=_positive, default=400, metavar="N", help="at most N epochs (default 400)")
-    sp.add_argument("--patience", type=_positive, default=30, metavar="N", help="early stopping (default 30)")
+    sp.add_argument("--epochs", type=whole_number(), default=400, metavar="N", help="at most N epochs (default 400)")
+    sp.add_argument("--patience", type=whole_number(), default=30, metavar="N", help="early stopping (default 30)")
     d = parser.add_argument_group("data")
-    d.add_argument("--samples", type=_positive, default=4096, metavar="N", help="capture budget (default 4096)")
-    d.add_argument("--min-samples", type=_positive, default=64, metavar="N")
-    d.add_argument("--synthetic", type=_nonnegative, default=0, metavar="N",
+    d.add_argument("--samples", type=whole_number(), default=4096, metavar="N", help="capture budget (default 4096)")
+    d.add_argument("--min-samples", type=whole_number(), default=64, metavar="N")
+    d.add_argument("--synthetic", type=whole_number(0), default=0, metavar="N",
                    help="add N inputs sampled over the captured ranges, outputs from the original function")
     d.add_argument("--synthetic-method", default="lhs", choices=["lhs", "uniform"],
                    help="Latin hypercube (default) or uniform sampling")
     d.add_argument("--run-timeout", type=float, default=None, metavar="SECONDS", help="limit for each program run")
     w = parser.add_argument_group("Dask")
     w.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a local cluster)")
-    w.add_argument("--workers", type=_positive, default=2, metavar="N", help="local cluster workers (default 2)")
+    w.add_argument("--workers", type=whole_number(), default=2, metavar="N", help="local cluster workers (default 2)")
     o = parser.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="where to keep search.json/.html/.png and the trials' surrogates "
                                                 "(default phasm-out/search-FUNCTION-TIME)")

@@ -25,33 +25,30 @@ from collections import Counter
 from pathlib import Path
 
 from ..core.errors import PhasmError
-from .bundle import CallCount, CountsInfo
-from .collectors import Samples, _find_tool, _version, first_message
+from ..core.bundle import CallCount, CountsInfo
+from ..calltree.readers.base import Profile
+from .base import Collector, find_tool, first_message, tool_version
 
 NOT_INSTALLED = "valgrind is not installed: `make setup` installs it (Debian package valgrind)"
 
 
-class Callgrind:
+class Callgrind(Collector):
     name = "callgrind"
     launches = True
-    off_cpu = False
 
     def __init__(self, interval: float = 0.001) -> None:
-        exe = _find_tool("valgrind")
+        super().__init__(interval)
+        exe = find_tool("valgrind")
         if exe is None:
             raise PhasmError(NOT_INSTALLED)
         self.exe = exe
-        self.interval = interval
-        self.notes: list[str] = []
-        self.extra: dict = {}
         self._calls: dict[str, int] = {}
-        self.modules: set[str] = set()
         self._cpu_seconds: float | None = None
         self._valgrind_cpu: float | None = None
 
     @property
     def version(self) -> str | None:
-        v = _version(self.exe, "--version")
+        v = tool_version(self.exe, "--version")
         return v.split("-")[-1] if v else None
 
     def command(self, argv: list[str], out: Path) -> list[str]:
@@ -72,15 +69,15 @@ class Callgrind:
             self._cpu_seconds = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
     # -- read ---------------------------------------------------------------------------------------------------
-    def parse(self, raw: Path) -> Samples:
-        from ..calltree.folded import split_frame
+    def parse(self, raw: Path) -> Profile:
+        from ..core.folded import split_frame
         from ..calltree.readers.callgrind import read_callgrind
         from .native import normalise_names, rename_frames
 
         log = Path(f"{raw}.log")
         log_text = log.read_text(errors="replace") if log.exists() else ""
         log.unlink(missing_ok=True)
-        s = Samples(weight_unit="Ir", seconds_per_unit=1.0)
+        s = Profile(weight_unit="Ir", seconds_per_unit=1.0)
         if not raw.exists() or raw.stat().st_size == 0:
             if log_text.strip():
                 self.notes.append(f"callgrind wrote no profile: {first_message(log_text)}")
@@ -133,7 +130,7 @@ class Callgrind:
 
     def counts(self, index) -> CountsInfo:
         """Exact calls of the program's own functions, from callgrind's run, keyed like the call tree."""
-        from ..calltree.folded import split_frame
+        from ..core.folded import split_frame
         from ..calltree.tree import function_key
 
         if not self._calls:

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from .bundle import CallCount, CountsInfo
+from ..core.bundle import CallCount, CountsInfo
 from .program import Target
 
 HOOK_DIR = Path(__file__).parent / "_sitehook"

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.errors import PhasmError
-from .bundle import CountsInfo
-from .collectors import Samples
+from ..core.bundle import CountsInfo
+from ..calltree.readers.base import Profile
 from .gpu import GpuSampler
 from .program import Target
 
@@ -47,11 +47,11 @@ class RunExtras:
         self.options = options
         self.writer = writer
         self.notes = notes
-        self.launches = bool(getattr(collector, "launches", False))
+        self.launches = collector.launches
         self._rc: int | None = None
         self._index = None
-        self.gpu = GpuSampler(interval=getattr(options, "gpu_interval", 0.1))
-        self.torch = bool(getattr(options, "torch_profiler", False))
+        self.gpu = GpuSampler(interval=options.gpu_interval)
+        self.torch = options.torch_profiler
         if self.torch and target.kind != "python":
             raise PhasmError("--torch-profiler records PyTorch operators of a Python program; "
                              f"{target.argv[0]!r} is not one")
@@ -96,19 +96,18 @@ class RunExtras:
         return self.gpu.status_line() if self.gpu.status != "unavailable (not started)" else host_status
 
     # -- afterwards -------------------------------------------------------------------------------------------
-    def parse(self, raw: Path) -> Samples:
-        calibrate = getattr(self.collector, "calibrate", None)
-        if calibrate is not None and self._rc == 0:
-            calibrate(self._program_argv(), getattr(self.options, "cwd", None))
+    def parse(self, raw: Path) -> Profile:
+        if self._rc == 0:
+            self.collector.calibrate(self._program_argv(), self.options.cwd)
         samples = self.collector.parse(raw)
         if self.target.kind == "native" and self.collector.name in NATIVE_COLLECTORS:
             from .native import symbol_index, user_objects
 
             index = symbol_index(self.target.program)
-            inlined = getattr(self.collector, "inlined", {})
+            inlined = self.collector.inlined
             if self.target.program is not None:
                 index.add_inlined(inlined.get(str(self.target.program), {}))
-            for lib in user_objects(getattr(self.collector, "modules", ()), self.target.program):
+            for lib in user_objects(self.collector.modules, self.target.program):
                 lib_index = symbol_index(lib)
                 lib_index.add_inlined(inlined.get(str(lib), {}))
                 index.merge(lib_index)
@@ -117,20 +116,18 @@ class RunExtras:
             if index.note:
                 self.notes.append(index.note)
             self._index = index
-        self.notes.extend(getattr(self.collector, "notes", []))
-        extra = getattr(self.collector, "extra", None)
-        if extra:
-            self.writer.write_json(f"{self.collector.name}.json", extra)
+        self.notes.extend(self.collector.notes)
+        if self.collector.extra:
+            self.writer.write_json(f"{self.collector.name}.json", self.collector.extra)
         if self.torch:
             from .torch_ops import import_ops
 
             import_ops(self.writer.file("torch_ops.json"), samples, self.notes)
         return samples
 
-    def own_counts(self, samples: Samples) -> CountsInfo | None:
+    def own_counts(self, samples: Profile) -> CountsInfo | None:
         """The collector's exact counts (callgrind), keyed like the call tree; ``None`` when it has none."""
-        counts = getattr(self.collector, "counts", None)
-        return None if counts is None else counts(self._index)
+        return self.collector.counts(self._index)
 
 
 __all__ = ["RunExtras", "pick_collector", "NATIVE_COLLECTORS"]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..calltree.folded import make_frame, split_frame
+from ..core.folded import make_frame, split_frame
 
 #: source files under these prefixes are the system's (C++ headers, libc sources), not the user's
 SYSTEM_SOURCE_PREFIXES = ("/usr/include/", "/usr/lib/", "/usr/src/", "/usr/share/", "/build/", "<built-in>")

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from .bundle import CallCount, CountsInfo
+from ..core.bundle import CallCount, CountsInfo
 from .program import Target
 
 

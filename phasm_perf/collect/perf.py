@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Iterator
 
 from ..core.errors import PhasmError
-from .collectors import Samples, _find_tool, _version, first_message
+from ..calltree.readers.base import Profile
+from .base import Collector, find_tool, first_message, tool_version
 
 #: the one line for a machine where perf may not open events
 PARANOID_HINT = ("perf is not permitted to open performance events here (kernel.perf_event_paranoid={level}): "
@@ -113,7 +114,7 @@ def probe_access(exe: str) -> PerfAccess:
 
 
 def perf_exe() -> str | None:
-    return _find_tool("perf")
+    return find_tool("perf")
 
 
 def choose_native_collector() -> tuple[str, str | None]:
@@ -270,26 +271,22 @@ def split_events(lines: Iterator[str], period_ns: int) -> PerfEvents:
     return ev
 
 
-class Perf:
+class Perf(Collector):
     """``perf record`` running the program; ``perf script`` afterwards (see the module docstring)."""
 
     name = "perf"
     launches = True      # runs the program itself: command() wraps its argv
 
     def __init__(self, interval: float = 0.001, access: PerfAccess | None = None) -> None:
+        super().__init__(interval)
         exe = perf_exe()
         if exe is None:
             raise PhasmError(NOT_INSTALLED)
         self.exe = exe
-        self.interval = interval
         self.access = access or probe_access(exe)
         if not self.access.on_cpu:
             raise PhasmError(self.access.reason or "perf cannot record here; use --collector callgrind")
         self.off_cpu = self.access.off_cpu
-        self.notes: list[str] = []
-        self.extra: dict = {}
-        self.inlined: dict[str, dict[str, str]] = {}
-        self.modules: set[str] = set()
 
     @property
     def off_cpu_note(self) -> str | None:
@@ -304,7 +301,7 @@ class Perf:
 
     @property
     def version(self) -> str | None:
-        v = _version(self.exe, "--version")
+        v = tool_version(self.exe, "--version")
         return v.split()[-1] if v else None
 
     def command(self, argv: list[str], out: Path) -> list[str]:
@@ -326,10 +323,10 @@ class Perf:
             self.notes.append(f"perf lost {lost.group(1)} chunks of events (it could not write them fast enough): "
                               "shares are from what was kept; a larger --interval loses fewer")
 
-    def parse(self, raw: Path) -> Samples:
+    def parse(self, raw: Path) -> Profile:
         from ..calltree.readers.perf_script import read_perf_script
 
-        s = Samples(weight_unit="ns", seconds_per_unit=1e-9)
+        s = Profile(weight_unit="ns", seconds_per_unit=1e-9)
         if not raw.exists() or raw.stat().st_size == 0:
             return s
         text = raw.with_suffix(".script")

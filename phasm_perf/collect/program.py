@@ -28,6 +28,14 @@ class Target:
     def display(self) -> str:
         return " ".join(self.argv)
 
+    @property
+    def display_name(self) -> str:
+        """A short name for files about this run: the script's or binary's name (``python prog.py`` -> ``prog``)."""
+        if self.program is not None:
+            return self.program.stem
+        first = self.argv[1] if self.argv[0].endswith(("python", "python3")) and len(self.argv) > 1 else self.argv[0]
+        return Path(first).stem or "prog"
+
 
 def _is_elf(path: Path) -> bool:
     try:

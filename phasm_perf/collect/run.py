@@ -20,12 +20,14 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .. import __version__
-from ..calltree.tree import CallTree
 from ..core.errors import PhasmError
 from ..core.output import output_error
-from .bundle import Bundle, BundleWriter, CollectorInfo, CountsInfo, Meta, load_bundle
-from .collectors import first_message, make_collector
+from ..calltree.readers.base import Profile
+from ..core.bundle import Analysis, Bundle, BundleWriter, CollectorInfo, CountsInfo, Meta, load_bundle
+from .base import first_message
+from .collectors import make_collector
 from .counts import count_calls
+from .native_counts import count_native_calls
 from .host import host_info
 from .program import Target
 from .extras import RunExtras, pick_collector
@@ -38,9 +40,7 @@ class ProfileOptions:
     collector: str = "auto"          # auto | austin | py-spy
     interval: float = 0.001          # seconds between samples
     counts: bool = True              # run the exact call-counting pass
-    count_top: int = 10              # how many candidates to count
-    event_loop: str | None = None
-    min_fraction: float = 0.02
+    analysis: Analysis = field(default_factory=Analysis)  # event loop, min fraction, how many to count (kept in meta)
     show_output: bool = False        # let the program write to the terminal instead of the bundle
     force: bool = False              # replace an existing bundle
     cwd: str | None = None
@@ -92,9 +92,20 @@ def default_collector(target: Target) -> str:
     )
 
 
+@dataclass
+class _Ran:
+    """What running the program under the collector gave."""
+
+    rc: int
+    wall: float
+    start: _dt.datetime
+    sampler_rc: int | None
+
+
 def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = ProfileOptions(),
-            on_status: Callable[[str], None] | None = None) -> Bundle:
+            on_status: Callable[[str], None] | None = None, choose: Chooser | None = None) -> Bundle:
     """Run ``target`` under the collector, write the bundle to ``out`` and return it (whatever the exit status).
+    ``choose`` picks the functions whose calls the counting pass counts (none: no counting pass).
 
     The caller decides what a failed or interrupted status means for it; this function only raises
     :class:`PhasmError` when there is nothing to keep (the collector is missing or cannot attach).
@@ -103,25 +114,54 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
     name, choice_note = pick_collector(target, options.collector, default_collector)
     collector = make_collector(name, options.interval)
     writer = BundleWriter(out, overwrite=options.force)
-    state = _RunState()
-    if choice_note:
-        state.notes.append(choice_note)
-    proc: subprocess.Popen | None = None
+    state = _RunState(notes=[choice_note] if choice_note else [])
     extra = RunExtras(collector, target, options, writer, state.notes)
+    procs: list[subprocess.Popen] = []
     try:
         raw = writer.file(f"{collector.name}.raw")
-        out_f = None if options.show_output else open(writer.file("stdout.txt"), "wb")
-        err_f = None if options.show_output else open(writer.file("stderr.txt"), "wb")
-        coll_err = open(writer.file("collector.log"), "wb")
-        start_wall = _dt.datetime.now(_dt.timezone.utc)
-        with _forward_signals(lambda: proc, state):
+        ran = _run(target, options, collector, extra, writer, raw, state, say, procs)
+        samples = extra.parse(raw)
+        _check_sampled(samples, ran, collector, writer)
+        status = _status(ran.rc, state)
+        state.notes.extend(_sample_notes(samples, collector))
+        writer.write_stacks("oncpu.folded", samples.on_cpu)
+        writer.write_stacks("offcpu.folded", samples.off_cpu)
+        raw.unlink(missing_ok=True)
+        counts = _counts(target, samples, status, options, extra, writer, say, state, choose)
+        meta = _meta(target, options, collector, extra, samples, ran, status, counts, state)
+        writer.write_json("counts.json", counts.model_dump())
+        path = writer.commit(meta)
+    except BaseException as exc:
+        for proc in procs:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        writer.abort()
+        if isinstance(exc, OSError):  # writing the bundle (a full disk, a folder that went away)
+            raise output_error(out, exc) from None
+        raise
+    return load_bundle(path)
+
+
+def _run(target: Target, options: ProfileOptions, collector, extra: RunExtras, writer: BundleWriter, raw: Path,
+         state: _RunState, say, procs: list) -> _Ran:
+    """Start the program (and, for an attaching collector, the sampler on it); wait for both."""
+    out_f = None if options.show_output else open(writer.file("stdout.txt"), "wb")
+    err_f = None if options.show_output else open(writer.file("stderr.txt"), "wb")
+    coll_err = open(writer.file("collector.log"), "wb")
+    start = _dt.datetime.now(_dt.timezone.utc)
+    try:
+        with _forward_signals(lambda: procs[0] if procs else None, state):
             say(f"running {target.display}")
             t0 = time.perf_counter()
             try:
-                proc = subprocess.Popen(extra.argv(raw), cwd=options.cwd, env=extra.env(), stdout=out_f, stderr=err_f,
-                                        start_new_session=True, preexec_fn=_allow_sampler)
+                procs.append(subprocess.Popen(extra.argv(raw), cwd=options.cwd, env=extra.env(), stdout=out_f,
+                                              stderr=err_f, start_new_session=True, preexec_fn=_allow_sampler))
             except OSError as exc:
                 raise PhasmError(f"cannot run {target.argv[0]!r}: {exc.strerror}") from None
+            proc = procs[0]
             extra.started()
             sampler = extra.sampler(proc, raw)
             if sampler is None:
@@ -132,86 +172,89 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
             rc = _wait(proc)
             wall = time.perf_counter() - t0
             extra.stopped(rc)
-            try:
-                sampler.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                sampler.terminate()
-                try:
-                    sampler.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    sampler.kill()
+            if not _stop(sampler):
                 state.notes.append(f"{collector.name} did not stop by itself after the program ended")
+    finally:
         for f in (out_f, err_f, coll_err):
             if f:
                 f.close()
-        samples = extra.parse(raw)
-        log = writer.file("collector.log").read_text(errors="replace")
-        if samples.samples == 0 and wall > 0.5 and sampler.returncode not in (0, None):
-            hint = collector.explain_failure(log)
-            writer.abort()
-            raise PhasmError(hint or f"{collector.name} took no sample and exited {sampler.returncode}: "
-                             f"{first_message(log) or 'no message'}")
-        if state.signal is not None or (rc < 0 and -rc in INTERRUPT_SIGNALS):
-            status = "interrupted"
-        elif rc != 0:
-            status = "failed"
-        else:
-            status = "complete"
-        if samples.invalid:
-            state.notes.append(f"{samples.invalid} of {samples.samples} samples could not be read and were skipped")
-        if not collector.off_cpu:
-            state.notes.append(getattr(collector, "off_cpu_note", None)
-                               or f"{collector.name} records on-CPU stacks only: off-CPU time is not split out")
-        writer.write_stacks("oncpu.folded", samples.on_cpu)
-        writer.write_stacks("offcpu.folded", samples.off_cpu)
-        raw.unlink(missing_ok=True)
+    return _Ran(rc, wall, start, sampler.returncode)
 
-        counts = CountsInfo(status="unavailable (not collected: --no-counts)")
-        if options.counts:
-            if status != "complete":
-                counts = CountsInfo(status=f"unavailable (the program's run was {status}; no counting pass)")
-            elif not samples.on_cpu and not samples.off_cpu:
-                counts = CountsInfo(status="unavailable (no samples)")
-            elif (own := extra.own_counts(samples)) is not None:  # callgrind counts in its own run
-                counts = own
-            else:
-                counts = _counting_pass(target, samples, options, writer, say, state)
-        meta = Meta(
-            tool_version=__version__,
-            argv=list(target.argv),
-            cwd=os.path.abspath(options.cwd or os.getcwd()),
-            kind=target.kind,
-            program=str(target.program) if target.program else None,
-            start_time=start_wall.isoformat(timespec="seconds"),
-            wall_seconds=round(wall, 6),
-            exit_status=rc,
-            status=status,
-            signal=signal.Signals(state.signal).name if state.signal else (
-                signal.Signals(-rc).name if rc < 0 and -rc in {s.value for s in signal.Signals} else None),
-            collector=CollectorInfo(name=collector.name, version=collector.version, interval_seconds=options.interval,
-                                    off_cpu=collector.off_cpu, command=extra.command_shown()),
-            weight_unit=samples.weight_unit,
-            seconds_per_unit=samples.seconds_per_unit,
-            samples=samples.samples,
-            threads=samples.threads,
-            host=host_info(),
-            counts=counts,
-            notes=state.notes,
-        )
-        meta.gpu = extra.gpu_status(meta.host.get("gpu", {}).get("status", "unavailable"))
-        writer.write_json("counts.json", counts.model_dump())
-        path = writer.commit(meta)
-    except BaseException as exc:
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        writer.abort()
-        if isinstance(exc, OSError):  # writing the bundle (a full disk, a folder that went away)
-            raise output_error(out, exc) from None
-        raise
-    return load_bundle(path)
+
+def _stop(sampler: subprocess.Popen) -> bool:
+    """Wait for the sampler to finish writing; terminate (then kill) it if it does not. False: it had to be."""
+    try:
+        sampler.wait(timeout=15)
+        return True
+    except subprocess.TimeoutExpired:
+        sampler.terminate()
+        try:
+            sampler.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            sampler.kill()
+        return False
+
+
+def _check_sampled(samples: Profile, ran: _Ran, collector, writer: BundleWriter) -> None:
+    """A collector that took no sample of a program that ran, and exited with an error, could not attach: that is
+    the error (with the collector's own explanation), and nothing is kept."""
+    if samples.samples == 0 and ran.wall > 0.5 and ran.sampler_rc not in (0, None):
+        log = writer.file("collector.log").read_text(errors="replace")
+        hint = collector.explain_failure(log)
+        raise PhasmError(hint or f"{collector.name} took no sample and exited {ran.sampler_rc}: "
+                         f"{first_message(log) or 'no message'}")
+
+
+def _status(rc: int, state: _RunState) -> str:
+    if state.signal is not None or (rc < 0 and -rc in INTERRUPT_SIGNALS):
+        return "interrupted"
+    return "failed" if rc != 0 else "complete"
+
+
+def _sample_notes(samples: Profile, collector) -> list[str]:
+    notes = []
+    if samples.invalid:
+        notes.append(f"{samples.invalid} of {samples.samples} samples could not be read and were skipped")
+    if not collector.off_cpu:
+        notes.append(collector.off_cpu_note
+                     or f"{collector.name} records on-CPU stacks only: off-CPU time is not split out")
+    return notes
+
+
+def _counts(target: Target, samples: Profile, status: str, options: ProfileOptions, extra: RunExtras,
+            writer: BundleWriter, say, state: _RunState, choose: Chooser | None) -> CountsInfo:
+    if not options.counts:
+        return CountsInfo(status="unavailable (not collected: --no-counts)")
+    if status != "complete":
+        return CountsInfo(status=f"unavailable (the program's run was {status}; no counting pass)")
+    if not samples.on_cpu and not samples.off_cpu:
+        return CountsInfo(status="unavailable (no samples)")
+    own = extra.own_counts(samples)  # callgrind counts in its own run
+    return own if own is not None else _counting_pass(target, samples, options, writer, say, state, choose)
+
+
+def _signal_name(rc: int, state: _RunState) -> str | None:
+    if state.signal:
+        return signal.Signals(state.signal).name
+    if rc < 0 and -rc in {s.value for s in signal.Signals}:
+        return signal.Signals(-rc).name
+    return None
+
+
+def _meta(target: Target, options: ProfileOptions, collector, extra: RunExtras, samples: Profile, ran: _Ran,
+          status: str, counts: CountsInfo, state: _RunState) -> Meta:
+    meta = Meta(
+        tool_version=__version__, argv=list(target.argv), cwd=os.path.abspath(options.cwd or os.getcwd()),
+        kind=target.kind, program=str(target.program) if target.program else None,
+        start_time=ran.start.isoformat(timespec="seconds"), wall_seconds=round(ran.wall, 6), exit_status=ran.rc,
+        status=status, signal=_signal_name(ran.rc, state),
+        collector=CollectorInfo(name=collector.name, version=collector.version, interval_seconds=options.interval,
+                                off_cpu=collector.off_cpu, command=extra.command_shown()),
+        weight_unit=samples.weight_unit, seconds_per_unit=samples.seconds_per_unit, samples=samples.samples,
+        threads=samples.threads, host=host_info(), counts=counts, analysis=options.analysis, notes=state.notes,
+    )
+    meta.gpu = extra.gpu_status(meta.host.get("gpu", {}).get("status", "unavailable"))
+    return meta
 
 
 def _allow_sampler() -> None:
@@ -256,21 +299,21 @@ def _wait(proc: subprocess.Popen) -> int:
             continue
 
 
-def _counting_pass(target, samples, options: ProfileOptions, writer: BundleWriter, say, state: _RunState) -> CountsInfo:
-    from ..candidates import SelectOptions, select
+#: what the counting pass needs of each function to count: its call-tree key, source file and name
+CountTarget = tuple[str, str, str]
+#: chooses the functions to count from the run's stacks (the candidates' job, passed in by the caller: collection
+#: does not rank)
+Chooser = Callable[[Profile, Target, ProfileOptions], list[CountTarget]]
 
-    roots = (str(target.program.parent),) if target.program else ()
-    sel = select(CallTree(samples.on_cpu, samples.off_cpu, samples.seconds_per_unit),
-                 SelectOptions(event_loop=options.event_loop, min_fraction=options.min_fraction, user_roots=roots))
-    top = sel.candidates.head(options.count_top)
-    functions = [(key, file, name) for key, file, name in zip(top["function"], top["file"], top["name"]) if file]
+
+def _counting_pass(target, samples: Profile, options: ProfileOptions, writer: BundleWriter, say, state: _RunState,
+                   choose: Chooser | None) -> CountsInfo:
+    functions = [f for f in choose(samples, target, options) if f[1]] if choose else []
     if not functions:
         return CountsInfo(status="unavailable (no candidate to count)")
     say(f"counting calls of {len(functions)} candidate(s): running the program a second time")
     with _forward_signals(lambda: None, state):
         if target.kind == "native":
-            from .native_counts import count_native_calls
-
             info = count_native_calls(target, functions, cwd=options.cwd,
                                       stderr_path=writer.file("stderr.counting.txt"))
         else:

@@ -16,7 +16,8 @@ from collections import Counter
 from pathlib import Path
 
 from ..core.errors import PhasmError
-from .collectors import Samples, first_message
+from ..calltree.readers.base import Profile
+from .base import Collector, first_message
 
 
 def _is_python(exe: str) -> bool:
@@ -24,18 +25,15 @@ def _is_python(exe: str) -> bool:
     return name.startswith("python") or os.path.realpath(exe) == os.path.realpath(sys.executable)
 
 
-class Scalene:
+class Scalene(Collector):
     name = "scalene"
     launches = True
-    off_cpu = False
 
     def __init__(self, interval: float = 0.001) -> None:
+        super().__init__(interval)
         if importlib.util.find_spec("scalene") is None:
             raise PhasmError("Scalene is not installed: pip install 'scalene>=2' (or use the default collector)")
-        self.interval = interval
         self.cpu_only = importlib.util.find_spec("torch") is not None
-        self.notes: list[str] = []
-        self.extra: dict = {}
 
     @property
     def version(self) -> str | None:
@@ -62,10 +60,10 @@ class Scalene:
             cmd += ["---", *args]
         return cmd
 
-    def parse(self, raw: Path) -> Samples:
+    def parse(self, raw: Path) -> Profile:
         from ..calltree.readers.scalene import read, scalene_lines
 
-        s = Samples(weight_unit="us", seconds_per_unit=1e-6)
+        s = Profile(weight_unit="us", seconds_per_unit=1e-6)
         if not raw.exists() and raw.with_suffix(".json").exists():
             raw.with_suffix(".json").replace(raw)  # Scalene gives its output file a .json suffix
         if not raw.exists() or raw.stat().st_size == 0:

@@ -291,14 +291,14 @@ def in_program_cost(opts: MeasureOptions, sweep_bytes: int, inputs: int = 8, hid
     own work would; the sweep is not timed); the same forward is then repeated and timed again with warm caches.
     ``cold_cache`` is the median of the paired differences (a pair shares the machine's state, so a slow moment
     or a slow process cancels out). ``marshal``: the arguments as a tuple of Python floats into the input tensor
-    and the result back to a tuple of Python floats, through :mod:`phasm_perf.bench.marshal` (the code bench's
+    and the result back to a tuple of Python floats, through :mod:`phasm_perf.core.marshal` (the code bench's
     swapped-in function runs), median time in a tight loop; ``marshal_per_number``: each further number of a
     batched conversion (256 rows against 1, per input or output number of a row).
     """
     import numpy as np
     import torch
 
-    from ..bench.marshal import result_converter, rows_to_tensor  # the code the swapped-in function runs
+    from ..core.marshal import result_converter, rows_to_tensor  # the code the swapped-in function runs
 
     net = torch.nn.Sequential(torch.nn.Linear(inputs, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, hidden),
                               torch.nn.ReLU(), torch.nn.Linear(hidden, outputs)).eval()
@@ -510,7 +510,7 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
                       f"tuple of 8 Python floats into the input and 8 back, median in a tight loop; "
                       f"marshal_per_number = (256 rows ({prog['marshal_256_rows'] * 1e6:.1f} us) - 1 row) / (255 x 16 "
                       f"numbers); marshal_per_numpy_number: the same with numpy.float64 scalars in and out "
-                      f"(phasm_perf.bench.marshal, the code bench's swapped-in function runs)"},
+                      f"(phasm_perf.core.marshal, the code bench's swapped-in function runs)"},
         "achievable": {"compute": min(1.0, statistics.median(layer_rates.values()) / peaks["fp32"]),
                        "memory": 1.0,
                        "source": f"{how}: compute = median FLOP/s of MLP-shaped fp32 layers (F.linear, batch 1024, "

@@ -32,7 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..core.errors import PhasmError
 from ..model.roofline import MemoryLevel
-from ..model.surrogate import DTYPES, Device
+from ..model.spec import DTYPES
+from ..model.surrogate import Device
 
 SCHEMA_VERSION = 1
 #: where the measured profile of this machine lives unless ``$PHASM_PERF_LOCAL_PROFILE`` says otherwise

@@ -1,8 +1,9 @@
-"""Amdahl's law and its relatives (DESIGN section 3), as pure functions of numbers."""
+"""Amdahl's law and its relatives (ARCHITECTURE.md, "The model"), as pure functions of numbers."""
 
 from __future__ import annotations
 
 import math
+from typing import Callable, Mapping
 
 
 def amdahl_limit(p: float) -> float:
@@ -26,10 +27,19 @@ def amdahl_speedup(p: float, k: float) -> float:
     return math.inf if rest <= 0 else 1.0 / rest
 
 
-def end_to_end(T: float, T_f: float, n: int, t_s: float) -> tuple[float, float]:
-    """``(T', S)``: the program's time with f replaced, ``T' = T - T_f + n t_s``, and ``S = T / T'``."""
-    t_new = T - T_f + n * t_s
+def end_to_end(T: float, T_f: float, replaced: float) -> tuple[float, float]:
+    """``(T', S)``: the program's time with f replaced, ``T' = T - T_f + replaced``, and ``S = T / T'``.
+
+    ``replaced`` is the time the surrogate takes for all of f's calls: ``n t_s`` one by one, or
+    :func:`batched_seconds` of the batches the program forms."""
+    t_new = T - T_f + replaced
     return t_new, (math.inf if t_new <= 0 else T / t_new)
+
+
+def batched_seconds(histogram: Mapping[int, int], per_batch: Callable[[int], float]) -> float:
+    """The surrogate's time over a run that forms ``histogram`` (batch size B -> number of batches of that size):
+    ``sum_B count_B t_batch(B)``."""
+    return sum(count * per_batch(b) for b, count in histogram.items())
 
 
 def gustafson_speedup(p: float, k: float) -> float:

@@ -1,4 +1,4 @@
-"""The cost of an MLP surrogate on a device (DESIGN section 3), as pure functions of numbers.
+"""The cost of an MLP surrogate on a device (ARCHITECTURE.md, "The model"), as pure functions of numbers.
 
 An MLP of widths ``d_0 (inputs), h_1 ... h_{L-1}, d_L (outputs)``, element size ``s``, batch ``B``. Per layer::
 
@@ -26,10 +26,8 @@ from typing import Iterable, Sequence
 
 from .laws import brent_floor
 from .roofline import Bound, MemoryLevel, hierarchical_time
+from .spec import DTYPE_BYTES, hidden_text
 
-#: element size in bytes of each dtype the model knows
-DTYPE_BYTES: dict[str, int] = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2}
-DTYPES = tuple(DTYPE_BYTES)
 
 
 @dataclass(frozen=True)
@@ -73,27 +71,7 @@ class MLP:
         return sum(a * b + b for a, b in self.layers)
 
     def spec(self) -> str:
-        return "mlp:" + ("x".join(str(h) for h in self.hidden) if self.hidden else "linear")
-
-
-def parse_hidden(spec: str) -> tuple[int, ...]:
-    """``"mlp:64x64"`` -> ``(64, 64)``; ``"mlp:linear"`` (or ``"mlp:"``) -> ``()``, a single linear layer.
-
-    Raises ``ValueError`` with a one-line message on anything else.
-    """
-    text = spec.strip().lower()
-    if not text.startswith("mlp:"):
-        raise ValueError(f"surrogate {spec!r} is not understood: write mlp:HIDDEN, e.g. mlp:64x64")
-    body = text[4:]
-    if body in ("", "linear"):
-        return ()
-    try:
-        widths = tuple(int(w) for w in body.split("x"))
-    except ValueError:
-        raise ValueError(f"surrogate {spec!r}: hidden widths must be integers joined by 'x', e.g. mlp:64x64") from None
-    if any(w < 1 for w in widths):
-        raise ValueError(f"surrogate {spec!r}: hidden widths must be >= 1")
-    return widths
+        return hidden_text(self.hidden)
 
 
 def layer_flops(batch: int, d_in: int, d_out: int) -> float:
@@ -262,15 +240,6 @@ def predict_batch(mlp: MLP, batch: int, device: Device, numpy_scalars: int = 0) 
 
 def sweep(mlp: MLP, batches: Iterable[int], device: Device, numpy_scalars: int = 0) -> list[BatchPrediction]:
     return [predict_batch(mlp, int(b), device, numpy_scalars) for b in batches]
-
-
-def powers_of_two(upto: int) -> list[int]:
-    """``[1, 2, 4, ..., <= upto]`` (at least ``[1]``)."""
-    out, b = [], 1
-    while b <= max(1, upto):
-        out.append(b)
-        b *= 2
-    return out
 
 
 def per_call(p: BatchPrediction, in_program: bool = False) -> float:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from typing import Callable
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..core.units import fmt_seconds, fmt_speedup
 from .schema import RankReport
 
 CSV_COLUMNS = ["rank", "function", "file", "line", "share", "inclusive_seconds", "on_cpu_seconds", "off_cpu_seconds",
@@ -18,28 +18,11 @@ CSV_COLUMNS = ["rank", "function", "file", "line", "share", "inclusive_seconds",
                "predicted_speedup", "predicted_best_batch", "predicted_break_even_batch", "predicted_bound"]
 
 
-def fmt_seconds(s: float | None) -> str:
-    if s is None or (isinstance(s, float) and math.isnan(s)):
-        return "-"
-    if s == 0:
-        return "0 s"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
-        if abs(s) >= scale:
-            return f"{s / scale:.3g} {unit}"
-    return f"{s:.2e} s"
-
-
 def fmt_per_call(value: float | None, unit: str) -> str:
     """Time per call, or cost per call in the profile's own unit when its weights are not a time."""
     if unit == "s" or value is None:
         return fmt_seconds(value)
     return f"{value:,.3g} {unit}"
-
-
-def fmt_speedup(x: float | None) -> str:
-    if x is None:
-        return "-"
-    return "∞" if math.isinf(x) else f"{x:.2f}×"
 
 
 def _where(c) -> str:

@@ -9,19 +9,9 @@ import io
 from pathlib import Path
 
 from ..search.schema import SearchReport
-from .render import fmt_seconds as fmt_s
+from ..core.units import fmt_seconds as fmt_s, fmt_share as pct, fmt_signed_share, fmt_speedup as times
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-def pct(v: float | None, signed: bool = False) -> str:
-    if v is None:
-        return "-"
-    return f"{v * 100:+.1f}%" if signed else f"{v * 100:.1f}%"
-
-
-def times(v: float | None) -> str:
-    return "-" if v is None else f"{v:.3g}x"
 
 
 def batch_text(v: int | None) -> str:
@@ -47,7 +37,6 @@ def render_terminal(report: SearchReport, console) -> None:
     measured = any(p.measured_seconds_per_batch is not None for p in report.pareto)
     synthetic = any(p.error_without_synthetic is not None for p in report.pareto)
     tab = Table(title="Pareto front: error against predicted speedup", title_justify="left")
-    short = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "float64": "fp64"}
     cols = ["trial", "architecture", "dtype", "error", "predicted speedup", "break-even batch"]
     if measured:
         cols += ["pred./batch", "meas./batch", "time err.", "meas. speedup"]
@@ -56,12 +45,12 @@ def render_terminal(report: SearchReport, console) -> None:
     for col in cols:
         tab.add_column(col, justify="left" if col in ("architecture", "dtype") else "right")
     for p in report.pareto:
-        row = [str(p.number), f"{p.surrogate} {p.activation}", short.get(p.dtype, p.dtype), pct(p.error),
+        row = [str(p.number), f"{p.surrogate} {p.activation}", p.dtype, pct(p.error),
                times(p.predicted_speedup),
                batch_text(p.break_even_batch)]
         if measured:
             row += [fmt_s(p.predicted_seconds_per_batch), fmt_s(p.measured_seconds_per_batch),
-                    pct(p.time_error, True), times(p.measured_speedup)]
+                    fmt_signed_share(p.time_error), times(p.measured_speedup)]
         if synthetic:
             row += [pct(p.error_without_synthetic)]
         tab.add_row(*row)
@@ -125,7 +114,7 @@ def render_html(report: SearchReport, png: bytes | None = None) -> str:
     on_front = {p.number for p in report.pareto}
     front = [dict(p.model_dump(), error_text=pct(p.error), speedup_text=times(p.predicted_speedup),
                   break_even_text=batch_text(p.break_even_batch), predicted_text=fmt_s(p.predicted_seconds_per_batch),
-                  measured_text=fmt_s(p.measured_seconds_per_batch), time_error_text=pct(p.time_error, True),
+                  measured_text=fmt_s(p.measured_seconds_per_batch), time_error_text=fmt_signed_share(p.time_error),
                   measured_speedup_text=times(p.measured_speedup), without_text=pct(p.error_without_synthetic))
              for p in report.pareto]
     trials = [dict(t.model_dump(), on_front=t.number in on_front, error_text=pct(t.error),

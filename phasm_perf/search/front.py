@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ..model.laws import end_to_end
-from ..track import TrackingError
+from ..core.errors import PhasmError
 from . import schema as S
 from .objectives import predict_architecture
 from .optuna import Finished
@@ -56,7 +56,7 @@ def front_of(trials: list[S.Trial], objectives: list[str]) -> list[S.Trial]:
     return sorted((done[i] for i in keep), key=lambda t: (t.error, -t.predicted_speedup))
 
 
-def finish_front(client, trials: list[S.Trial], objectives: list[str], ctx, opts, synth, tracker,
+def finish_front(client, trials: list[S.Trial], objectives: list[str], ctx, opts, synth,
                  interrupted: bool, status: Callable[[str], None]):
     """``(front points, registered, notes)``; the timing and retraining are skipped after Ctrl-C."""
     notes: list[str] = []
@@ -84,8 +84,8 @@ def finish_front(client, trials: list[S.Trial], objectives: list[str], ctx, opts
         status(f"training the {len(front)} front architectures again without the synthetic calls")
         _without_synthetic(client, points, trials, ctx)
     registered = None
-    if tracker is not None and ctx.tracking_error is None:
-        registered = _register(tracker, points[0], trials, ctx, opts, notes)
+    if ctx.log is not None and ctx.tracking_error is None:
+        registered = _register(ctx.log, points[0], ctx, opts, notes)
     return points, registered, notes
 
 
@@ -125,13 +125,13 @@ def _without_synthetic(client, points: list[S.FrontPoint], trials: list[S.Trial]
 
 def from_params_of(t: S.Trial):
     from .space import Architecture
-    from ..bench.train import parse_hidden
+    from ..model.spec import parse_hidden
 
     return Architecture(hidden=parse_hidden(t.surrogate), activation=t.activation, dtype=t.dtype, lr=t.lr,
                         epochs=t.epochs, normalise=t.normalise)
 
 
-def _register(tracker, best: S.FrontPoint, trials: list[S.Trial], ctx, opts, notes: list[str]):
+def _register(log, best: S.FrontPoint, ctx, opts, notes: list[str]):
     uri = best.model_uri
     if not uri:
         notes.append(f"the most accurate front point (trial {best.number}) was not tracked in this store: "
@@ -141,10 +141,10 @@ def _register(tracker, best: S.FrontPoint, trials: list[S.Trial], ctx, opts, not
 
     name = opts.register or "phasm-perf." + re.sub(r"[^\w.-]+", ".", ctx.meta["function"])
     try:
-        r = tracker.register(uri, name, opts.alias)
-    except TrackingError as exc:
+        r = log.register(uri, name, opts.alias)
+    except PhasmError as exc:
         ctx.tracking_error = exc
         return None
-    return S.Registered(name=r.name, version=r.version, alias=r.alias, model_uri=r.model_uri, trial=best.number)
+    return S.Registered(**r, trial=best.number)
 
 

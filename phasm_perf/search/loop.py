@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.output import write_output
-from ..track import TrackingError
+from ..core.errors import PhasmError
 from .objectives import Predicted, Workload, objective_values, predict_architecture
 from .optuna import Study, TrialHandle
 from .space import Architecture, Space, sample
@@ -42,10 +42,12 @@ class LoopContext:
     data: object  # the scattered data (a Dask future)
     meta: dict
     session: int
-    track: Callable[[int, Architecture, Predicted, dict], dict] | None = None  # -> {"run_id", "model_uri"}
+    log: object = None  # a results.TrialLog, or None: not tracked
+    parent: str | None = None  # the search's run in it
+    log_base: dict = field(default_factory=dict)  # parameters every trial's run shares
     on_event: Event = lambda e: None
     front: list[tuple[float, float]] = field(default_factory=list)  # (speedup, validation loss) of finished trials
-    tracking_error: TrackingError | None = None
+    tracking_error: PhasmError | None = None
     failures: list[str] = field(default_factory=list)
 
 
@@ -147,10 +149,14 @@ def _finish(ctx: LoopContext, handle: TrialHandle, arch: Architecture, pred: Pre
     write_output(res["bytes"], str(path))
     attrs.update({"error": res["error"], "errors": res["errors"], "validation_loss": res["validation_loss"],
                   "parameters": res["parameters"], "model_path": str(path)})
-    if ctx.track is not None and ctx.tracking_error is None:
+    if ctx.log is not None and ctx.tracking_error is None:
+        from .results import trial_metrics, trial_params
+
         try:
-            attrs.update(ctx.track(handle.number, arch, pred, dict(attrs, bytes=res["bytes"])))
-        except TrackingError as exc:  # the search goes on untracked; said once it is over
+            attrs.update(ctx.log.trial(ctx.parent, handle.number, f"trial {handle.number} {arch.label()}",
+                                       trial_params(handle.number, arch, ctx.log_base), trial_metrics(attrs, pred),
+                                       res["bytes"], str(path)))
+        except PhasmError as exc:  # the tracking store failed: the search goes on untracked, said once it is over
             ctx.tracking_error = exc
     ctx.front.append((pred.speedup, res["validation_loss"]))
     _tell(ctx, handle, arch, pred, "complete", attrs, objective_values(ctx.objectives, res["error"], pred))

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bench.predict import MODEL_DTYPE
 from ..model.laws import end_to_end
 from ..model.surrogate import break_even_batch, powers_of_two, sweep
 from ..predict import MAX_BATCH, mlp_of
@@ -55,7 +54,7 @@ class Predicted:
 
 def predict_architecture(profile, arch: Architecture, work: Workload, batch: int) -> Predicted:
     """The model's view of ``arch`` for this workload at ``batch`` on ``profile`` (a HardwareProfile)."""
-    device = profile.device(MODEL_DTYPE.get(arch.dtype, arch.dtype))
+    device = profile.device(arch.dtype)
     mlp = mlp_of(work.inputs, work.outputs, arch.hidden)
     batches = sorted(set(powers_of_two(MAX_BATCH)) | {batch})
     preds = sweep(mlp, batches, device, work.numpy_scalars)

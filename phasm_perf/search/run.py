@@ -25,11 +25,11 @@ from ..bench.capture import Capture, capture, parse_function
 from ..bench.predict import load_profile
 from ..collect.program import Target
 from ..core.errors import PhasmError
-from ..track import Tracker
 from . import schema as S
 from .front import finish_front, trial_rows
 from .loop import LoopContext, run_loop
 from .objectives import Workload, default_batch, parse_objectives
+from .results import TrialLog, search_params
 from .space import Space
 
 Status = Callable[[str], None]
@@ -85,7 +85,7 @@ def study_name(function: str) -> str:
 
 
 def run_search(target: Target, function: str, opts: SearchOptions, out_dir: str | Path,
-               tracker: Tracker | None = None, on_status: Status | None = None,
+               log: TrialLog | None = None, on_status: Status | None = None,
                on_event: Callable[[dict], None] | None = None) -> S.SearchReport:
     """Open the study and the Dask cluster (bad options and unreachable schedulers fail here, before the program
     runs), capture, then search; the report covers every trial of the study."""
@@ -102,20 +102,22 @@ def run_search(target: Target, function: str, opts: SearchOptions, out_dir: str 
         ctx, synth, info = _prepare(client, target, fn, study, space, profile, objectives, opts, out_dir, status)
         ctx.on_event = on_event or ctx.on_event
         parent = None
-        if tracker is not None:
-            from .records import search_parent, trial_tracker
-
-            parent = tracker.start(search_parent(target, fn.display, opts, space, profile.name, ctx.batch,
-                                                 study.name))
-            ctx.track = trial_tracker(tracker, parent, fn.display, profile.name, ctx.batch,
-                                      client.gather(ctx.data)["Xh"][:5])
+        if log is not None:
+            params = search_params(list(target.argv), fn.display, opts, space.signature(), profile.name, ctx.batch,
+                                   study.name)
+            try:
+                parent = log.start(f"search {fn.display}", params, client.gather(ctx.data)["Xh"][:5])
+                ctx.log, ctx.parent = log, parent
+                ctx.log_base = {"function": fn.display, "hardware": profile.name, "batch": ctx.batch}
+            except PhasmError as exc:  # the store failed: search untracked, said at the end
+                ctx.tracking_error = exc
         capacity = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
         status(f"search on {opts.scheduler or 'a local cluster'} ({capacity} workers): {opts.trials} trials, "
                f"objectives {', '.join(objectives)}, batch {ctx.batch}, {profile.name}")
         deadline = time.monotonic() + opts.timeout if opts.timeout else None
         state = run_loop(client, ctx, capacity, deadline)
-        trials = trial_rows(study.finished(), tracker.uri if tracker else None)
-        front, registered, notes = finish_front(client, trials, objectives, ctx, opts, synth, tracker,
+        trials = trial_rows(study.finished(), log.uri if ctx.log else None)
+        front, registered, notes = finish_front(client, trials, objectives, ctx, opts, synth,
                                                 state == "interrupted", status)
     finally:
         client.close()
@@ -130,7 +132,7 @@ def run_search(target: Target, function: str, opts: SearchOptions, out_dir: str 
         trials_requested=opts.trials, scheduler=opts.scheduler or "local", workers=capacity,
         seconds=time.perf_counter() - t0, capture=info, synthetic=synth.info if synth else None, pareto=front,
         trials=trials, registered=registered, notes=notes,
-        tracking={"uri": tracker.uri, "experiment": tracker.experiment, "parent_run_id": parent} if tracker else None)
+        tracking={"uri": log.uri, "experiment": log.experiment, "parent_run_id": parent} if parent else None)
     report._tracking_error = ctx.tracking_error  # raised by the caller once the outputs are written
     return report
 

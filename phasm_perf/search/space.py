@@ -13,8 +13,8 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Protocol, Sequence
 
-from ..bench.predict import MODEL_DTYPE
-from ..bench.train import ACTIVATIONS, NORMALISATIONS, hidden_text
+from ..bench.train import NORMALISATIONS
+from ..model.spec import ACTIVATIONS, hidden_text
 from ..core.errors import PhasmError
 
 
@@ -34,7 +34,7 @@ class Space:
     max_depth: int = 4
     widths: tuple[int, ...] = (8, 16, 32, 64, 128, 256)
     activations: tuple[str, ...] = ACTIVATIONS
-    dtypes: tuple[str, ...] = ("float32", "bfloat16", "float16")
+    dtypes: tuple[str, ...] = ("fp32", "bf16", "fp16")
     lr: tuple[float, float] = (1e-4, 3e-2)
     epochs: tuple[int, ...] = (50, 100, 200, 400)
     normalisations: tuple[str, ...] = NORMALISATIONS
@@ -48,7 +48,7 @@ class Space:
 
     def constrained(self, profile_dtypes: Sequence[str] | None, max_epochs: int | None) -> "Space":
         """The space without what cannot be priced or run; :class:`PhasmError` naming the empty dimension."""
-        dtypes = tuple(d for d in self.dtypes if profile_dtypes is None or MODEL_DTYPE.get(d, d) in profile_dtypes)
+        dtypes = tuple(d for d in self.dtypes if profile_dtypes is None or d in profile_dtypes)
         epochs = tuple(e for e in self.epochs if max_epochs is None or e <= max_epochs)
         if max_epochs is not None and not epochs:
             epochs = (max_epochs,)
@@ -90,7 +90,7 @@ class Architecture:
 
     hidden: tuple[int, ...]
     activation: str = "relu"
-    dtype: str = "float32"
+    dtype: str = "fp32"
     lr: float = 3e-3
     epochs: int = 200
     normalise: str = "standard"

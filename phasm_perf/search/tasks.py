@@ -48,6 +48,7 @@ def train_task(arch: Architecture, data: dict, meta: dict, speedup: float, front
     import torch
 
     from ..bench.train import TrainOptions, to_bytes, train
+    from ..model.spec import TORCH_DTYPES
     from .objectives import relative_errors
 
     torch.set_num_threads(1)
@@ -64,7 +65,7 @@ def train_task(arch: Architecture, data: dict, meta: dict, speedup: float, front
                                              f"{PRUNE_FACTOR:g}x the {p.against:.3g} of a trial predicted as fast",
                 "epochs_run": p.epoch, "seconds": time.perf_counter() - t0}
     with torch.no_grad():
-        pred = t.module(torch.as_tensor(data["Xh"], dtype=getattr(torch, arch.dtype))).double().numpy()
+        pred = t.module(torch.as_tensor(data["Xh"], dtype=getattr(torch, TORCH_DTYPES[arch.dtype]))).double().numpy()
     errors = relative_errors(pred, data["Yh"])
     full = dict(meta, dtype=t.dtype, surrogate=arch.surrogate, activation=t.activation, normalisation=t.normalisation)
     return {"state": "complete", "error": max(errors), "errors": errors, "validation_loss": t.val_loss,

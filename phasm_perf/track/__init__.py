@@ -72,7 +72,7 @@ class ModelRecord:
     inputs: int
     outputs: int
     example: Any  # numpy float32 array, shape (rows, inputs), rows >= 2
-    dtype: str = "float32"
+    dtype: str = "fp32"
     pt2: Path | None = None
     input_names: list[str] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)

@@ -61,7 +61,7 @@ def surrogate_model(pt2: Path, example: np.ndarray | None = None) -> ModelRecord
     if example is None:
         example = np.zeros((2, n_in))
     return ModelRecord(module=net, inputs=n_in, outputs=n_out, example=np.asarray(example, dtype=np.float32),
-                       dtype=meta.get("dtype", "float32"), pt2=pt2, input_names=list(meta["input_names"]),
+                       dtype=meta.get("dtype", "fp32"), pt2=pt2, input_names=list(meta["input_names"]),
                        output_names=list(meta["output_names"]))
 
 
@@ -140,7 +140,7 @@ def bytes_model(data: bytes, example: np.ndarray | None = None, pt2: Path | None
         mean = np.asarray(meta.get("normalisation", {}).get("x_mean") or np.zeros(n_in), dtype=np.float32)
         example = np.stack([mean, mean])
     return ModelRecord(module=net, inputs=n_in, outputs=n_out, example=np.asarray(example, dtype=np.float32),
-                       dtype=meta.get("dtype", "float32"), pt2=pt2, input_names=list(meta["input_names"]),
+                       dtype=meta.get("dtype", "fp32"), pt2=pt2, input_names=list(meta["input_names"]),
                        output_names=list(meta["output_names"]))
 
 
@@ -149,3 +149,29 @@ def track_folder(out_dir: str | os.PathLike, default_layout: bool) -> Path:
     so that runs accumulate in one store; otherwise the output folder itself."""
     p = Path(out_dir)
     return p.parent if default_layout else p
+
+
+class SearchLog:
+    """A search's runs in MLflow (``search.results.TrialLog``): one parent run, a child per finished trial with its
+    surrogate as an MLflow model (``example``: real input rows), the best one registered."""
+
+    def __init__(self, tracker) -> None:
+        self.tracker = tracker
+        self.uri, self.experiment = tracker.uri, tracker.experiment
+        self.example: np.ndarray | None = None
+
+    def start(self, name: str, params: dict[str, Any], example: np.ndarray) -> str:
+        self.example = example
+        return self.tracker.start(RunRecord(name=name, params=params, tags={SOURCE_TAG: "search"}))
+
+    def trial(self, parent: str, number: int, name: str, params: dict[str, Any], metrics: dict[str, float | None],
+              model: bytes | None, model_path: str | None) -> dict:
+        rec = RunRecord(name=name, params=params, metrics=metrics, tags={SOURCE_TAG: "search-trial"},
+                        model=bytes_model(model, self.example, Path(model_path) if model_path else None)
+                        if model else None)
+        logged = self.tracker.log(rec, parent=parent)
+        return {"run_id": logged.run_id, "model_uri": logged.model_uri, "tracking_uri": self.uri}
+
+    def register(self, model_uri: str, name: str, alias: str) -> dict:
+        r = self.tracker.register(model_uri, name, alias)
+        return {"name": r.name, "version": r.version, "alias": r.alias, "model_uri": r.model_uri}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import re
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,13 @@ def test_notebook_executes(path):
     assert images, "the notebook should draw at least one plot"
 
 
-def test_there_are_notebooks():
-    assert NOTEBOOKS, "notebooks/ is empty"
-    assert sys.version_info >= (3, 10)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebooks_use_only_the_python_api(path):
+    """Notebooks are written against ``phasm_perf.api`` (what users are promised stays stable), never against the
+    package's internals."""
+    nb = nbformat.read(path, as_version=4)
+    imports = [ln.strip() for c in nb.cells if c.cell_type == "code" for ln in c.source.splitlines()
+               if re.match(r"\s*(from|import)\s+phasm_perf", ln)]
+    assert imports, f"{path.name} does not use phasm-perf"
+    assert all(re.fullmatch(r"from phasm_perf import api|import phasm_perf\.api( as \w+)?", ln) for ln in imports), \
+        imports

@@ -39,7 +39,7 @@ def test_hw_show_gives_every_figure_with_its_source(cli):
     (["predict", "--hardware", "t4", "--inputs", "3", "--outputs", "3", "--dtype", "bf16"], "t4 has no bf16 peak"),
     (["predict", "--hardware", "t4", "--inputs", "3", "--outputs", "3", "--surrogate", "cnn:3"], "mlp:HIDDEN"),
     (["predict", "--hardware", "t4", "--inputs", "3", "--outputs", "3", "--batch", "8,x"], "--batch"),
-    (["predict", "--hardware", "t4", "--inputs", "0", "--outputs", "3"], "inputs and outputs must be >= 1"),
+    (["predict", "--hardware", "t4", "--inputs", "0", "--outputs", "3"], "give a whole number >= 1"),
 ])
 def test_bad_input_is_one_line_and_a_non_zero_exit(cli, args, expect):
     proc = cli(*args)

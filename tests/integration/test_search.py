@@ -47,13 +47,12 @@ def _check_front(report):
 
 def _check_speedups(report):
     """The predicted speedup of each trial, recomputed from the capture and the model (phasm_perf.predict)."""
-    from phasm_perf.bench.predict import MODEL_DTYPE
-    from phasm_perf.bench.train import parse_hidden
+    from phasm_perf.model.spec import parse_hidden
     from phasm_perf.predict import predict_sweep
 
     c, b = report["capture"], report["batch"]
     for t in report["trials"]:
-        row = predict_sweep("epyc-7763", 7, 6, parse_hidden(t["surrogate"]), MODEL_DTYPE[t["dtype"]], [b])[0]
+        row = predict_sweep("epyc-7763", 7, 6, parse_hidden(t["surrogate"]), t["dtype"], [b])[0]
         T, T_f, n = c["program_seconds"], c["function_seconds"], c["calls"]
         assert t["predicted_speedup"] == pytest.approx(T / (T - T_f + n * row.program_seconds_per_call))
 
@@ -71,7 +70,7 @@ def test_search_end_to_end_tracked_on_a_server(tmp_path, mlflow_server):
     assert report["schema_version"] == 1 and report["status"] == "complete" and report["batch"] == 1
     assert report["capture"]["held_back"] + report["capture"]["train"] == report["capture"]["samples"] == 100
     assert sum(t["state"] in ("complete", "pruned") for t in report["trials"]) == 6
-    assert report["space"]["dtypes"] == ["float32"]  # epyc-7763 prices fp32 and fp64 only
+    assert report["space"]["dtypes"] == ["fp32"]  # epyc-7763 prices fp32 and fp64 only
     _check_front(report)
     _check_speedups(report)
     assert report["pareto"], report["trials"]

@@ -65,7 +65,7 @@ def test_bench_tracked_in_the_sqlite_store_of_its_output_folder(tmp_path):
     run = runs[0]
     assert run.info.status == "FINISHED"
     p, m = run.data.params, run.data.metrics
-    assert p["function"] == "particles:boris_push" and p["surrogate"] == "mlp:64x64" and p["dtype"] == "float32"
+    assert p["function"] == "particles:boris_push" and p["surrogate"] == "mlp:64x64" and p["dtype"] == "fp32"
     assert p["inputs"] == "7" and p["outputs"] == "6" and p["hardware"] == "epyc-7763"
     assert len(p["hardware_sha256"]) == 64 and p["seed"] == "0" and p["threads"] == "1"
     assert m["validation_relative_error"] == pytest.approx(report["training"]["max_relative_error"])
@@ -94,7 +94,7 @@ def test_bench_and_sweep_points_tracked_on_a_real_server(tmp_path, mlflow_server
     assert len(parents) == 1 and len(children) == 4
     assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
     assert sorted((r.data.params["surrogate"], r.data.params["dtype"]) for r in children) == [
-        ("mlp:16", "bfloat16"), ("mlp:16", "float32"), ("mlp:8", "bfloat16"), ("mlp:8", "float32")]
+        ("mlp:16", "bf16"), ("mlp:16", "fp32"), ("mlp:8", "bf16"), ("mlp:8", "fp32")]
     report = json.loads((out / "bench.json").read_text())
     for child in children:
         rows = [r for r in report["sweep"]["rows"] if r["surrogate"] == child.data.params["surrogate"]
@@ -103,7 +103,7 @@ def test_bench_and_sweep_points_tracked_on_a_real_server(tmp_path, mlflow_server
     _check_model(mlflow_server, exp, parents[0], out)
     # a trained bf16 sweep point is a model too, and takes float32 rows like the others
     mlflow.set_tracking_uri(mlflow_server)
-    bf16 = next(c for c in children if c.data.params["dtype"] == "bfloat16")
+    bf16 = next(c for c in children if c.data.params["dtype"] == "bf16")
     models = mlflow.search_logged_models(experiment_ids=[exp.experiment_id], output_format="list")
     m = next(m for m in models if m.source_run_id == bf16.info.run_id)
     y = mlflow.pyfunc.load_model(m.model_uri).predict(np.ones((3, 7), dtype=np.float32))

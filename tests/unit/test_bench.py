@@ -12,12 +12,14 @@ import numpy as np
 import pytest
 
 from phasm_perf.bench import batch_point
+from phasm_perf.model.spec import TORCH_DTYPES
 from phasm_perf.bench._runtime import Runtime
 from phasm_perf.bench.batching import BATCH_ATTR
 from phasm_perf.bench.capture import _definitions, parse_function
 from phasm_perf.bench.flatten import (Unflattenable, compile_flattener, compile_unflattener, flatten, leaf_names,
                                       schema_of, unflatten, width)
-from phasm_perf.bench.predict import BatchPredicted, Prediction, end_to_end, surrogate_seconds
+from phasm_perf.bench.predict import BatchPredicted, Prediction
+from phasm_perf.model.laws import batched_seconds, end_to_end
 from phasm_perf.bench.swap import compare_output, numbers_in
 from phasm_perf.collect.program import Target
 from phasm_perf.core.errors import PhasmError
@@ -152,10 +154,10 @@ def test_batch_point_in_capture_mode_records_batch_sizes():
 # ------------------------------------------------------------------------------------------ composition
 def test_end_to_end_composition_by_hand():
     # T = 10 s, 1000 calls of 5 ms (5 s) answered in 10 batches of 100 taking 20 ms each (0.2 s)
-    t_new, s = end_to_end(10.0, 1000, 5e-3, {100: 10}, lambda b: 0.02)
+    t_new, s = end_to_end(10.0, 1000 * 5e-3, batched_seconds({100: 10}, lambda b: 0.02))
     assert t_new == pytest.approx(5.2) and s == pytest.approx(10 / 5.2)
-    assert surrogate_seconds({1: 3, 8: 2}, lambda b: 1e-3 * b) == pytest.approx(3e-3 + 2 * 8e-3)
-    slower, s2 = end_to_end(1.0, 100, 1e-6, {1: 100}, lambda b: 1e-4)
+    assert batched_seconds({1: 3, 8: 2}, lambda b: 1e-3 * b) == pytest.approx(3e-3 + 2 * 8e-3)
+    slower, s2 = end_to_end(1.0, 100 * 1e-6, batched_seconds({1: 100}, lambda b: 1e-4))
     assert slower == pytest.approx(1.0 - 1e-4 + 1e-2) and s2 < 1
 
 
@@ -167,7 +169,7 @@ def test_the_end_to_end_prediction_adds_the_in_program_cost_per_forward():
     assert pred.program_seconds(1) == pytest.approx(34e-6)
     assert pred.program_seconds(100) == pytest.approx(258.5e-6)
     # T = 1 s, 1000 calls of 0.5 ms one at a time: T' = 0.5 + 1000 * 34 us = 0.534 s
-    t_new, s = end_to_end(1.0, 1000, 5e-4, {1: 1000}, pred.program_seconds)
+    t_new, s = end_to_end(1.0, 1000 * 5e-4, batched_seconds({1: 1000}, pred.program_seconds))
     assert t_new == pytest.approx(0.534) and s == pytest.approx(1 / 0.534)
 
 
@@ -256,7 +258,7 @@ def test_time_forward_with_a_fake_clock():
 # ------------------------------------------------------------------------------------- training and saving
 def test_train_save_load_round_trip(tmp_path):
     torch = pytest.importorskip("torch")
-    from phasm_perf.bench.train import TrainOptions, load, parse_hidden, save, train
+    from phasm_perf.bench.train import TrainOptions, load, save, train
 
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, size=(400, 2))
@@ -268,7 +270,7 @@ def test_train_save_load_round_trip(tmp_path):
             "input_names": ["x0", "x1"], "output_names": ["a", "b"]}
     path = save(t, tmp_path / "s.pt2", meta)
     module, back = load(path)
-    assert back["surrogate"] == "mlp:16" and back["dtype"] == "float32" and back["output_names"] == ["a", "b"]
+    assert back["surrogate"] == "mlp:16" and back["dtype"] == "fp32" and back["output_names"] == ["a", "b"]
     x = torch.tensor(X[:5], dtype=torch.float32)
     with torch.no_grad():
         assert torch.allclose(module(x), t.module(x))
@@ -281,12 +283,9 @@ def test_train_save_load_round_trip(tmp_path):
         assert torch.allclose(eager(x), module(x)) and torch.allclose(exported(x), module(x))
     with pytest.raises(PhasmError, match="--runtime"):
         runtime_module(module, back, "onnx")
-    assert parse_hidden("mlp:64x32") == (64, 32) and parse_hidden("mlp:") == ()
-    with pytest.raises(PhasmError):
-        parse_hidden("mlp:64xa")
 
 
-@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 def test_saved_surrogate_runs_with_plain_torch_export_load(tmp_path, dtype):
     """What a user does with the file: ``torch.export.load(path).module()``, any batch size, the trained outputs,
     the metadata inside, and no deprecation warning from torch on the way."""
@@ -308,9 +307,9 @@ def test_saved_surrogate_runs_with_plain_torch_export_load(tmp_path, dtype):
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
         for batch in (1, 300, 2, 4096):
-            x = torch.randn(batch, 3, generator=gen).to(getattr(torch, dtype))
+            x = torch.randn(batch, 3, generator=gen).to(getattr(torch, TORCH_DTYPES[dtype]))
             got, want = module(x), t.module(x)
-            assert got.shape == (batch, 2) and got.dtype == getattr(torch, dtype)
+            assert got.shape == (batch, 2) and got.dtype == getattr(torch, TORCH_DTYPES[dtype])
             assert torch.equal(got, want)
 
 
@@ -395,7 +394,7 @@ def _report():
                                  output_names=["out"], constant_inputs=[], result_kind="float",
                                  seconds_per_call=1e-4, function_seconds=1e-3, program_seconds=0.1, swapped_at="definition",
                                  batch_points={}),
-        training=R.Training(surrogate="mlp:8", widths=[1, 8, 1], activation="relu", dtype="float32", parameters=25,
+        training=R.Training(surrogate="mlp:8", widths=[1, 8, 1], activation="relu", dtype="fp32", parameters=25,
                             seed=0, samples_train=8, samples_validation=2, epochs=3, best_epoch=3, stopped_early=False,
                             seconds=0.1, validation_loss=0.1, errors=[R.OutputErrorRow(name="out", mae=0.1, rmse=0.1,
                                                                                        max_abs=0.2, relative=0.05)],
@@ -409,11 +408,12 @@ def _report():
 
 
 def test_report_json_round_trip_and_html_escapes():
-    from phasm_perf.bench.report import BenchReport, render_html
+    from phasm_perf.bench.report import BenchReport
+    from phasm_perf.report.bench import render_html
 
     r = _report()
     data = json.loads(r.model_dump_json())
-    assert data["schema_version"] == 1 and BenchReport.model_validate(data) == r
+    assert data["schema_version"] == 2 and BenchReport.model_validate(data) == r
     page = render_html(r)
     assert "m:&lt;f&gt;&amp;" in page and "<f>&" not in page and "&lt;s&gt;" in page
     assert 'src="data:image/png;base64,' in page and math.isfinite(data["per_batch"][0]["error"])

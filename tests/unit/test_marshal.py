@@ -1,4 +1,4 @@
-"""Marshalling numbers in and out of the surrogate (phasm_perf.bench.marshal), and the model's term for it."""
+"""Marshalling numbers in and out of the surrogate (phasm_perf.core.marshal), and the model's term for it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from phasm_perf.bench.flatten import compile_unflattener, numpy_scalars, schema_of
-from phasm_perf.bench.marshal import FROMITER_ROWS, MAX_BUFFERS, result_converter, rows_to_tensor
+from phasm_perf.core.marshal import FROMITER_ROWS, MAX_BUFFERS, result_converter, rows_to_tensor
 from phasm_perf.bench.predict import predict
 from phasm_perf.hardware.profile import available, load
 
@@ -90,7 +90,7 @@ def test_the_row_term_charges_numpy_scalars_their_own_cost(tmp_path):
     assert dev.t_marshal_row(5, 2) == pytest.approx(3 * 3e-8 + 2 * 5e-8)
     assert dev.t_marshal_row(5, 9) == pytest.approx(5 * 5e-8)  # never more numpy numbers than numbers
     # heat_batched's shape: 4 inputs (u[i, j] a numpy scalar) and 1 numpy output, a batch of 2,116 rows
-    p = predict(_profile_with(tmp_path, marshal_per_numpy_number=5e-8), [4, 64, 64, 1], "float32", [1, 2116],
+    p = predict(_profile_with(tmp_path, marshal_per_numpy_number=5e-8), [4, 64, 64, 1], "fp32", [1, 2116],
                 numpy_scalars=2)
     extra = p.program_seconds(2116) - p.rows[2116].seconds
     assert extra == pytest.approx(8e-6 + 2115 * (3 * 3e-8 + 2 * 5e-8))

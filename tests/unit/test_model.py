@@ -1,4 +1,4 @@
-"""The model (DESIGN section 3) against hand-computed values, and its properties (hypothesis)."""
+"""The model (ARCHITECTURE.md, "The model") against hand-computed values, and its properties (hypothesis)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 from phasm_perf.model.laws import amdahl_limit, amdahl_speedup, brent_floor, end_to_end, gustafson_speedup
 from phasm_perf.model.roofline import MemoryLevel, attainable, hierarchical_time, level_for, ridge_point, \
     roofline_time
+from phasm_perf.model.spec import SurrogateSpec, hidden_text, parse_batches, parse_dtype, parse_hidden, powers_of_two
 from phasm_perf.model.surrogate import MLP, Device, activation_bytes, break_even_batch, best_batch, layer_bytes, \
-    layer_flops, link_time, parse_hidden, powers_of_two, predict_batch, program_batch_seconds, sweep
+    layer_flops, link_time, predict_batch, program_batch_seconds, sweep
 
 FLAT = (MemoryLevel("DRAM", math.inf, 1e9),)
 
@@ -31,7 +32,7 @@ def test_amdahl_gustafson_brent_by_hand():
     assert amdahl_speedup(0.7, math.inf) == pytest.approx(amdahl_limit(0.7))
     assert gustafson_speedup(0.7, 7.0) == pytest.approx(0.3 + 4.9)
     assert brent_floor(1e9, 1e9, 3, 1e-6) == pytest.approx(1.0 + 3e-6)
-    t_new, s = end_to_end(T=10.0, T_f=7.0, n=1000, t_s=1e-3)
+    t_new, s = end_to_end(T=10.0, T_f=7.0, replaced=1000 * 1e-3)
     assert (t_new, s) == (pytest.approx(4.0), pytest.approx(2.5))
 
 
@@ -118,7 +119,7 @@ def test_in_program_cost_by_hand():
     assert break_even_batch(7e-6, preds, in_program=True) == 8
     assert best_batch(preds, in_program=True).batch == 8
     # end to end, one call at a time: T = 2 s, T_f = 1 s over 1e5 calls: T' = 1 + 1e5 * 33.112 us = 4.3112 s
-    assert end_to_end(2.0, 1.0, 100_000, preds[0].program_seconds_per_call)[0] == pytest.approx(4.3112)
+    assert end_to_end(2.0, 1.0, 100_000 * preds[0].program_seconds_per_call)[0] == pytest.approx(4.3112)
     # marshalling grows with the batch: (B - 1) (d_0 + d_L) t_num; 2 -> 3 -> 1 has 3 numbers a row; at t_num =
     # 100 ns and B = 2: t_prog(2) = 20 us + 1 * 3 * 0.1 us = 20.3 us; B = 1 pays none of it
     q = predict_batch(MLP.of(2, [3], 1), 2, device(t_in_program=2e-5, t_marshal_number=1e-7))
@@ -144,6 +145,28 @@ def test_parse_hidden_and_mlp_shapes():
     assert powers_of_two(10) == [1, 2, 4, 8]
 
 
+def test_the_surrogate_vocabulary_parses_and_prints_each_thing_one_way():
+    for text in ("mlp:64x64", "mlp:linear", "mlp:3"):
+        assert hidden_text(parse_hidden(text)) == text
+    assert hidden_text(parse_hidden("MLP:")) == "mlp:linear"
+    assert [parse_dtype(t) for t in ("fp32", "float32", "FP32", "bfloat16", "half", "float64")] == \
+        ["fp32", "fp32", "fp32", "bf16", "fp16", "fp64"]
+    with pytest.raises(ValueError, match="choose one of"):
+        parse_dtype("int8")
+    assert parse_batches("64, 1,8") == (1, 8, 64)
+    assert parse_batches("1-16") == (1, 2, 4, 8, 16)
+    assert parse_batches("3-16,3") == (3, 4, 8, 16)
+    for bad in ("", "x", "0", "-3", "1-x"):
+        with pytest.raises(ValueError):
+            parse_batches(bad)
+    s = SurrogateSpec.parse("MLP:32x16", dtype="bfloat16", activation="tanh", batches="1-4")
+    assert (str(s), s.hidden, s.dtype, s.torch_dtype, s.element_bytes, s.batches) == \
+        ("mlp:32x16", (32, 16), "bf16", "bfloat16", 2, (1, 2, 4))
+    assert SurrogateSpec.parse(str(s), s.dtype, s.activation, s.batches) == s
+    with pytest.raises(ValueError, match="activation"):
+        SurrogateSpec(activation="sigmoid")
+
+
 # ------------------------------------------------------------------------------------------------ properties
 widths = st.integers(min_value=1, max_value=512)
 mlps = st.builds(lambda i, h, o: MLP.of(i, h, o), widths, st.lists(widths, min_size=0, max_size=4), widths)
@@ -167,7 +190,7 @@ def test_time_per_call_never_rises_with_the_batch_under_one_roof(mlp, dev, b1, b
 @settings(max_examples=200, deadline=None)
 @given(st.floats(0.0, 0.999), st.floats(1e-3, 1e4), st.integers(1, 10 ** 7), st.floats(1e-12, 10.0))
 def test_predicted_speedup_never_exceeds_the_amdahl_limit(p, T, n, t_s):
-    _, s = end_to_end(T, p * T, n, t_s)
+    _, s = end_to_end(T, p * T, n * t_s)
     assert s <= amdahl_limit(p) * (1 + 1e-9)
 
 
@@ -191,6 +214,6 @@ def test_the_in_program_cost_never_makes_a_program_faster(mlp, dev, batch, t_pro
     prog = predict_batch(mlp, batch, replace(dev, t_in_program=t_prog, t_marshal_number=t_num))
     assert prog.seconds_per_batch == tight.seconds_per_batch
     assert prog.program_seconds_per_call >= tight.program_seconds_per_call
-    s_tight = end_to_end(1.0, p, n, tight.program_seconds_per_call)[1]
-    s_prog = end_to_end(1.0, p, n, prog.program_seconds_per_call)[1]
+    s_tight = end_to_end(1.0, p, n * tight.program_seconds_per_call)[1]
+    s_prog = end_to_end(1.0, p, n * prog.program_seconds_per_call)[1]
     assert s_prog <= s_tight * (1 + 1e-12) and s_prog <= amdahl_limit(p) * (1 + 1e-9)

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from phasm_perf.collect.bundle import BundleWriter, CollectorInfo, Meta, load_bundle
+from phasm_perf.core.bundle import BundleWriter, CollectorInfo, Meta, load_bundle
 from phasm_perf.collect.program import resolve_target
 from phasm_perf.core.errors import PhasmError
 

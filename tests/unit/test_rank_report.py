@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from phasm_perf.calltree import make_frame
-from phasm_perf.collect.bundle import Bundle, CallCount, CollectorInfo, CountsInfo, Meta
+from phasm_perf.core.bundle import Bundle, CallCount, CollectorInfo, CountsInfo, Meta
 from phasm_perf.report import RENDERERS, RankOptions, build_report
 from phasm_perf.report.schema import RankReport
 

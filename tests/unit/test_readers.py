@@ -297,7 +297,7 @@ def test_austin_full_mode_splits_on_and_off_cpu(tmp_path):
     (Austin's own launch mode gives up on a slow-starting interpreter and leaves an empty file)."""
     import sys
 
-    from phasm_perf.collect.collectors import Austin
+    from phasm_perf.collect.austin import Austin
     from phasm_perf.collect.run import _allow_sampler, attach_sampler
 
     try:

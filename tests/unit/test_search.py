@@ -59,23 +59,23 @@ class FakeTrial:
 
 
 def test_sample_draws_every_dimension_and_round_trips_through_params():
-    space = Space(max_depth=3, widths=(8, 32), activations=("relu", "tanh"), dtypes=("float32",), epochs=(50, 80))
+    space = Space(max_depth=3, widths=(8, 32), activations=("relu", "tanh"), dtypes=("fp32",), epochs=(50, 80))
     t = FakeTrial()
     arch = sample(space, t)
-    assert arch == Architecture(hidden=(32, 32, 32), activation="tanh", dtype="float32", lr=3e-2, epochs=80,
+    assert arch == Architecture(hidden=(32, 32, 32), activation="tanh", dtype="fp32", lr=3e-2, epochs=80,
                                 normalise="none")
     assert t.asked == ["depth", "width1", "width2", "width3", "activation", "dtype", "lr", "epochs", "normalise"]
-    params = {"depth": 3, "width1": 32, "width2": 32, "width3": 32, "activation": "tanh", "dtype": "float32",
+    params = {"depth": 3, "width1": 32, "width2": 32, "width3": 32, "activation": "tanh", "dtype": "fp32",
               "lr": 3e-2, "epochs": 80, "normalise": "none"}
     assert from_params(params) == arch and arch.surrogate == "mlp:32x32x32"
 
 
 def test_constraints_drop_what_the_profile_cannot_price_and_an_empty_space_is_one_error():
     s = Space().constrained(["fp64", "fp32"], max_epochs=120)
-    assert s.dtypes == ("float32",) and s.epochs == (50, 100)
+    assert s.dtypes == ("fp32",) and s.epochs == (50, 100)
     assert Space().constrained(None, max_epochs=20).epochs == (20,)  # below every choice: that many
     with pytest.raises(PhasmError, match="empty after constraints.*fp64, fp32"):
-        Space(dtypes=("float16",)).constrained(["fp64", "fp32"], None)
+        Space(dtypes=("fp16",)).constrained(["fp64", "fp32"], None)
     with pytest.raises(PhasmError, match="width >= 1"):
         Space(widths=(0, 8)).check()
     with pytest.raises(PhasmError, match="no widths"):
@@ -83,7 +83,7 @@ def test_constraints_drop_what_the_profile_cannot_price_and_an_empty_space_is_on
     with pytest.raises(PhasmError, match="unknown activation"):
         Space(activations=("softplus",)).check()
     assert Space().signature() != Space(widths=(8, 16)).signature()
-    assert Space(max_depth=2, widths=(8, 16), activations=("relu",), dtypes=("float32",), epochs=(50,),
+    assert Space(max_depth=2, widths=(8, 16), activations=("relu",), dtypes=("fp32",), epochs=(50,),
                  normalisations=("none",)).size() == 2 + 4
 
 

@@ -1,4 +1,5 @@
-"""The common result of every reader: on-CPU and off-CPU stacks (Counters, root first) and what they weigh."""
+"""The common result of every reader and every collector: on-CPU and off-CPU stacks (Counters, root first) and what
+they weigh."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from ..tree import CallTree
 
 @dataclass
 class Profile:
-    on_cpu: Counter
+    on_cpu: Counter = field(default_factory=Counter)
     off_cpu: Counter = field(default_factory=Counter)
     format: str = ""
     weight_unit: str = "samples"
@@ -20,12 +21,15 @@ class Profile:
     calls: dict[str, int] = field(default_factory=dict)
     threads: int = 0
     notes: list[str] = field(default_factory=list)
+    #: samples taken (0: not known; then the total weight stands for it), and samples that could not be read
+    samples: int = 0
+    invalid: int = 0
 
     def tree(self) -> CallTree:
         return CallTree(self.on_cpu, self.off_cpu, self.seconds_per_unit)
 
     @property
-    def samples(self) -> float:
+    def total_weight(self) -> float:
         return sum(self.on_cpu.values()) + sum(self.off_cpu.values())
 
 

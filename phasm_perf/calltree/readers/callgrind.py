@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ...core.errors import PhasmError
-from ..folded import make_frame
+from ...core.folded import make_frame
 from ..tree import CallTree
 from .base import Profile
 from .text import open_text_lines

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from ...core.errors import PhasmError
-from ..folded import parse_folded_lines
+from ...core.folded import parse_folded_lines
 from .base import Profile, invalid_note
 from .text import open_text_lines
 

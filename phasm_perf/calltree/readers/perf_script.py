@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ...core.errors import PhasmError
+from .base import Profile
 from .text import open_text_lines
 
 _HEADER = re.compile(r"^(\S.+?)\s+(\d+)/*(\d+)*\s+", re.ASCII)
@@ -179,9 +180,7 @@ def sniff(head: str) -> bool:
 
 
 def read(path: Path, pid: bool = False, tid: bool = False, kernel: bool = False, jit: bool = False,
-         addrs: bool = False, demangle: bool = False) -> "Profile":
-    from .base import Profile
-
+         addrs: bool = False, demangle: bool = False) -> Profile:
     stacks, event, with_period = _collapse(path, pid=pid, tid=tid, kernel=kernel, jit=jit, addrs=addrs,
                                            demangle=demangle, keep_last=True)
     if not stacks:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ...core.errors import PhasmError
-from ..folded import make_frame
+from ...core.folded import make_frame
 from .base import Profile
 
 SPLIT = (("n_cpu_percent_python", "[python]"), ("n_cpu_percent_c", "[native]"), ("n_sys_percent", "[system]"))

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from ...core.errors import PhasmError
-from ..folded import make_frame
+from ...core.folded import make_frame
 from .base import Profile
 from .text import encoding_of, head_bytes
 

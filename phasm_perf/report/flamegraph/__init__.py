@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from ...collect.bundle import Bundle
+from ...core.bundle import Bundle
 from . import folded, html, speedscope, svg
 from .data import DEFAULT_MIN_WIDTH, FlameData, Highlight, flame_data, highlights_of
 

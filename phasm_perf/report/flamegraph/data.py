@@ -10,7 +10,7 @@ import numpy as np
 
 from ...calltree.encoded import StackTable, Trie, build_trie
 from ...calltree.tree import CallTree
-from ...collect.bundle import Bundle
+from ...core.bundle import Bundle
 
 #: paths narrower than this share of the total are merged (flamegraph.pl hides frames under 0.1 px of 1200 px)
 DEFAULT_MIN_WIDTH = 1e-4

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ...calltree.folded import iter_folded
-from ...collect.bundle import Bundle
+from ...core.folded import iter_folded
+from ...core.bundle import Bundle
 
 
 def view_stacks(bundle: Bundle, view: str = "both") -> Counter:

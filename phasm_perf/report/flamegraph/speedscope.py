@@ -7,9 +7,9 @@ import json
 from collections import Counter
 
 from ... import __version__
-from ...calltree.folded import split_frame
+from ...core.folded import split_frame
 from ...calltree.readers.speedscope import SCHEMA_URL
-from ...collect.bundle import Bundle
+from ...core.bundle import Bundle
 
 TIME_UNITS = {1.0: "seconds", 1e-3: "milliseconds", 1e-6: "microseconds", 1e-9: "nanoseconds"}
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from ..core.errors import PhasmError
+from .errors import PhasmError
 
 Stack = tuple[str, ...]
 

@@ -1,0 +1,71 @@
+"""A rank report's candidates with their predictions (``rank --hardware``): the model of :mod:`phasm_perf.predict`
+applied to each candidate that can be predicted, and a note for each that cannot, saying why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..hardware import HardwareProfile
+from ..predict import mlp_of, predict_function, profile_of
+from ..predict.schema import Prediction
+from .schema import Candidate, RankReport
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    hardware: str
+    surrogate: str = "mlp:64x64"
+    dtype: str = "fp32"
+    batches: tuple[int, ...] | None = None
+    inputs: int | None = None
+    outputs: int | None = None
+
+
+def predict_candidate(cand: Candidate, T: float, profile: HardwareProfile, hidden: Sequence[int],
+                      dtype: str, inputs: int, outputs: int, batches: Sequence[int] | None = None,
+                      io_source: str = "given", numpy_scalars: int = 0) -> Prediction:
+    """The prediction for one candidate of a program of time ``T``: needs its call count and time per call."""
+    if not cand.calls or not cand.seconds_per_call:
+        raise ValueError("a per-call prediction needs the candidate's exact call count")
+    return predict_function(T, cand.inclusive_seconds, cand.calls, cand.share, profile, hidden, dtype, inputs,
+                            outputs, batches, io_source, numpy_scalars)
+
+
+def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None, ...]],
+                       options: PredictOptions, profile: HardwareProfile | None = None) -> RankReport:
+    """A copy of ``report`` whose candidates carry their ``predicted`` object.
+
+    ``captured`` maps a candidate's key to the (inputs, outputs[, numpy scalars among them]) counted in its first
+    real calls; ``--inputs`` and ``--outputs`` override the first two. A candidate that cannot be predicted gets a note saying why.
+    """
+    profile = profile or profile_of(options.hardware)
+    hidden = mlp_of(1, 1, options.surrogate).hidden  # a bad architecture is one clear error
+    profile.device(options.dtype)  # a dtype the device lacks is one clear error, before any candidate
+    T = report.sampled_seconds
+    notes = list(report.notes)
+    cands = []
+    for c in report.candidates:
+        cap_in, cap_out, *rest = captured.get(c.key, (None, None))
+        n_np = int(rest[0] or 0) if rest else 0
+        d_in = options.inputs or cap_in
+        d_out = options.outputs or cap_out
+        pred = None
+        if c.kind == "waiting":
+            notes.append(f"{c.function}: waiting ({100 * (1 - c.on_cpu_fraction):.0f}% off-CPU), no prediction: "
+                         "a surrogate does not remove a wait")
+        elif not c.calls:
+            notes.append(f"{c.function}: no exact call count, so no per-call prediction (run without --no-counts)")
+        elif not d_in or not d_out:
+            notes.append(f"{c.function}: its inputs/outputs are not known (no numeric arguments or result were seen);"
+                         " give --inputs and --outputs")
+        else:
+            src = "given" if (options.inputs and options.outputs) or not (cap_in and cap_out) else "captured"
+            pred = predict_candidate(c, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np)
+        cands.append(c.model_copy(update={"predicted": pred}))
+    if any(c.predicted and c.predicted.break_even_batch is None for c in cands):
+        notes.append("break-even 'never': at no batch size does the surrogate beat the function's own time per call")
+    opts = dict(report.options)
+    opts.update({"hardware": profile.name, "surrogate": options.surrogate, "dtype": options.dtype,
+                 "batch": list(options.batches) if options.batches else "sweep"})
+    return report.model_copy(update={"candidates": cands, "notes": notes, "options": opts})
