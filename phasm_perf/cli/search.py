@@ -19,7 +19,7 @@ from ..core.output import check_output, write_output
 from ._common import add_program_arguments, stderr
 from ._tracking import add_tracking_arguments, tracking_of
 from ..model.spec import ACTIVATIONS, parse_dtype
-from ._common import vocabulary, whole_number
+from ._common import whole_number
 from .bench import _target
 
 NAME = "search"

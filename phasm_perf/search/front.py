@@ -112,8 +112,8 @@ def _measure(client, points: list[S.FrontPoint], trials: list[S.Trial], ctx) -> 
         p.time_error = pred.seconds_per_batch / r["seconds"] - 1
         t_prog = pred.program_seconds_per_call * ctx.batch - pred.seconds_per_batch  # the in-program extra
         w = ctx.work
-        p.measured_speedup = end_to_end(w.program_seconds, w.function_seconds, w.calls,
-                                        (r["seconds"] + t_prog) / ctx.batch)[1]
+        p.measured_speedup = end_to_end(w.program_seconds, w.function_seconds,
+                                        w.calls * (r["seconds"] + t_prog) / ctx.batch)[1]
 
 
 def _without_synthetic(client, points: list[S.FrontPoint], trials: list[S.Trial], ctx) -> None:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.laws import end_to_end
-from ..model.surrogate import break_even_batch, powers_of_two, sweep
+from ..model.spec import powers_of_two
+from ..model.surrogate import break_even_batch, sweep
 from ..predict import MAX_BATCH, mlp_of
 from .space import Architecture
 
@@ -59,7 +60,7 @@ def predict_architecture(profile, arch: Architecture, work: Workload, batch: int
     batches = sorted(set(powers_of_two(MAX_BATCH)) | {batch})
     preds = sweep(mlp, batches, device, work.numpy_scalars)
     at = next(p for p in preds if p.batch == batch)
-    _, speedup = end_to_end(work.program_seconds, work.function_seconds, work.calls, at.program_seconds_per_call)
+    _, speedup = end_to_end(work.program_seconds, work.function_seconds, work.calls * at.program_seconds_per_call)
     return Predicted(batch=batch, seconds_per_batch=at.seconds_per_batch,
                      program_seconds_per_call=at.program_seconds_per_call, speedup=speedup,
                      break_even_batch=break_even_batch(work.seconds_per_call, preds, in_program=True),
