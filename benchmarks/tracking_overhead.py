@@ -10,6 +10,10 @@ Two measurements, both on ``examples/particles.py`` (``boris_push``):
    (``--cli-repeats`` each): the difference of the medians, beside their spread.
 
     .venv/bin/python benchmarks/tracking_overhead.py [--repeats 5] [--cli-repeats 3] [--work /tmp/track-bench]
+
+Every figure is a wall-clock time: run it on a quiet machine (``uptime``), and read the two measurements together
+(the first isolates the step, the second includes what the step shares with the bench run: torch already imported,
+a torch.export already warm).
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ def med(xs: list[float]) -> str:
 def step_alone(work: Path, repeats: int) -> None:
     src = work / "bench"
     subprocess.run([sys.executable, "-m", "phasm_perf", *BENCH, "--no-track", "--out", str(src), *PROG], check=True,
-                   cwd=work)
+                   cwd=work, capture_output=True)
     for kind in ("new store", "same store"):
         times: dict[str, list[float]] = {}
         sizes = []
