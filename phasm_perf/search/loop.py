@@ -96,10 +96,11 @@ def _run_loop(client, ctx: LoopContext, capacity: int, deadline: float | None) -
     running: dict = {}
     ac = as_completed()
     status = "complete"
+    finishing = [0]  # a trial back from its worker, not told yet (being saved and tracked)
 
     def fill() -> None:
         nonlocal status
-        while len(running) < capacity and ctx.study.done() + len(running) < ctx.trials:
+        while len(running) < capacity and ctx.study.done() + len(running) + finishing[0] < ctx.trials:
             if deadline is not None and time.monotonic() > deadline:
                 status = "timed out"
                 return
@@ -112,8 +113,8 @@ def _run_loop(client, ctx: LoopContext, capacity: int, deadline: float | None) -
                 _tell(ctx, handle, arch, pred, "pruned", {"pruned": f"predicted speedup {pred.speedup:.3g}x at "
                                                                     f"batch {ctx.batch}: below {ctx.min_speedup:g}x"})
                 continue
-            fut = client.submit(train_task, arch, ctx.data, ctx.meta, pred.speedup, list(ctx.front) if ctx.prune else [],
-                                ctx.seed, ctx.patience, pure=False)
+            fut = client.submit(train_task, arch, ctx.data, ctx.meta, pred.speedup,
+                                list(ctx.front) if ctx.prune else [], ctx.seed, ctx.patience, pure=False)
             running[fut] = (handle, arch, pred)
             ac.add(fut)
 
@@ -127,8 +128,11 @@ def _run_loop(client, ctx: LoopContext, capacity: int, deadline: float | None) -
                 ctx.failures.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
                 _tell(ctx, handle, arch, pred, "failed", {"pruned": f"failed: {ctx.failures[-1]}"})
             else:
+                finishing[0] = 1
+                fill()  # the freed worker trains the next trial while this one is saved and tracked
                 with _deferred_interrupt():  # its file, its run and the study agree, even on Ctrl-C
                     _finish(ctx, handle, arch, pred, res)
+                finishing[0] = 0
             fill()
     except KeyboardInterrupt:
         status = "interrupted"
