@@ -287,8 +287,6 @@ def open_tracking(tracking: Tracking, folder: str | os.PathLike,
             raise
         status(f"not tracked: {exc}")
         return None, exc
-    if tracker is not None:
-        status(f"tracking to {tracker.uri} (experiment {tracker.experiment!r})")
     return tracker, None
 
 

@@ -60,12 +60,16 @@ def _quiet() -> Iterator[None]:
 
 
 class MlflowTracker:
-    """One tracking store and experiment. Opening it checks that the store answers (a server: ``/health`` within
-    a few seconds), so a run learns at its start, not at its end, that nothing will be tracked."""
+    """One tracking store and experiment. Opening it checks the URI and that a server answers (``/health`` within
+    a few seconds), so a run learns at its start, not at its end, that nothing will be tracked; the store itself
+    (a sqlite file, the experiment) is made at its first use, so a run refused before it starts leaves nothing."""
 
     def __init__(self, uri: str, experiment: str, folder: Path, create: bool = True) -> None:
         self.uri = uri
         self.experiment = experiment
+        self._create = create
+        self._client = None
+        self._experiment_id: str | None = None
         # a server that goes away mid-run: a few quick retries, not MLflow's default of minutes
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
@@ -74,18 +78,34 @@ class MlflowTracker:
         check_uri(uri)
         if uri.startswith(("http://", "https://")):
             probe(uri)
-        elif uri.startswith("sqlite:///"):
+
+    @property
+    def client(self) -> MlflowClient:
+        self._open()
+        return self._client
+
+    @property
+    def experiment_id(self) -> str:
+        self._open()
+        return self._experiment_id
+
+    def _open(self) -> None:
+        if self._client is not None:
+            return
+        uri = self.uri
+        if uri.startswith("sqlite:///"):
             Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         with self._guard("opening the store"):
             mlflow.set_tracking_uri(uri)
-            self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
-            exp = self.client.get_experiment_by_name(experiment)
-            if exp is None and not create:
-                raise TrackingError(f"no experiment {experiment!r} in {uri}", "check the name (--experiment)")
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+            exp = client.get_experiment_by_name(self.experiment)
+            if exp is None and not self._create:
+                raise TrackingError(f"no experiment {self.experiment!r} in {uri}", "check the name (--experiment)")
             if exp is None:
-                self.experiment_id = self.client.create_experiment(experiment, artifact_location=_artifacts(uri))
+                self._experiment_id = client.create_experiment(self.experiment, artifact_location=_artifacts(uri))
             else:
-                self.experiment_id = exp.experiment_id
+                self._experiment_id = exp.experiment_id
+            self._client = client
 
     @contextlib.contextmanager
     def _guard(self, what: str) -> Iterator[None]:
@@ -158,6 +178,7 @@ class MlflowTracker:
 
     def register(self, model_uri: str, name: str, alias: str) -> Registered:
         """A new version of registered model ``name`` from ``model_uri``, with ``alias`` moved to it."""
+        self._open()
         with self._guard(f"registering {name!r}"), contextlib.redirect_stderr(io.StringIO()), \
                 contextlib.redirect_stdout(io.StringIO()):  # MLflow prints its own 'Successfully registered'
             mv = mlflow.register_model(model_uri, name, await_registration_for=0)
