@@ -7,7 +7,7 @@ PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip
 STAMP   = $(VENV)/.installed
 # extras installed for development and CI; torch is pinned to the CPU build by constraints/ci.txt
-EXTRAS ?= test,docs,gpu,bench,dist,track,search
+EXTRAS ?= test,docs,gpu,bench,dist,native,track,search
 
 .PHONY: setup system-deps examples demo test test-fast docs clean
 
@@ -22,8 +22,8 @@ system-deps:
 
 # the compiled example programs (g++ comes with system-deps)
 examples: system-deps
-	@if command -v $${CXX:-g++} >/dev/null; then $(MAKE) -s -C examples/shower; \
-	else echo "examples: no C++ compiler, examples/shower not built (its tests skip; install g++)" >&2; fi
+	@if command -v $${CXX:-g++} >/dev/null; then $(MAKE) -s -C examples/shower && $(MAKE) -s -C examples/fieldmap; \
+	else echo "examples: no C++ compiler, examples/shower and examples/fieldmap not built (their tests skip; install g++)" >&2; fi
 
 setup: $(STAMP) system-deps examples
 

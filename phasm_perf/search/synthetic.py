@@ -71,8 +71,15 @@ def synthesize(target: Target, cap: Capture, X_train: np.ndarray, Y_train: np.nd
                          ranges, None, "every input is constant in the captured calls: nothing to sample", 0,
                          time.perf_counter() - t0)
     fn = cap.function
+    beyond = [i["name"] for i in cap.inputs if i.get("root", "arg") != "arg"] + \
+        [o["name"] for o in cap.outputs if o.get("root") != "return"]
+    if beyond:
+        return Synthetic(np.empty((0, len(names))), np.empty((0, Y_train.shape[1])), [names[i] for i in held],
+                         ranges, None, f"it reads or writes more than its arguments and its return value "
+                         f"({', '.join(beyond[:4])}): synthetic calls cover those only", 0, time.perf_counter() - t0)
     k = min(REPLAY_ROWS, len(X_train))
-    spec = {"mode": "synthetic", "module": fn.module, "qualname": fn.qualname, "script": fn.script,
+    spec = {**(fn.spec() if hasattr(fn, "spec") else {"module": fn.module, "qualname": fn.qualname,
+                                                      "script": fn.script}), "mode": "synthetic",
             "inputs": [{"name": i["name"], "schema": i["schema"]} for i in cap.inputs],
             "result_schema": cap.result_schema, "rows": rows.tolist(),
             "replay": [[x, y] for x, y in zip(X_train[:k].tolist(), Y_train[:k].tolist())]}

@@ -15,7 +15,8 @@ from phasm_perf.bench import batch_point
 from phasm_perf.model.spec import TORCH_DTYPES
 from phasm_perf.bench._runtime import Runtime
 from phasm_perf.bench.batching import BATCH_ATTR
-from phasm_perf.bench.capture import _definitions, parse_function
+from phasm_perf.bench.capture import parse_function
+from phasm_perf.core.hook.function import definitions as _definitions
 from phasm_perf.bench.flatten import (Unflattenable, compile_flattener, compile_unflattener, flatten, leaf_names,
                                       schema_of, unflatten, width)
 from phasm_perf.bench.predict import BatchPredicted, Prediction
