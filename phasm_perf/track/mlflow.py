@@ -96,7 +96,7 @@ class MlflowTracker:
         if uri.startswith("sqlite:///"):
             Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         with self._guard("opening the store"):
-            mlflow.set_tracking_uri(uri)
+            _use_uri(uri)
             client = MlflowClient(tracking_uri=uri, registry_uri=uri)
             exp = client.get_experiment_by_name(self.experiment)
             if exp is None and not self._create:
@@ -184,6 +184,18 @@ class MlflowTracker:
             mv = mlflow.register_model(model_uri, name, await_registration_for=0)
             self.client.set_registered_model_alias(name, alias, mv.version)
         return Registered(name=name, version=str(mv.version), alias=alias, model_uri=f"models:/{name}@{alias}")
+
+
+def _use_uri(uri: str) -> None:
+    """MLflow's fluent API on ``uri``, without the side effect of ``mlflow.set_tracking_uri``: it also sets
+    ``$MLFLOW_TRACKING_URI``, which the caller's process (a notebook) and every program it starts would inherit, so
+    that the next run's default store would silently be this one."""
+    saved = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+    if saved is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = saved
 
 
 def check_uri(uri: str) -> None:

@@ -24,6 +24,13 @@ SMALL = ["--hardware", "epyc-7763", "--samples", "200", "--min-samples", "50", "
 PROG = ["--", EXAMPLES / "particles.py", "--events", "4"]
 
 
+
+@pytest.fixture(autouse=True)
+def _no_leaked_tracking_uri(monkeypatch):
+    """``mlflow.set_tracking_uri`` (called here to read the stores) also sets $MLFLOW_TRACKING_URI, which later
+    tests' commands would inherit: restored after each test."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
 def _search(tmp_path, *extra, out="out", timeout=600):
     proc = run_cli("search", "--function", "particles:boris_push", *SMALL, *extra, "--out", tmp_path / out, *PROG,
                    cwd=tmp_path, timeout=timeout)

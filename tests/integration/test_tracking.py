@@ -20,6 +20,13 @@ FAST = ["--epochs", "15", "--repeats", "1", "--timing-repeats", "3", "--batch", 
 PROG = [EXAMPLES / "particles.py", "--events", "4"]
 
 
+
+@pytest.fixture(autouse=True)
+def _no_leaked_tracking_uri(monkeypatch):
+    """``mlflow.set_tracking_uri`` (called here to read the stores) also sets $MLFLOW_TRACKING_URI, which later
+    tests' commands would inherit: restored after each test."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
 def _bench(tmp_path, *extra, out=None):
     out = out or tmp_path / "out"
     proc = run_cli("bench", "--function", "particles:boris_push", *FAST, *extra, "--out", out, "--", *PROG,
