@@ -10,7 +10,7 @@ STAMP   = $(VENV)/.installed
 # extras installed for development and CI; torch is pinned to the CPU build by constraints/ci.txt
 EXTRAS ?= test,docs,gpu,bench,dist,native,track,search
 
-.PHONY: setup system-deps examples demo test test-fast test-pythons fuzz docs clean
+.PHONY: setup system-deps examples demo test test-fast test-docs test-docs-slow test-pythons fuzz docs clean
 
 $(STAMP): pyproject.toml constraints/ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,18 @@ demo: setup
 test: setup
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests
+	$(MAKE) --no-print-directory test-docs
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q -d $(VENV)/site
+
+# every bash and python block of README.md and playbook/*.md, page by page in a fresh folder (tests/docs/plugin.py);
+# test-docs runs the quick ones (part of `make test`), test-docs-slow those marked <!-- doctest: slow --> (bench,
+# search: they train networks)
+DOCS_PAGES = README.md playbook
+test-docs: setup
+	$(PY) -m pytest -q -p no:cacheprovider -p tests.docs.plugin -m 'not slow' $(DOCS_PAGES)
+
+test-docs-slow: setup
+	$(PY) -m pytest -q -p no:cacheprovider -p tests.docs.plugin -m slow $(DOCS_PAGES)
 
 # the suite on every other Python the package claims (requires-python >= 3.10): the oldest and the newest in full
 # (slow end-to-end tests too), the ones between without the slow tests; one venv each (.venv-3.X), torch as pinned

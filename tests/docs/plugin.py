@@ -68,6 +68,7 @@ def _env(folder: Path) -> dict[str, str]:
     env["PATH"] = f"{_venv_bin()}{os.pathsep}{env.get('PATH', '')}"
     env["VIRTUAL_ENV"] = str(_venv_bin().parent)
     env["MPLBACKEND"] = "Agg"
+    env["PHASM_PERF_LOCAL_PROFILE"] = str(folder / "local.yaml")   # `--hardware local` measured here, not in ~/.cache
     env.pop("MLFLOW_TRACKING_URI", None)
     env.pop("PYTHONPATH", None)
     return env
