@@ -10,7 +10,7 @@ STAMP   = $(VENV)/.installed
 # extras installed for development and CI; torch is pinned to the CPU build by constraints/ci.txt
 EXTRAS ?= test,docs,gpu,bench,dist,native,track,search
 
-.PHONY: setup system-deps examples demo test test-fast test-docs test-docs-slow test-pythons fuzz docs clean
+.PHONY: setup system-deps examples demo test test-fast test-docs test-docs-slow docs-outputs notebooks test-pythons fuzz docs clean
 
 $(STAMP): pyproject.toml constraints/ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,11 +41,19 @@ test: setup
 # test-docs runs the quick ones (part of `make test`), test-docs-slow those marked <!-- doctest: slow --> (bench,
 # search: they train networks)
 DOCS_PAGES = README.md playbook
+# tests/docs/check_outputs.py: the outputs shown on the pages still have the shape of a fresh run
 test-docs: setup
-	$(PY) -m pytest -q -p no:cacheprovider -p tests.docs.plugin -m 'not slow' $(DOCS_PAGES)
+	$(PY) -m pytest -q -p no:cacheprovider -p tests.docs.plugin -m 'not slow' tests/docs/check_outputs.py $(DOCS_PAGES)
 
 test-docs-slow: setup
-	$(PY) -m pytest -q -p no:cacheprovider -p tests.docs.plugin -m slow $(DOCS_PAGES)
+	$(PY) -m pytest -q -p no:cacheprovider -p tests.docs.plugin -m slow tests/docs/check_outputs.py $(DOCS_PAGES)
+
+# rewrite the outputs shown on the pages from fresh runs of the examples (scripts/docs_outputs.py; minutes: bench
+# runs too; DOCS_OUTPUTS=--fast for the quick ones), and the option tables of playbook/cli.md from the parsers
+DOCS_OUTPUTS ?=
+docs-outputs: setup
+	$(PY) scripts/docs_outputs.py $(DOCS_OUTPUTS)
+	$(PY) -m phasm_perf.cli.reference playbook/cli.md
 
 # the suite on every other Python the package claims (requires-python >= 3.10): the oldest and the newest in full
 # (slow end-to-end tests too), the ones between without the slow tests; one venv each (.venv-3.X), torch as pinned

@@ -1,0 +1,162 @@
+"""Regenerate the outputs shown on the playbook's pages (and the README) from real runs of the shipped examples.
+
+An output on a page is the ``text`` block right after an HTML comment naming it::
+
+    <!-- docs-output: step1-rank -->
+    ```text
+    ...
+    ```
+
+``OUTPUTS`` says which command prints it; each runs in a fresh folder holding a copy of ``examples/`` and a ``.venv``
+link to this environment, exactly as the page's own blocks run in ``tests/docs/plugin.py``. Usage::
+
+    python scripts/docs_outputs.py                 # regenerate every output (make docs-outputs); the slow ones too
+    python scripts/docs_outputs.py --fast          # only those that take seconds
+    python scripts/docs_outputs.py step1-rank      # one
+    python scripts/docs_outputs.py --list
+
+``shape(text)`` is what a page's output must keep from a fresh run (``tests/docs/check_outputs.py``): the columns of
+each table, and the rows' names (candidates, variables, batch sizes) in their order. Numbers may differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MARK = "<!-- docs-output: {} -->\n"
+#: the column that names a table's rows, by table header (the first one a table has)
+ROW_NAMES = ("function", "name", "batch", "run", "operator")
+
+
+@dataclass(frozen=True)
+class Output:
+    page: str
+    command: str            # bash, run in the fresh folder
+    slow: bool = False
+    echo: bool = False      # print the command as `$ command` before its output
+
+
+OUTPUTS: dict[str, Output] = {
+    "readme-rank": Output("README.md", "phasm-perf rank --event-loop run examples/particles.py"),
+    "step1-rank": Output("playbook/step1-profile-and-rank.md",
+                         "phasm-perf rank --event-loop run --bundle run.phasm examples/particles.py"),
+    "step3-vars": Output("playbook/step3-find-inputs-and-outputs.md",
+                         "phasm-perf vars --function optics:Surface.refract -- examples/optics.py"),
+    "step4-rank-hardware": Output("playbook/step3-will-it-pay-off.md",
+                                  "phasm-perf rank --event-loop run --hardware a100-40gb-sxm --surrogate mlp:64x64 "
+                                  "--html report.html examples/particles.py"),
+    "compiled-rank": Output("playbook/profiling-compiled-code.md",
+                            "phasm-perf rank --event-loop sim::run_events examples/shower/shower 100 200 2"),
+    "gpu-torch-rank": Output("playbook/gpu-and-pytorch.md",
+                             "phasm-perf hw measure --quick -o local.yaml >/dev/null 2>&1 && "
+                             "phasm-perf rank --torch-profiler --bundle torch-run --hardware local.yaml "
+                             "--html report.html examples/torch_mlp/fit.py --steps 40", slow=True),
+    "step5-bench-batched": Output("playbook/step4-check-the-prediction.md",
+                                  "phasm-perf hw measure --threads 1 -o local-1t.yaml >/dev/null 2>&1 && "
+                                  "phasm-perf bench --function particles:boris_push --hardware local-1t.yaml "
+                                  "--threads 1 --out bench-out -- examples/particles_batched.py --events 40",
+                                  slow=True),
+}
+
+
+def fresh_folder() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="phasm-outputs-"))
+    shutil.copytree(ROOT / "examples", folder / "examples", symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.o"))
+    (folder / ".venv").symlink_to(Path(sys.executable).parent.parent, target_is_directory=True)
+    return folder
+
+
+def run(name: str) -> str:
+    """The output of ``OUTPUTS[name]``, as the page shows it (paths relative to the folder)."""
+    out = OUTPUTS[name]
+    folder = fresh_folder()
+    env = dict(os.environ, MPLBACKEND="Agg", PHASM_PERF_LOCAL_PROFILE=str(folder / "local.yaml"))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", out.command], cwd=folder, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            raise SystemExit(f"docs_outputs: {name}: exit {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+        text = proc.stdout
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    text = text.replace(f"{folder}/", "").replace(str(folder), ".")
+    text = text.replace(str(Path(sys.executable).parent), ".venv/bin")
+    text = "\n".join(line.rstrip() for line in text.rstrip().splitlines())
+    return (f"$ {out.command.split('&& ')[-1]}\n" if out.echo else "") + text + "\n"
+
+
+def block(text: str, name: str) -> tuple[int, int]:
+    """Start and end offsets of the body of output ``name``'s ``text`` block in a page's text."""
+    at = text.find(MARK.format(name))
+    if at < 0:
+        raise SystemExit(f"docs_outputs: no '{MARK.format(name).strip()}' on {OUTPUTS[name].page}")
+    fence = text.index("```text\n", at) + len("```text\n")
+    return fence, text.index("\n```", fence - 1) + 1
+
+
+def page_output(name: str) -> str:
+    text = (ROOT / OUTPUTS[name].page).read_text()
+    start, end = block(text, name)
+    return text[start:end]
+
+
+def write(name: str, output: str) -> None:
+    path = ROOT / OUTPUTS[name].page
+    text = path.read_text()
+    start, end = block(text, name)
+    path.write_text(text[:start] + output + text[end:])
+
+
+def _cells(line: str, sep: str) -> list[str]:
+    return [c.strip() for c in line.strip()[1:-1].split(sep)]
+
+
+def shape(text: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Per table: (its columns, the names of its rows in order; their first 24 characters, as a narrower terminal
+    may cut them). Wrapped continuation rows are left out."""
+    tables: list[tuple[tuple[str, ...], list[str]]] = []
+    key = None
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith("┃"):
+            head = tuple(_cells(s, "┃"))
+            key = next((head.index(k) for k in ROW_NAMES if k in head), 0)
+            tables.append((head, []))
+        elif s.startswith("│") and tables and key is not None:
+            cells = _cells(s, "│")
+            if len(cells) == len(tables[-1][0]) and cells[key] and cells[0]:
+                tables[-1][1].append(cells[key][:24].rstrip("…"))   # a narrower terminal cuts names short
+    return [(head, tuple(rows)) for head, rows in tables]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help="outputs to regenerate (default: all)")
+    ap.add_argument("--fast", action="store_true", help="only the outputs that take seconds")
+    ap.add_argument("--list", action="store_true")
+    args = ap.parse_args(argv)
+    names = args.names or [n for n, o in OUTPUTS.items() if not (args.fast and o.slow)]
+    for name in names:
+        if name not in OUTPUTS:
+            ap.error(f"unknown output {name!r}; known: {', '.join(OUTPUTS)}")
+        if args.list:
+            print(f"{name:24} {OUTPUTS[name].page}{'  (slow)' if OUTPUTS[name].slow else ''}")
+            continue
+        print(f"docs_outputs: {name}: {OUTPUTS[name].command}", file=sys.stderr)
+        write(name, run(name))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
