@@ -87,5 +87,15 @@ fuzz: $(STAMP)
 docs: setup
 	$(VENV)/bin/mkdocs serve
 
+# the notebooks in JupyterLab (installs the `notebooks` extra into .venv the first time)
+notebooks: setup
+	$(VENV)/bin/jupyter-lab --version >/dev/null 2>&1 || $(PIP) install -q -c constraints/ci.txt -e '.[$(EXTRAS),notebooks]'
+	$(VENV)/bin/jupyter-lab notebooks/
+
+# execute every notebook and keep its outputs in it (what the site shows); the tests execute them afresh
+notebooks-run: setup
+	$(VENV)/bin/jupyter-nbconvert --version >/dev/null 2>&1 || $(PIP) install -q -c constraints/ci.txt -e '.[$(EXTRAS),notebooks]'
+	$(VENV)/bin/jupyter-nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+
 clean:
 	rm -rf $(VENV) .venv-3.* build *.egg-info .fuzz-stats .fuzz-crashes
