@@ -16,10 +16,12 @@ A block is marked by an HTML comment on the line before it (invisible on the sit
     <!-- doctest: slow -->               minutes of work (bench, search): run by make test-docs-slow
     <!-- doctest: gpu -->                needs an NVIDIA GPU: skipped, with that reason, on a machine without one
     <!-- doctest: skip REASON -->        never run here (a cluster, a server, the command running these tests)
+    <!-- doctest: needs MODULE -->       slow, and skipped when MODULE (an optional extra's) is not installed
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -37,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["README.md", "playbook/*.md"]
 #: copied into each page's folder
 SHIPPED = ("examples", "benchmarks")
-DIRECTIVE = re.compile(r"<!--\s*doctest:\s*(slow|gpu|skip)\s*(.*?)\s*-->\s*$")
+DIRECTIVE = re.compile(r"<!--\s*doctest:\s*(slow|gpu|skip|needs)\s*(.*?)\s*-->\s*$")
 #: seconds a block may take before it fails (a fast block, a slow one)
 TIMEOUT = {"fast": 240, "slow": 900}
 
@@ -87,22 +89,30 @@ def _tail(text: str, lines: int = 25) -> str:
 
 def run_shell(example: Example) -> None:
     folder = example.namespace["__docs_folder__"]
-    slow = (directive(example) or ("",))[0] == "slow"
-    proc = subprocess.Popen(["bash", "-euo", "pipefail", "-c", example.parsed], cwd=folder, env=_env(folder),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    try:
-        out, _ = proc.communicate(timeout=TIMEOUT["slow" if slow else "fast"])
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
-        raise AssertionError(f"{example.path}:{example.line}: the block ran longer than "
-                             f"{TIMEOUT['slow' if slow else 'fast']} s\n{_tail(out)}") from None
-    finally:
+    limit = TIMEOUT["slow" if (directive(example) or ("",))[0] == "slow" else "fast"]
+    # output to a file, not a pipe: what the block leaves in the background (a dask scheduler...) would hold a
+    # pipe open after the block ends; it is ended with the block's process group
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(["bash", "-euo", "pipefail", "-c", example.parsed], cwd=folder, env=_env(folder),
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
         try:
-            os.killpg(proc.pid, signal.SIGTERM)   # what the block left in the background (a dask scheduler...)
-        except ProcessLookupError:
+            proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
             pass
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        timed_out = proc.poll() is None
+        if timed_out:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.seek(0)
+        out = log.read()
+    if timed_out:
+        raise AssertionError(f"{example.path}:{example.line}: the block ran longer than {limit} s\n{_tail(out)}")
     if proc.returncode != 0:
         raise AssertionError(f"{example.path}:{example.line}: the block exited with status {proc.returncode}\n"
                              f"{_tail(out)}")
@@ -142,6 +152,10 @@ def pytest_collection_modifyitems(config, items):
         kind, reason = mark
         if kind == "slow":
             item.add_marker(pytest.mark.slow)
+        elif kind == "needs":
+            item.add_marker(pytest.mark.slow)
+            if importlib.util.find_spec(reason) is None:
+                item.add_marker(pytest.mark.skip(reason=f"needs {reason} (not installed)"))
         elif kind == "gpu":
             gpu = has_gpu() if gpu is None else gpu
             item.add_marker(pytest.mark.slow)
