@@ -53,6 +53,9 @@ OUTPUTS: dict[str, Output] = {
     "step4-rank-hardware": Output("playbook/step3-will-it-pay-off.md",
                                   "phasm-perf rank --event-loop run --hardware a100-40gb-sxm --surrogate mlp:64x64 "
                                   "--html report.html examples/particles.py"),
+    "step4-predict": Output("playbook/step3-will-it-pay-off.md",
+                            "phasm-perf predict --hardware a100-40gb-sxm --inputs 3 --outputs 3 --surrogate mlp:64x64 "
+                            "--batch 1,64,128,4096,65536"),
     "compiled-rank": Output("playbook/profiling-compiled-code.md",
                             "phasm-perf rank --event-loop sim::run_events examples/shower/shower 100 200 2"),
     "gpu-torch-rank": Output("playbook/gpu-and-pytorch.md",
