@@ -55,14 +55,27 @@ def surrogate_model(pt2: Path, example: np.ndarray | None = None) -> ModelRecord
     if example is None:
         samples = pt2.with_name("samples.npz")
         if samples.exists():
-            with np.load(samples) as z:
-                example = z["X"][:5]
+            example = _example_rows(samples, list(meta["input_names"]))
     n_in, n_out = len(meta["input_names"]), len(meta["output_names"])
     if example is None:
         example = np.zeros((2, n_in))
     return ModelRecord(module=net, inputs=n_in, outputs=n_out, example=np.asarray(example, dtype=np.float32),
                        dtype=meta.get("dtype", "fp32"), pt2=pt2, input_names=list(meta["input_names"]),
                        output_names=list(meta["output_names"]))
+
+
+def _example_rows(samples: Path, input_names: list[str], rows: int = 5) -> np.ndarray | None:
+    """The first ``rows`` captured inputs, in the surrogate's own columns: a capture may hold columns the surrogate
+    does not take (a native capture keeps the inputs found constant, which the surrogate leaves out), so the columns
+    are picked by name; None when the names do not match."""
+    with np.load(samples) as z:
+        X = z["X"][:rows]
+        names = [str(n) for n in z["input_names"]] if "input_names" in z.files else None
+    if names is None or names == input_names:
+        return X if X.ndim == 2 and X.shape[1] == len(input_names) else None
+    if not set(input_names) <= set(names):
+        return None
+    return X[:, [names.index(n) for n in input_names]]
 
 
 def bench_record(report, out_dir: Path, points: list["SweepPoint"] | None = None) -> RunRecord:
