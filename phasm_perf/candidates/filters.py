@@ -12,6 +12,8 @@ Two kinds, applied in this order by :func:`phasm_perf.candidates.select`:
 *Table filters* ``(functions, ...) -> functions`` mark rows of the function table excluded, with a reason in the
 ``excluded`` column (first reason wins), so "why is my function not a candidate?" has an answer:
 
+- :func:`drop_event_loop_and_callers`: the event loop and the frames above it (the program's driver); with no
+  loop, :func:`drop_whole_run`: the frames that are the program itself.
 - :func:`drop_runtime_frames`: interpreter and start-up frames (``<module>``, importlib, thread bootstrap,
   ``__libc_start_main``, kernel ``_[k]``).
 - :func:`drop_library_functions`: functions that are not the user's code (nothing to replace there).
@@ -180,6 +182,11 @@ def drop_event_loop_and_callers(df: pd.DataFrame, stacks: Counter, symbol: str) 
     return _exclude(df, df["function"].isin(above), "event loop")
 
 
+def drop_whole_run(df: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
+    """Frames that are the program itself (``main``: nearly the whole run, called once): not candidates."""
+    return _exclude(df, df["function"].isin(set(keys)), "whole run")
+
+
 def drop_runtime_frames(df: pd.DataFrame) -> pd.DataFrame:
     mask = pd.Series([is_runtime_frame(n, f if isinstance(f, str) else None) for n, f in zip(df["name"], df["file"])],
                      index=df.index, dtype=bool)
@@ -221,6 +228,6 @@ def flag_waiting(df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
 
 
 __all__ = [
-    "Stack", "attribute_library_leaves", "fold_comprehensions", "drop_event_loop_and_callers", "drop_library_functions", "drop_runtime_frames", "drop_tiny",
+    "Stack", "attribute_library_leaves", "fold_comprehensions", "drop_event_loop_and_callers", "drop_whole_run", "drop_library_functions", "drop_runtime_frames", "drop_tiny",
     "drop_tower_bases", "flag_waiting", "is_runtime_frame", "make_is_user_code", "restrict_to_event_loop",
 ]

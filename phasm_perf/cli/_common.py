@@ -38,7 +38,9 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("candidates")
     g.add_argument("--event-loop", metavar="SYMBOL",
-                   help="only consider time under this frame (the event loop; default: what a bundle was made with)")
+                   help="rank the functions under this frame (the event loop); default: found (the innermost frame "
+                        "called once or a few times that holds most of the run), or what a bundle was made with; "
+                        "'none': rank every function of the run")
     g.add_argument("--min-fraction", type=float, default=None, metavar="F",
                    help="drop functions under this share of the run (default 0.02, or what a bundle was made with)")
 
@@ -49,9 +51,10 @@ def status(message: str) -> None:
 
 
 def console_for_stdout() -> Console:
-    """A rich console for a table on stdout: the terminal's width, or 132 columns into a pipe or a file."""
+    """A rich console for a table on stdout: the terminal's width; into a pipe or a file, as wide as the table needs
+    (no name or file:line is ever cut or folded there: the output is read by programs and copied from)."""
     console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=132)
+    return console if console.is_terminal else Console(highlight=False, width=100_000, color_system=None)
 
 
 def profile_options(args: argparse.Namespace, **override) -> dict:

@@ -12,11 +12,10 @@ import argparse
 
 from rich.markup import escape
 
-from ..api import flamegraph
 from ..calltree.readers import FORMATS
 from ..core.errors import PhasmError
-from ..report.flamegraph import DEFAULT_MIN_WIDTH, RANK_LIMIT, WRITERS, format_for
 from ..core.output import check_output, write_output
+from ..report.formats import DEFAULT_MIN_WIDTH, FLAME_FORMATS, RANK_LIMIT, flame_format_for
 from ._common import add_selection_arguments, stderr
 
 NAME = "flamegraph"
@@ -26,7 +25,7 @@ HELP = "draw a profile as a flame graph (html, svg, folded, speedscope), or comp
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="SOURCE", help="a bundle directory or a profile file")
     parser.add_argument("-o", "--output", metavar="FILE", help="where to write (default: stdout); format from suffix")
-    parser.add_argument("--format", choices=sorted(WRITERS), help="html (default), svg, folded or speedscope")
+    parser.add_argument("--format", choices=sorted(FLAME_FORMATS), help="html (default), svg, folded or speedscope")
     parser.add_argument("--diff", metavar="OTHER", help="compare SOURCE against this profile (html and svg)")
     parser.add_argument("--input-format", choices=FORMATS, help="the format of SOURCE and OTHER (default: detected)")
     parser.add_argument("--view", choices=["both", "on", "off"], default="both",
@@ -43,7 +42,9 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    fmt = format_for(args.output, args.format)
+    from ..api import flamegraph  # here, not at the top: `--help` must not wait for pandas (start-up time)
+
+    fmt = flame_format_for(args.output, args.format)
     check_output(args.output)
     if args.diff and fmt not in ("html", "svg"):
         raise PhasmError(f"--diff draws html or svg, not {fmt}")

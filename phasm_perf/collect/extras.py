@@ -5,7 +5,9 @@
   (``perf.json``, ``callgrind.json``) go into the bundle, and callgrind's exact call counts become the bundle's
   counts without a second run;
 - the NVML sampler (:mod:`.gpu`) for the whole run, whatever the collector;
-- ``--torch-profiler``: the Python program runs under :mod:`._torchwrap`, which writes ``torch_ops.json``.
+- ``--torch-profiler``: the Python program runs under :mod:`._torchwrap`, which writes ``torch_ops.json``;
+- the call counts of a Python program sampled by an attaching collector: the counting hook
+  (:class:`~phasm_perf.collect.counts.CountingHook`) counts every function of the user's code in the same run.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Callable
 from ..core.errors import PhasmError
 from ..core.bundle import CountsInfo
 from ..calltree.readers.base import Profile
+from .counts import CountingHook
 from .gpu import GpuSampler
 from .program import Target
 
@@ -52,6 +55,12 @@ class RunExtras:
         self._index = None
         self.gpu = GpuSampler(interval=options.gpu_interval)
         self.torch = options.torch_profiler
+        #: counts in the sampled run itself (Python, attaching collectors): no second run
+        self.hook = None
+        if options.counts and target.kind == "python" and not collector.launches:
+            roots = [str(target.program.parent)] if target.program else []
+            self.hook = CountingHook(None, roots)
+        self.in_run_counts: CountsInfo | None = None
         if self.torch and target.kind != "python":
             raise PhasmError("--torch-profiler records PyTorch operators of a Python program; "
                              f"{target.argv[0]!r} is not one")
@@ -69,11 +78,12 @@ class RunExtras:
         return self.collector.command(prog, raw) if self.launches else prog
 
     def env(self) -> dict[str, str] | None:
-        if not self.torch:
+        if not self.torch and self.hook is None:
             return None
         env = dict(os.environ)
-        env["PHASM_PERF_TORCH_OUT"] = str(self.writer.file("torch_ops.json"))
-        return env
+        if self.torch:
+            env["PHASM_PERF_TORCH_OUT"] = str(self.writer.file("torch_ops.json"))
+        return self.hook.env(env) if self.hook is not None else env
 
     def command_shown(self) -> list[str]:
         return self.collector.command(["PROG"], Path("OUT")) if self.launches else self.collector.command(0, Path("OUT"))
@@ -90,6 +100,15 @@ class RunExtras:
         self.gpu.stop()
         self.gpu.write(self.writer.tmp)
         self._rc = rc
+        if self.hook is not None:
+            self.in_run_counts = self.hook.read(rc if rc is not None else -1, "the profiled run")
+            self.hook = None
+
+    def discard(self) -> None:
+        """The run did not happen (or phasm-perf failed): remove what the counting hook left."""
+        if self.hook is not None:
+            self.hook.tmp.cleanup()
+            self.hook = None
 
     def gpu_status(self, host_status: str) -> str:
         """The sampler's line (how busy each GPU was), or the host's status when the sampler never ran."""
@@ -126,7 +145,10 @@ class RunExtras:
         return samples
 
     def own_counts(self, samples: Profile) -> CountsInfo | None:
-        """The collector's exact counts (callgrind), keyed like the call tree; ``None`` when it has none."""
+        """Exact counts from the sampled run itself (the counting hook, or callgrind's own), keyed like the call
+        tree; ``None`` when it has none (then a counting pass may give them)."""
+        if self.in_run_counts is not None:
+            return self.in_run_counts
         return self.collector.counts(self._index)
 
 

@@ -132,6 +132,7 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
         writer.write_json("counts.json", counts.model_dump())
         path = writer.commit(meta)
     except BaseException as exc:
+        extra.discard()
         for proc in procs:
             if proc.poll() is None:
                 try:
@@ -226,7 +227,7 @@ def _counts(target: Target, samples: Profile, status: str, options: ProfileOptio
     if not options.counts:
         return CountsInfo(status="unavailable (not collected: --no-counts)")
     if status != "complete":
-        return CountsInfo(status=f"unavailable (the program's run was {status}; no counting pass)")
+        return CountsInfo(status=f"unavailable (the run ended {status}: its counts would be partial)")
     if not samples.on_cpu and not samples.off_cpu:
         return CountsInfo(status="unavailable (no samples)")
     own = extra.own_counts(samples)  # callgrind counts in its own run

@@ -57,6 +57,7 @@ class CountsInfo(BaseModel):
     status: str = Field(description="'exact' or 'unavailable (reason)'")
     method: str | None = None
     functions: list[CallCount] = []
+    not_counted: dict[str, str] = Field({}, description="function key -> why it has no count (inlined, ...)")
 
 
 class Analysis(BaseModel):

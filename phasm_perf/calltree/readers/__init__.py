@@ -6,27 +6,42 @@ the one named by ``fmt`` (the command line's ``--input-format``).
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+from types import ModuleType
 
 from ...core.errors import PhasmError
-from . import austin, callgrind, folded, perf_script, scalene, speedscope
 from .base import Profile
-from .callgrind import CallgrindProfile, read_callgrind
-from .perf_script import read_perf_script
 from .text import head_text
 
-#: format name -> reader module (``read(path) -> Profile``, ``sniff(head) -> bool``), in detection order
-READERS = {
-    "speedscope": speedscope,
-    "scalene": scalene,
-    "callgrind": callgrind,
-    "austin": austin,
-    "perf-script": perf_script,
-    "pyspy-raw": folded,
-    "folded": folded,
+#: format name -> reader module in this package (``read(path) -> Profile``, ``sniff(head) -> bool``), in detection
+#: order. Imported when first used: the callgrind reader needs pandas, which a collector starting a program must not
+#: wait for (start-up time, ARCHITECTURE.md).
+READER_MODULES = {
+    "speedscope": "speedscope",
+    "scalene": "scalene",
+    "callgrind": "callgrind",
+    "austin": "austin",
+    "perf-script": "perf_script",
+    "pyspy-raw": "folded",
+    "folded": "folded",
 }
-FORMATS = list(READERS)
+FORMATS = list(READER_MODULES)
+
+
+def reader(name: str) -> ModuleType:
+    return importlib.import_module(f"{__name__}.{READER_MODULES[name]}")
+
+
+def __getattr__(name: str):
+    """``READERS`` (format -> module) and the readers' own entry points, imported on first use."""
+    if name == "READERS":
+        return {fmt: reader(fmt) for fmt in READER_MODULES}
+    lazy = {"CallgrindProfile": "callgrind", "read_callgrind": "callgrind", "read_perf_script": "perf-script"}
+    if name in lazy:
+        return getattr(reader(lazy[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -35,9 +50,9 @@ def detect_format(path: str | os.PathLike) -> str:
     head = head_text(p)
     if not head.strip():
         raise PhasmError(f"{str(p)!r} is empty")
-    for name, mod in READERS.items():
-        if mod.sniff(head):
-            if name == "pyspy-raw" and not folded.is_pyspy(head):
+    for name in READER_MODULES:
+        if reader(name).sniff(head):
+            if name == "pyspy-raw" and not reader("folded").is_pyspy(head):
                 continue
             return name
     first = next((ln for ln in head.splitlines() if ln.strip()), "")[:60]
@@ -54,11 +69,11 @@ def read_profile(path: str | os.PathLike, fmt: str | None = None, **options) -> 
     if not p.exists():
         raise PhasmError(f"{str(p)!r} not found")
     name = fmt or detect_format(p)
-    if name not in READERS:
+    if name not in READER_MODULES:
         raise PhasmError(f"unknown input format {name!r}; choose one of: {', '.join(FORMATS)}")
     if name in ("folded", "pyspy-raw"):
-        return folded.read(p, fmt=name)
-    return READERS[name].read(p, **options)
+        return reader("folded").read(p, fmt=name)
+    return reader(name).read(p, **options)
 
 
 __all__ = ["Profile", "READERS", "FORMATS", "detect_format", "read_profile", "read_perf_script", "read_callgrind",

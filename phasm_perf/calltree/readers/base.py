@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..tree import CallTree
+if TYPE_CHECKING:
+    from ..tree import CallTree
 
 
 @dataclass
@@ -25,7 +27,9 @@ class Profile:
     samples: int = 0
     invalid: int = 0
 
-    def tree(self) -> CallTree:
+    def tree(self) -> "CallTree":
+        from ..tree import CallTree  # pandas: only when a call tree is built (start-up time, ARCHITECTURE.md)
+
         return CallTree(self.on_cpu, self.off_cpu, self.seconds_per_unit)
 
     @property

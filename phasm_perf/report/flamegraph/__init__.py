@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from ...core.bundle import Bundle
+from ..formats import FLAME_SUFFIX_FORMATS, RANK_LIMIT, flame_format_for
 from . import folded, html, speedscope, svg
 from .data import DEFAULT_MIN_WIDTH, FlameData, Highlight, flame_data, highlights_of
 
@@ -15,22 +16,8 @@ WRITERS = {
     "folded": (folded, ".folded", False),
     "speedscope": (speedscope, ".speedscope.json", False),
 }
-SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".svg": "svg", ".folded": "folded", ".txt": "folded",
-                  ".json": "speedscope"}
-
-
-def format_for(path: str | os.PathLike | None, fmt: str | None) -> str:
-    if fmt:
-        return fmt
-    name = str(path or "").lower()
-    for suffix, f in SUFFIX_FORMATS.items():
-        if name.endswith(suffix):
-            return f
-    return "html"
-
-
-#: above this many distinct stacks, candidates are ranked only on request (``rank``'s filters visit every frame)
-RANK_LIMIT = 2_000_000
+SUFFIX_FORMATS = FLAME_SUFFIX_FORMATS
+format_for = flame_format_for
 
 
 def render_flamegraph(bundle: Bundle, fmt: str = "html", other: Bundle | None = None, view: str = "both",

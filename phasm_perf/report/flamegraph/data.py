@@ -12,8 +12,7 @@ from ...calltree.encoded import StackTable, Trie, build_trie
 from ...calltree.tree import CallTree
 from ...core.bundle import Bundle
 
-#: paths narrower than this share of the total are merged (flamegraph.pl hides frames under 0.1 px of 1200 px)
-DEFAULT_MIN_WIDTH = 1e-4
+from ..formats import DEFAULT_MIN_WIDTH
 
 
 @dataclass

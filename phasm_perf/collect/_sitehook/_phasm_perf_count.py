@@ -1,0 +1,483 @@
+"""The counting hook's work, inside the profiled program (loaded by this folder's ``sitecustomize.py``).
+
+It counts the calls of every function of the user's own code (``"targets"`` absent from the spec) or of the named
+ones, in the same run that is sampled, so the counts cost no second run:
+
+- Python 3.12+: ``sys.monitoring`` ``PY_START``, disabled at once at every code object that is not counted;
+- Python 3.11: a counter added to each counted function's own code as it is compiled (:mod:`_phasm_perf_inject`):
+  modules through the import system's ``SourceLoader.get_code``, the main script by watching its module frame
+  until its last ``def`` or ``class`` has run (then tracing stops for good);
+- older: ``sys.setprofile``, with the decision cached per code object (slower: a Python call per call).
+
+With ``"capture": N`` it also sizes the arguments and the result of the first N calls of each counted function
+(numbers once flattened; the surrogate's inputs and outputs). Results go to ``OUT_DIR/counts-PID.json`` at exit.
+Imports nothing of phasm-perf: it runs in someone else's program, possibly under another Python.
+"""
+
+import atexit
+import json
+import os
+import sys
+import sysconfig
+import threading
+import time
+
+_LIB_MARKERS = ("/site-packages/", "/dist-packages/", "/lib/python3", "/lib64/python3")
+
+
+def _prefixes(dirs):
+    return tuple(sorted({os.path.realpath(d) + os.sep for d in dirs if d}, key=len, reverse=True))
+
+
+def make_is_user(roots, excluded):
+    """The user's code, as phasm-perf's candidate filters define it: under the program's folder, else anywhere but
+    this interpreter's standard library and site-packages (and never this hook)."""
+    roots = _prefixes(roots)
+    excluded = _prefixes(excluded)
+    paths = sysconfig.get_paths()
+    libs = _prefixes(paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib"))
+    cache = {}
+
+    def is_user(filename):
+        v = cache.get(filename)
+        if v is None:
+            v = False
+            if filename and not filename.startswith("<"):
+                real = os.path.realpath(filename)
+                if excluded and real.startswith(excluded):
+                    v = False
+                elif roots and real.startswith(roots):
+                    v = True
+                else:
+                    v = not (any(m in real for m in _LIB_MARKERS) or real.startswith(libs))
+            cache[filename] = v
+        return v
+
+    return is_user
+
+
+def _qualname(code):
+    return getattr(code, "co_qualname", code.co_name)
+
+
+class Counts:
+    """The counts (a list indexed by slot: the inserted code increments it) and the first calls' sizes."""
+
+    def __init__(self, spec):
+        self.capture = int(spec.get("capture", 0))
+        targets = spec.get("targets")
+        self.targets = {(f, q) for f, q in targets} if targets is not None else None
+        self.is_user = make_is_user(spec.get("user_roots", ()), spec.get("exclude", ()))
+        self.counts = []          # slot -> calls
+        self.keys = []            # slot -> (file, qualname)
+        self.lines = []           # slot -> first line
+        self.slot_of = {}         # (file, qualname) -> slot
+        self.sizes = {}           # slot -> [inputs, outputs, inputs_numpy, outputs_numpy] lists
+        self.skipped = 0          # functions whose code could not take a counter
+        self.returns = ReturnWatch(self)
+
+    def wanted(self, code):
+        if self.targets is not None:
+            return (code.co_filename, _qualname(code)) in self.targets
+        # functions and methods; not module or class bodies, comprehensions or lambdas
+        return bool(code.co_flags & 0x0001) and not code.co_name.startswith("<") and self.is_user(code.co_filename)
+
+    def register(self, code):
+        """The slot counting ``code``'s calls (shared by code objects of one file and qualified name), or None."""
+        if not self.wanted(code):
+            return None
+        key = (code.co_filename, _qualname(code))
+        slot = self.slot_of.get(key)
+        if slot is None:
+            slot = self.slot_of[key] = len(self.counts)
+            self.counts.append(0)
+            self.keys.append(key)
+            self.lines.append(code.co_firstlineno)
+        return slot
+
+    def first_call(self, slot, frame):
+        """One of the first ``capture`` calls: size its arguments, and watch for its result."""
+        try:
+            code = frame.f_code
+            nargs = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) + \
+                bool(code.co_flags & 0x08)
+            names = code.co_varnames[:nargs]
+            local = frame.f_locals
+            values = [local.get(n) for n in names]
+            if names and names[0] in ("self", "cls"):
+                values = values[1:]
+            got = self.sizes.setdefault(slot, ([], [], [], []))
+            got[0].append(numeric_size(values))
+            got[2].append(numpy_scalars(values))
+            self.returns.watch(frame, slot)
+        except Exception:
+            pass
+
+    def result(self, slot, value):
+        got = self.sizes.setdefault(slot, ([], [], [], []))
+        got[1].append(numeric_size(value))
+        got[3].append(numpy_scalars(value))
+
+    def reset(self):
+        """In a forked child: count its own calls only (the parent writes its own file)."""
+        self.counts[:] = [0] * len(self.counts)
+        self.sizes.clear()
+
+    def rows(self):
+        rows = []
+        for slot, (file, qual) in enumerate(self.keys):
+            n = self.counts[slot]
+            if not n and self.targets is None:
+                continue
+            ins, outs, np_in, np_out = self.sizes.get(slot, ([], [], [], []))
+            rows.append({"file": file, "function": qual, "line": self.lines[slot], "calls": n, "inputs": ins,
+                         "outputs": outs, "inputs_numpy": np_in, "outputs_numpy": np_out})
+        if self.targets is not None:  # targets never called still get their row (0 calls)
+            for file, qual in self.targets - set(self.keys):
+                rows.append({"file": file, "function": qual, "line": None, "calls": 0, "inputs": [], "outputs": [],
+                             "inputs_numpy": [], "outputs_numpy": []})
+        return rows
+
+
+class ReturnWatch:
+    """The result of a first call, seen through ``sys.setprofile`` for as long as that call lasts, within a budget
+    of profiler events: a call that runs longer (a driver) is given up on, so watching never costs more than a
+    few milliseconds per function. Not used when the program has its own profiler function."""
+
+    BUDGET = 20000
+
+    def __init__(self, counts):
+        self.counts = counts
+        self.local = threading.local()
+
+    def watch(self, frame, slot):
+        if sys.version_info >= (3, 12):
+            return  # sys.monitoring's PY_RETURN does it there
+        st = self.local
+        frames = getattr(st, "frames", None)
+        if frames is None:
+            if sys.getprofile() is not None:
+                return
+            frames = st.frames = {}
+            st.events = 0
+        if not frames:
+            sys.setprofile(self._event)
+        frames[frame] = (slot, st.events)
+
+    def _event(self, frame, event, arg):
+        st = self.local
+        st.events += 1
+        if event == "return":
+            got = st.frames.pop(frame, None)
+            if got is not None:
+                self.counts.result(got[0], arg)
+        if st.events & 255 == 0:
+            late = [f for f, (_, t0) in st.frames.items() if st.events - t0 > self.BUDGET]
+            for f in late:
+                del st.frames[f]
+        if not st.frames:
+            sys.setprofile(None)
+
+
+def numeric_size(value, depth=0):
+    """How many numbers ``value`` holds once flattened: 1 per int/float/bool, an array's size, the sum over a
+    list, tuple or dict; 0 for anything else (strings, objects, None)."""
+    if isinstance(value, (bool, int, float, complex)):
+        return 1
+    size = getattr(value, "size", None)
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        kind = getattr(dtype, "kind", None)
+        if kind is not None:  # numpy
+            return int(size) if kind in "biufc" and isinstance(size, int) else 0
+        numel = getattr(value, "numel", None)  # torch
+        return int(numel()) if callable(numel) else 0
+    if depth < 4 and isinstance(value, (list, tuple)):
+        return sum(numeric_size(v, depth + 1) for v in value[:100000])
+    if depth < 4 and isinstance(value, dict):
+        return sum(numeric_size(v, depth + 1) for v in list(value.values())[:100000])
+    return 0
+
+
+def numpy_scalars(value, depth=0):
+    """How many of the numbers ``numeric_size`` counts are numpy scalars (``numpy.float64`` read from an array,
+    and the like): they cost a surrogate more to marshal than Python numbers. Arrays count 0 (no numpy import)."""
+    t = type(value)
+    if t.__module__ == "numpy" and t.__name__ != "ndarray" and getattr(value, "shape", None) == ():
+        kind = getattr(getattr(value, "dtype", None), "kind", None)
+        return 1 if kind is not None and kind in "biufc" else 0
+    if depth < 4 and isinstance(value, (list, tuple)):
+        return sum(numpy_scalars(v, depth + 1) for v in value[:100000])
+    if depth < 4 and isinstance(value, dict):
+        return sum(numpy_scalars(v, depth + 1) for v in list(value.values())[:100000])
+    return 0
+
+
+# -- the three ways of counting ------------------------------------------------------------------------------
+
+def install_monitoring(c):
+    """3.12+: PY_START on every code object; DISABLE where not counted, so the rest runs at full speed."""
+    mon = sys.monitoring
+    tool = next(t for t in (mon.PROFILER_ID, 3, 4, 5) if mon.get_tool(t) is None)
+    mon.use_tool_id(tool, "phasm-perf-count")
+    DISABLE = mon.DISABLE
+    slot_of_code = {}
+    counts = c.counts
+    capture = c.capture
+    returned = {}
+
+    def on_start(code, offset):
+        slot = slot_of_code.get(code, -1)
+        if slot == -1:
+            slot = slot_of_code[code] = c.register(code)
+        if slot is None:
+            return DISABLE
+        n = counts[slot] = counts[slot] + 1
+        if n <= capture:
+            frame = sys._getframe(1)
+            while frame is not None and frame.f_code is not code:
+                frame = frame.f_back
+            if frame is not None:
+                c.first_call(slot, frame)
+                mon.set_local_events(tool, code, mon.events.PY_RETURN)
+        return None
+
+    def on_return(code, offset, retval):
+        slot = slot_of_code.get(code)
+        if slot is None:
+            return
+        c.result(slot, retval)
+        returned[slot] = returned.get(slot, 0) + 1
+        if returned[slot] >= capture:
+            mon.set_local_events(tool, code, 0)
+
+    mon.register_callback(tool, mon.events.PY_START, on_start)
+    if capture:
+        mon.register_callback(tool, mon.events.PY_RETURN, on_return)
+    mon.set_events(tool, mon.events.PY_START)
+    return "sys.monitoring PY_START (Python %d.%d)" % sys.version_info[:2]
+
+
+def install_setprofile(c):
+    """Older Pythons: a profile function, its decision cached per code object."""
+    slot_of_code = {}
+    counts = c.counts
+    capture = c.capture
+    returned = {}
+
+    def hook(frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            slot = slot_of_code.get(code, -1)
+            if slot == -1:
+                slot = slot_of_code[code] = c.register(code)
+            if slot is not None:
+                n = counts[slot] = counts[slot] + 1
+                if n <= capture:
+                    c.first_call(slot, frame)
+        elif event == "return" and capture:
+            slot = slot_of_code.get(frame.f_code)
+            if slot is not None and returned.get(slot, 0) < capture:
+                returned[slot] = returned.get(slot, 0) + 1
+                c.result(slot, arg)
+
+    c.returns.watch = lambda frame, slot: None  # the hook sees every return itself
+    sys.setprofile(hook)
+    threading.setprofile(hook)
+    return "sys.setprofile (Python %d.%d)" % sys.version_info[:2]
+
+
+def install_injection(c, inject):
+    """3.11: counters compiled into the counted functions' code (see :mod:`_phasm_perf_inject`)."""
+    import builtins
+    from importlib import _bootstrap_external
+
+    capture = c.capture
+
+    def first(slot):
+        c.first_call(slot, sys._getframe(1))
+
+    builtins.__phasm_perf_counts__ = c.counts
+    builtins.__phasm_perf_first__ = first
+    done = {}
+
+    def instrument(code):
+        return inject.instrument(code, c.register, capture, done)
+
+    original = _bootstrap_external.SourceLoader.get_code
+
+    def get_code(self, fullname):
+        code = original(self, fullname)
+        if code is not None and c.is_user(code.co_filename):
+            code = instrument(code)
+        return code
+
+    _bootstrap_external.SourceLoader.get_code = get_code
+    _wrap_runpy(c, instrument)
+    MainWatch(c, instrument, done).start()
+    return "counters compiled into the functions' code (Python %d.%d)" % sys.version_info[:2]
+
+
+def _wrap_runpy(c, instrument):
+    """``runpy.run_path(script)`` compiles the script itself (wrappers such as ``--torch-profiler``'s run the
+    user's script that way): its code gets counters too."""
+    import runpy
+
+    original = getattr(runpy, "_get_code_from_file", None)
+    if original is None:
+        return
+
+    def get_code_from_file(*args, **kwargs):
+        got = original(*args, **kwargs)
+        if isinstance(got, tuple) and len(got) == 2 and hasattr(got[0], "co_code") and c.is_user(got[1]):
+            return instrument(got[0]), got[1]
+        return got
+
+    runpy._get_code_from_file = get_code_from_file
+
+
+class MainWatch:
+    """The main script is compiled before any hook can see it. At the first event of its module frame (before its
+    first instruction runs) the code objects among that frame's constants are replaced by their counting versions,
+    in place (:func:`replace_constants`), and tracing stops at once: every ``def`` and ``class`` of the script then
+    makes counting functions. Where that cannot be done, the module frame is watched line by line instead and each
+    function or class it binds gets its counting code (``__code__`` swapped, the function's identity kept), until
+    its last top-level ``def``/``class`` has run or a time budget is spent."""
+
+    BUDGET_SECONDS = 1.0
+
+    def __init__(self, counts, instrument, done):
+        self.counts = counts
+        self.instrument = instrument
+        self.done = done
+        self.path = None
+        argv0 = sys.argv[0] if sys.argv else ""
+        if argv0 and argv0 not in ("-c", "-m") and os.path.isfile(argv0):
+            self.path = os.path.realpath(argv0)
+        self.pending = set()
+        self.last_line = 0
+        self.seen = set()
+        self.t0 = 0.0
+
+    def start(self):
+        if self.path and self.counts.is_user(self.path):
+            sys.settrace(self._call)
+
+    def stop(self):
+        sys.settrace(None)
+
+    def _call(self, frame, event, arg):
+        code = frame.f_code
+        if code.co_name != "<module>" or os.path.realpath(code.co_filename) != self.path:
+            if self.t0 and time.perf_counter() - self.t0 > self.BUDGET_SECONDS:
+                self.counts.skipped += len(self.pending)
+                self.stop()
+            return None
+        self.instrument(code)  # fills ``done``: every code object of the script -> its counting version
+        if replace_constants(code, self.done):
+            self.stop()
+            return None
+        self.pending = {c for c in code.co_consts if hasattr(c, "co_code") and not c.co_name.startswith("<")
+                        and self.done.get(c, c) is not c}  # only what holds a counter
+        self.last_line = max((c.co_firstlineno for c in self.pending), default=0)
+        self.t0 = time.perf_counter()
+        if not self.pending:
+            self.stop()
+            return None
+        return self._line
+
+    def _line(self, frame, event, arg):
+        self._swap(frame.f_globals)
+        past = event == "line" and frame.f_lineno > self.last_line
+        if not self.pending or past or event == "return" or time.perf_counter() - self.t0 > self.BUDGET_SECONDS:
+            self.counts.skipped += len(self.pending)
+            self.stop()
+            frame.f_trace = None
+            return None
+        return self._line
+
+    def _swap(self, namespace):
+        for name, value in list(namespace.items()):
+            if id(value) not in self.seen:
+                self.seen.add(id(value))
+                self._swap_object(value, 0)
+
+    def _swap_object(self, obj, depth):
+        if depth > 4:
+            return
+        if isinstance(obj, type):
+            body = next((c for c in self.pending if c.co_name == obj.__name__ and c.co_flags & 1 == 0), None)
+            if body is None or getattr(obj, "__module__", None) != "__main__":
+                return
+            self.pending.discard(body)
+            for attr in list(vars(obj).values()):
+                self._swap_object(attr, depth + 1)
+            return
+        for inner in ("__func__", "fget", "fset", "fdel", "__wrapped__"):
+            got = getattr(obj, inner, None) if not isinstance(obj, type) else None
+            if got is not None and got is not obj:
+                self._swap_object(got, depth + 1)
+        code = getattr(obj, "__code__", None)
+        new = self.done.get(code) if code is not None else None
+        if new is not None and new is not code:
+            try:
+                obj.__code__ = new
+            except (TypeError, ValueError):
+                return
+            self.pending.discard(code)
+        for cell in getattr(obj, "__closure__", None) or ():  # a decorator's wrapper holds the function
+            try:
+                self._swap_object(cell.cell_contents, depth + 1)
+            except ValueError:
+                pass
+
+
+def replace_constants(code, done):
+    """Put the counting version of each code object in ``code.co_consts`` in its place, in the tuple itself (the
+    frame about to run ``code`` reads its constants from it). Checked before every write: the slot must hold the
+    object ``tuple.__getitem__`` returns; False (nothing written) when anything is not as expected."""
+    try:
+        import ctypes
+    except ImportError:
+        return False
+    consts = code.co_consts
+    base = id(consts) + tuple.__basicsize__
+    size = ctypes.sizeof(ctypes.c_void_p)
+    todo = [(i, c, done.get(c)) for i, c in enumerate(consts) if hasattr(c, "co_code")]
+    todo = [(i, old, new) for i, old, new in todo if new is not None and new is not old]
+    slots = [ctypes.c_void_p.from_address(base + i * size) for i, _, _ in todo]
+    if any(slot.value != id(old) for slot, (_, old, _) in zip(slots, todo)):
+        return False
+    for slot, (_, old, new) in zip(slots, todo):
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(new))
+        slot.value = id(new)
+        ctypes.pythonapi.Py_DecRef(ctypes.py_object(old))  # ``done`` still holds it
+    return all(consts[i] is new for i, _, new in todo)
+
+
+def install(spec):
+    """Count as the spec says; at exit write ``counts-PID.json`` in its ``out_dir``."""
+    c = Counts(spec)
+    if hasattr(sys, "monitoring"):
+        method = install_monitoring(c)
+    else:
+        try:
+            import _phasm_perf_inject as inject
+        except ImportError:
+            inject = None
+        if inject is not None and inject.SUPPORTED and not spec.get("no_inject"):
+            method = install_injection(c, inject)
+        else:
+            method = install_setprofile(c)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=c.reset)
+    out_dir = spec["out_dir"]
+
+    def dump():
+        path = os.path.join(out_dir, "counts-%d.json" % os.getpid())
+        tmp = path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump({"pid": os.getpid(), "method": method, "counts": c.rows(), "not_counted": c.skipped}, fh)
+        os.replace(tmp, path)
+
+    atexit.register(dump)
