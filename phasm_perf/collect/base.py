@@ -91,8 +91,26 @@ def first_message(log: str) -> str:
     return ""
 
 
+def ptrace_scope() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip()
+    except OSError:
+        return None
+
+
 def attach_hint(tool: str) -> str:
-    return (f"{tool} is not allowed to attach to the program: run as root, or allow ptrace with "
+    """Why ``tool`` may not read another process's memory here, and what to change, as this user (``{what}`` is
+    where the caller puts what it attached to)."""
+    scope = ptrace_scope()
+    if os.geteuid() == 0:
+        if scope == "3":
+            return (f"{tool} may not attach{{what}}: kernel.yama.ptrace_scope is 3 (no process may be traced, even "
+                    "by root, until the next boot)")
+        return (f"{tool} may not attach{{what}}, even as root: the container or a security module (seccomp, "
+                "AppArmor, SELinux) forbids ptrace; run the container with --cap-add SYS_PTRACE (or "
+                "--security-opt seccomp=unconfined), or use `--collector perf` for a compiled program")
+    extra = f" (kernel.yama.ptrace_scope is {scope})" if scope not in (None, "0") else ""
+    return (f"{tool} may not attach{{what}}{extra}: run phasm-perf as root, or allow ptrace with "
             "`sudo sysctl kernel.yama.ptrace_scope=0` (in a container: --cap-add SYS_PTRACE)")
 
 

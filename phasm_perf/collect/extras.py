@@ -135,6 +135,8 @@ class RunExtras:
             if index.note:
                 self.notes.append(index.note)
             self._index = index
+        if self.target.kind == "python" and self.collector.name in ("austin", "py-spy"):
+            self._trust(samples)
         self.notes.extend(self.collector.notes)
         if self.collector.extra:
             self.writer.write_json(f"{self.collector.name}.json", self.collector.extra)
@@ -144,12 +146,42 @@ class RunExtras:
             import_ops(self.writer.file("torch_ops.json"), samples, self.notes)
         return samples
 
+    def _trust(self, samples: Profile) -> None:
+        """Torn samples repaired and the counting hook's own frames removed (:mod:`.torn`), said in the notes."""
+        from .counts import HOOK_DIR
+        from .torn import repair
+
+        total = samples.total_weight
+        on, off = repair(samples.on_cpu, str(HOOK_DIR)), repair(samples.off_cpu, str(HOOK_DIR))
+        samples.on_cpu, samples.off_cpu = on.stacks, off.stacks
+        torn, hook = on.torn + off.torn, on.hook + off.hook
+        if total and torn:
+            worst = (on.edges + off.edges).most_common(3)
+            edges = ", ".join(f"{_short(caller)} -> {callee}" for (caller, callee), _ in worst)
+            cut = on.cut + off.cut
+            self.notes.append(f"{100 * torn / total:.1f}% of the sampled time was read while the stack changed "
+                              f"(torn samples: a caller at a line that cannot call the frame below it, e.g. {edges}): "
+                              "the caller was put back at its calling line"
+                              + (f"; {100 * cut / total:.1f}% whose caller calls it nowhere lost the stale frames "
+                                 "below the caller" if cut else ""))
+        if total and hook / total >= 0.001:
+            self.notes.append(f"{100 * hook / total:.1f}% of the samples were in phasm-perf's counting hook (the "
+                              "first calls of each function, sized): that time is given to the function sized")
+
     def own_counts(self, samples: Profile) -> CountsInfo | None:
         """Exact counts from the sampled run itself (the counting hook, or callgrind's own), keyed like the call
         tree; ``None`` when it has none (then a counting pass may give them)."""
         if self.in_run_counts is not None:
             return self.in_run_counts
         return self.collector.counts(self._index)
+
+
+def _short(frame: str) -> str:
+    """``boris_push (/x/particles.py:42)`` -> ``boris_push:42``."""
+    from ..core.folded import split_frame
+
+    name, _, line = split_frame(frame)
+    return f"{name}:{line}" if line else name
 
 
 __all__ = ["RunExtras", "pick_collector", "NATIVE_COLLECTORS"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -29,6 +30,7 @@ from .collectors import make_collector
 from .counts import count_calls
 from .native_counts import count_native_calls
 from .host import host_info
+from .launch import describe, find_interpreter
 from .program import Target
 from .extras import RunExtras, pick_collector
 
@@ -53,6 +55,8 @@ class _RunState:
     signal: int | None = None
     killed: bool = False
     notes: list[str] = field(default_factory=list)
+    attached: int | None = None      # the pid an attaching sampler was started on
+    attached_what: str = ""          # and what it was (for a message)
 
 
 @contextmanager
@@ -100,12 +104,15 @@ class _Ran:
     wall: float
     start: _dt.datetime
     sampler_rc: int | None
+    sampler_started: bool = True
 
 
 def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = ProfileOptions(),
-            on_status: Callable[[str], None] | None = None, choose: Chooser | None = None) -> Bundle:
+            on_status: Callable[[str], None] | None = None, choose: Chooser | None = None,
+            on_started: Callable[[], None] | None = None) -> Bundle:
     """Run ``target`` under the collector, write the bundle to ``out`` and return it (whatever the exit status).
-    ``choose`` picks the functions whose calls the counting pass counts (none: no counting pass).
+    ``choose`` picks the functions whose calls a counting pass counts (none: no counting pass); ``on_started`` is
+    called once the program and its sampler run (the caller's chance to prepare the analysis meanwhile).
 
     The caller decides what a failed or interrupted status means for it; this function only raises
     :class:`PhasmError` when there is nothing to keep (the collector is missing or cannot attach).
@@ -119,15 +126,16 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
     procs: list[subprocess.Popen] = []
     try:
         raw = writer.file(f"{collector.name}.raw")
-        ran = _run(target, options, collector, extra, writer, raw, state, say, procs)
+        ran = _run(target, options, collector, extra, writer, raw, state, say, procs, on_started)
         samples = extra.parse(raw)
-        _check_sampled(samples, ran, collector, writer)
-        status = _status(ran.rc, state)
-        state.notes.extend(_sample_notes(samples, collector))
+        failure = _sampler_failure(samples, ran, collector, writer, state)
+        status = "failed" if failure else _status(ran.rc, state)
+        state.notes.extend(([failure] if failure else []) + _sample_notes(samples, collector))
         writer.write_stacks("oncpu.folded", samples.on_cpu)
         writer.write_stacks("offcpu.folded", samples.off_cpu)
         raw.unlink(missing_ok=True)
-        counts = _counts(target, samples, status, options, extra, writer, say, state, choose)
+        counts = _counts(target, samples, status, options, extra, writer, say, state, choose) if not failure \
+            else CountsInfo(status="unavailable (nothing was sampled)")
         meta = _meta(target, options, collector, extra, samples, ran, status, counts, state)
         writer.write_json("counts.json", counts.model_dump())
         path = writer.commit(meta)
@@ -143,11 +151,13 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
         if isinstance(exc, OSError):  # writing the bundle (a full disk, a folder that went away)
             raise output_error(out, exc) from None
         raise
+    if failure:
+        raise PhasmError(f"{failure}; the run's bundle, with the collector's log, is kept in {path} (status failed)")
     return load_bundle(path)
 
 
 def _run(target: Target, options: ProfileOptions, collector, extra: RunExtras, writer: BundleWriter, raw: Path,
-         state: _RunState, say, procs: list) -> _Ran:
+         state: _RunState, say, procs: list, on_started: Callable[[], None] | None = None) -> _Ran:
     """Start the program (and, for an attaching collector, the sampler on it); wait for both."""
     out_f = None if options.show_output else open(writer.file("stdout.txt"), "wb")
     err_f = None if options.show_output else open(writer.file("stderr.txt"), "wb")
@@ -164,22 +174,48 @@ def _run(target: Target, options: ProfileOptions, collector, extra: RunExtras, w
                 raise PhasmError(f"cannot run {target.argv[0]!r}: {exc.strerror}") from None
             proc = procs[0]
             extra.started()
+            if on_started:
+                on_started()
             sampler = extra.sampler(proc, raw)
             if sampler is None:
-                sampler, tries = attach_sampler(collector.command(proc.pid, raw), proc, coll_err)
-                if tries > 1 and sampler.returncode in (None, 0):
-                    state.notes.append(f"{collector.name} could not attach at first and was started again "
-                                       f"({tries} tries; its messages are in collector.log)")
+                sampler = _attach(target, options, collector, proc, raw, coll_err, state)
             rc = _wait(proc)
             wall = time.perf_counter() - t0
             extra.stopped(rc)
-            if not _stop(sampler):
+            if sampler is not None and not _stop(sampler):
                 state.notes.append(f"{collector.name} did not stop by itself after the program ended")
     finally:
         for f in (out_f, err_f, coll_err):
             if f:
                 f.close()
-    return _Ran(rc, wall, start, sampler.returncode)
+    return _Ran(rc, wall, start, sampler.returncode if sampler is not None else None,
+                sampler is not None)
+
+
+def _attach(target: Target, options: ProfileOptions, collector, proc: subprocess.Popen, raw: Path, log,
+            state: _RunState) -> subprocess.Popen | None:
+    """Start the attaching sampler on the program's Python interpreter, which a launcher (a shim, ``env``, ``uv
+    run``, ``conda run``, ``mpirun``) may start after an ``exec`` or as a child: wait for it (:mod:`.launch`).
+    None: no interpreter ever ran (the program ended first)."""
+    pid = proc.pid
+    if target.kind == "python":
+        interp = find_interpreter(proc, target.program, options.cwd)
+        if interp is None:
+            state.notes.append(f"no Python interpreter appeared under {target.argv[0]!r} before it ended: nothing "
+                               "was sampled")
+            return None
+        pid = interp.pid
+        if interp.pid != proc.pid or os.path.realpath(interp.exe) != os.path.realpath(shutil.which(target.argv[0])
+                                                                                   or target.argv[0]):
+            state.notes.append(f"{target.argv[0]!r} launched the interpreter {interp.exe} (pid {interp.pid}"
+                               f"{', a child of the launcher' if interp.pid != proc.pid else ''}): it was sampled")
+    state.attached = pid
+    state.attached_what = f"pid {pid}, {describe(pid)}"
+    sampler, tries = attach_sampler(collector.command(pid, raw), proc, log)
+    if tries > 1 and sampler.returncode in (None, 0):
+        state.notes.append(f"{collector.name} could not attach at first and was started again "
+                           f"({tries} tries; its messages are in collector.log)")
+    return sampler
 
 
 def _stop(sampler: subprocess.Popen) -> bool:
@@ -196,14 +232,20 @@ def _stop(sampler: subprocess.Popen) -> bool:
         return False
 
 
-def _check_sampled(samples: Profile, ran: _Ran, collector, writer: BundleWriter) -> None:
-    """A collector that took no sample of a program that ran, and exited with an error, could not attach: that is
-    the error (with the collector's own explanation), and nothing is kept."""
-    if samples.samples == 0 and ran.wall > 0.5 and ran.sampler_rc not in (0, None):
-        log = writer.file("collector.log").read_text(errors="replace")
-        hint = collector.explain_failure(log)
-        raise PhasmError(hint or f"{collector.name} took no sample and exited {ran.sampler_rc}: "
-                         f"{first_message(log) or 'no message'}")
+def _sampler_failure(samples: Profile, ran: _Ran, collector, writer: BundleWriter, state: _RunState) -> str | None:
+    """Why a sampler took no sample of a program that ran (it could not attach, or never found an interpreter),
+    with the collector's own explanation; None when it sampled (or the program was too short to say)."""
+    if samples.samples or samples.on_cpu or samples.off_cpu or ran.wall <= 0.5:
+        return None
+    if not ran.sampler_started:
+        return f"{collector.name} sampled nothing: no Python interpreter appeared under the command"
+    if ran.sampler_rc in (0, None):
+        return None
+    log = writer.file("collector.log").read_text(errors="replace")
+    what = f" to {state.attached_what}" if state.attached_what else ""
+    hint = collector.explain_failure(log)
+    return hint.replace("{what}", what) if hint else (f"{collector.name} could not attach{what}: it exited "
+                                                      f"{ran.sampler_rc} ({first_message(log) or 'no message'})")
 
 
 def _status(rc: int, state: _RunState) -> str:
