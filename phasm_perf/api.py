@@ -192,12 +192,13 @@ def call_tree(source: Bundle | str | os.PathLike) -> CallTree:
 
 def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bundle | str | os.PathLike | None = None,
                input_format: str | None = None, view: str = "both", min_width: float = 1e-4,
-               candidates: bool | None = None, tree: CallTree | None = None,
+               candidates: bool | None = None, tree: CallTree | None = None, lines: bool = False,
                **rank_options) -> tuple[str, list[str]]:
     """A flame graph of ``source`` (against ``other`` for a differential view) as text, and the notes to show.
     ``tree``: ``call_tree(source)`` if already built (its tables are reused); ``rank_options`` (as
     :class:`RankOptions`: ``event_loop``, ``min_fraction``) choose the candidates highlighted; ``candidates=None``
-    ranks them unless the profile has more distinct stacks than :data:`~phasm_perf.report.flamegraph.RANK_LIMIT`."""
+    ranks them unless the profile has more distinct stacks than :data:`~phasm_perf.report.flamegraph.RANK_LIMIT`.
+    A frame is a function; ``lines``: a frame per source line."""
     from .report import RankOptions
     from .report.flamegraph import render_flamegraph
 
@@ -206,7 +207,7 @@ def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bun
     if other is not None:
         base = other if isinstance(other, Bundle) else load_profile(other, input_format)
     text, notes = render_flamegraph(bundle, fmt, other=base, view=view, min_width=min_width, highlight=candidates,
-                                    tree=tree, rank_options=RankOptions(**rank_options))
+                                    tree=tree, rank_options=RankOptions(**rank_options), lines=lines)
     return text, list(bundle.meta.notes) + notes
 
 

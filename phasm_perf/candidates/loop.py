@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
+import pandas as pd
+
 from ..calltree.tree import CallTree
 from .filters import is_runtime_frame
 
@@ -104,8 +106,9 @@ def find_event_loop(tree: CallTree, is_user: Callable[[str | None], bool],
     calls = calls or {}
     df = tree.functions
     pool = df[df[basis] / total >= HOLDS]
-    pool = pool[[is_user(f if isinstance(f, str) else None) and not is_runtime_frame(n, f if isinstance(f, str) else None)
-                 for n, f in zip(pool["name"], pool["file"])]]
+    mine = [is_user(f if isinstance(f, str) else None) and not is_runtime_frame(n, f if isinstance(f, str) else None)
+            for n, f in zip(pool["name"], pool["file"])]
+    pool = pool[pd.Series(mine, index=pool.index, dtype=bool)]
     whole = tree.total_seconds
     for row in pool.sort_values(basis, kind="stable").to_dict("records"):
         key = row["function"]

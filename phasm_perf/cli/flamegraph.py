@@ -32,6 +32,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                         help="which stacks svg, folded and speedscope outputs hold (default both; html has a toggle)")
     parser.add_argument("--min-width", type=float, default=DEFAULT_MIN_WIDTH, metavar="F",
                         help=f"merge call paths narrower than this share of the total (default {DEFAULT_MIN_WIDTH:g})")
+    parser.add_argument("--lines", action="store_true",
+                        help="a frame per source line (default: a frame per function, its lines merged)")
     cand = parser.add_mutually_exclusive_group()
     cand.add_argument("--candidates", dest="candidates", action="store_true", default=None,
                       help=f"always rank and outline surrogate candidates (default: when the profile has at most "
@@ -51,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.min_width < 1:
         raise PhasmError("--min-width is a share of the total, between 0 and 1")
     text, notes = flamegraph(args.source, fmt=fmt, other=args.diff, input_format=args.input_format, view=args.view,
-                             min_width=args.min_width, candidates=args.candidates, event_loop=args.event_loop,
+                             min_width=args.min_width, candidates=args.candidates, lines=args.lines,
+                             event_loop=args.event_loop,
                              min_fraction=args.min_fraction)
     write_output(text, args.output)
     if args.output:

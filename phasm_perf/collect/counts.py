@@ -20,8 +20,9 @@ from .program import Target
 
 HOOK_DIR = Path(__file__).parent / "_sitehook"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
-#: calls of each target whose arguments and result are sized (the surrogate's inputs and outputs)
-CAPTURE_CALLS = 3
+#: calls of each target whose arguments are sized (the surrogate's inputs); their results (outputs) from the second
+#: on, where the calls are short (see the hook's ReturnWatch)
+CAPTURE_CALLS = 4
 
 
 def typical_size(sizes: list[int]) -> int | None:
@@ -94,8 +95,10 @@ def _read_counts(folder: Path, returncode: int, what: str, functions) -> CountsI
         key = keys.get((file, qual)) if keys is not None else f"{qual} ({file})"
         if key is None:
             continue
+        # a result seen that holds no number (None: the function writes its results in place) is 0, not unknown
+        outputs = typical_size(outs) if typical_size(outs) is not None or not outs else 0
         rows.append(CallCount(function=key, file=file, line=line, calls=calls, inputs=typical_size(ins),
-                              outputs=typical_size(outs),
+                              outputs=outputs,
                               numpy_scalars=(typical_size(np_ins) or 0) + (typical_size(np_outs) or 0)))
     status = "exact"
     if skipped:

@@ -163,6 +163,9 @@ def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]]
     # a candidate has samples, so it ran: no row means uftrace could not patch it (too short), not zero calls
     unpatched = [key for key, _f, _n in functions if key not in missing and key not in rows and key not in crashed]
     out = [CallCount(function=key, file=file or None, calls=rows[key]) for key, file, _name in functions if key in rows]
+    why = {**{k: "uftrace could not patch it (too short to patch, or not called through its symbol)" for k in unpatched},
+           **{k: "inlined everywhere: no symbol of its own to count (its time is its callers')" for k in missing},
+           **{k: "the program crashed when uftrace patched it" for k in crashed}}
     if not out:
         why = "no symbol (inlined)" if missing and not unpatched else "uftrace could not patch them"
         return CountsInfo(status=f"unavailable (none of the {len(functions)} candidates could be counted: {why})")
@@ -173,7 +176,8 @@ def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]]
         status += f"; {len(missing)} not counted (inlined, no symbol)"
     if unpatched:
         status += f"; {len(unpatched)} not counted (uftrace could not patch)"
-    return CountsInfo(status=status, method="uftrace dynamic patching (-P) of the named functions", functions=out)
+    return CountsInfo(status=status, method="uftrace dynamic patching (-P) of the named functions", functions=out,
+                      not_counted=why)
 
 
 __all__ = ["count_native_calls", "mangled_symbols"]

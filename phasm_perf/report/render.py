@@ -106,7 +106,7 @@ def render_table(r: RankReport, console: Console | None = None) -> str:
                 fmt_per_call(c.seconds_per_call, r.unit), _fmt_amdahl(c),
                 "[yellow]waiting[/]" if c.kind == "waiting" else c.kind]
         if has_pred:
-            row.append(_fmt_prediction(c.predicted) if c.predicted else "-")
+            row.append(_fmt_prediction(c.predicted, c.predicted_speedup_interval) if c.predicted else "-")
         t.add_row(*row)
     console.print(t)
     if not r.candidates:
@@ -130,10 +130,12 @@ def _num(x: float) -> str:
     return "inf" if x == float("inf") else f"{x:.3g}"
 
 
-def _fmt_prediction(p) -> str:
-    """``4.15× @B=512, even at 1`` (break-even batch; ``never`` when no batch pays off)."""
+def _fmt_prediction(p, interval=None) -> str:
+    """``4.15× (3.9-4.4) @B=512, even at 1`` (the range over the share's interval; break-even batch, ``never``
+    when no batch pays off)."""
     even = "never" if p.break_even_batch is None else f"{p.break_even_batch:,}"
-    return f"{fmt_speedup(p.speedup)} @B={p.best_batch:,}, {p.bound}, even at {even}"
+    rng = f" ({_num(interval[0])}-{_num(interval[1])})" if interval and interval[0] != interval[1] else ""
+    return f"{fmt_speedup(p.speedup)}{rng} @B={p.best_batch:,}, {p.bound}, even at {even}"
 
 
 def render_json(r: RankReport) -> str:
@@ -191,7 +193,8 @@ def render_markdown(r: RankReport) -> str:
             f"| {fmt_rank(c)} | {_md_code(c.function)} | {_md_cell(_where(c))} | {fmt_share(c)} | {loop} | "
             f"{100 * c.on_cpu_fraction:.0f}% | {'-' if c.calls is None else f'{c.calls:,}'} | "
             f"{fmt_per_call(c.seconds_per_call, r.unit)} | {_md_cell(_fmt_amdahl(c))} | {c.kind} |"
-            + ((f" {_fmt_prediction(c.predicted)} |" if c.predicted else " - |") if has_pred else ""))
+            + ((f" {_md_cell(_fmt_prediction(c.predicted, c.predicted_speedup_interval))} |" if c.predicted
+                else " - |") if has_pred else ""))
     if r.notes:
         out.append("")
         out += [f"> note: {_md_cell(n)}" for n in r.notes]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from ..predict.schema import Prediction
 
@@ -19,8 +19,9 @@ class Candidate(BaseModel):
     line: int | None
     inclusive_seconds: float = Field(description="T_f: on-CPU + off-CPU time under the function")
     share: float = Field(description="p = T_f / T (of the whole run)")
-    share_interval: tuple[float, float] = Field(
-        description="95% sampling interval of the share (Wilson, from the samples behind the profile)")
+    share_interval: tuple[float, float] | None = Field(
+        None, description="95% sampling interval of the share (Wilson, from the samples behind the profile); "
+                          "[share, share] when the weights are exact")
     samples: int | None = Field(None, description="samples behind the share (about share x the run's samples)")
     share_of_loop: float | None = Field(None, description="T_f / T_loop: its share of the event loop's time "
                                                           "(PHASM's measure); null with no loop")
@@ -34,11 +35,22 @@ class Candidate(BaseModel):
     calls_note: str | None = Field(None, description="why there is no count, when there is none")
     seconds_per_call: float | None
     amdahl_limit: float = Field(description="1 / (1 - p): the speedup if the function took no time")
-    amdahl_interval: tuple[float, float] = Field(description="Amdahl's limit at the ends of the share's interval")
+    amdahl_interval: tuple[float, float] | None = Field(None, description="Amdahl's limit at the ends of the "
+                                                                           "share's interval")
     tied: bool = Field(False, description="its on-CPU share's interval overlaps the one ranked above it: their order "
                                           "is within sampling noise")
     amdahl_limit_on_cpu: float = Field(description="1 / (1 - p_on): the limit if only its computing time went away")
     predicted: Prediction | None = None
+
+    @model_validator(mode="after")
+    def _exact_when_not_given(self):
+        """A candidate built without intervals (exact weights, or built by hand) has zero-width ones."""
+        if self.share_interval is None:
+            self.share_interval = (self.share, self.share)
+        if self.amdahl_interval is None:
+            self.amdahl_interval = (self.amdahl_limit, self.amdahl_limit)
+        return self
+
     predicted_speedup_interval: tuple[float, float] | None = Field(
         None, description="the predicted end-to-end speedup at the ends of the share's interval")
 

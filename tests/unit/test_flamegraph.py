@@ -146,3 +146,22 @@ def test_candidates_are_ranked_up_to_the_limit_unless_asked(monkeypatch):
     assert any("candidates not ranked" in n and "--candidates" in n for n in notes)
     text, _ = render_flamegraph(b, "html", highlight=True)
     assert json.loads(html5lib.parse(text, namespaceHTMLElements=False).findall(".//script")[0].text)["candidates"]
+
+
+def test_a_frame_is_a_function_unless_lines_are_asked_for():
+    """A function with four hot lines is one box by default, four with --lines."""
+    u = "/home/u/prog.py"
+    on = Counter({(f"main ({u}:1)", f"kernel ({u}:{line})"): 10 * line for line in (11, 12, 13, 14)})
+    on[(f"main ({u}:2)", f"io ({u}:30)")] = 5
+    b = _bundle(on)
+    data = flame_data(b)
+    names = [data.name(n) for n in data.order()[1:]]
+    assert names.count(f"kernel ({u})") == 1 and names.count(f"main ({u})") == 1
+    kernel = next(n for n in data.order()[1:] if data.name(n) == f"kernel ({u})")
+    assert data.trie.incl[kernel].sum() == 500  # the four lines' time in one box
+    lined = flame_data(b, lines=True)
+    names = [lined.name(n) for n in lined.order()[1:]]
+    assert sum(1 for n in names if n.startswith("kernel (")) == 4 and f"kernel ({u}:13)" in names
+    folded, _ = render_flamegraph(b, "folded")
+    assert f"main ({u});kernel ({u}) 500" in folded.splitlines()
+    assert f"kernel ({u}:13)" in render_flamegraph(b, "folded", lines=True)[0]

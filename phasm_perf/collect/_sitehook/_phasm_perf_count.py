@@ -107,9 +107,11 @@ class Counts:
             if names and names[0] in ("self", "cls"):
                 values = values[1:]
             got = self.sizes.setdefault(slot, ([], [], [], []))
-            got[0].append(numeric_size(values))
+            n = numeric_size(values)
+            got[0].append(n)
             got[2].append(numpy_scalars(values))
-            self.returns.watch(frame, slot)
+            if n:  # a function that takes no number is no surrogate's: its result is not watched for
+                self.returns.watch(frame, slot, self.counts[slot])
         except Exception:
             pass
 
@@ -140,43 +142,74 @@ class Counts:
 
 
 class ReturnWatch:
-    """The result of a first call, seen through ``sys.setprofile`` for as long as that call lasts, within a budget
-    of profiler events: a call that runs longer (a driver) is given up on, so watching never costs more than a
-    few milliseconds per function. Not used when the program has its own profiler function."""
+    """The result of a first call (of a function that takes numbers), seen through a trace function on that frame
+    alone (``sys.settrace`` with a global function that declines every other frame, so no line events and no C-call
+    events: one quick Python call per Python call while it watches), for as long as that call lasts, within a budget
+    of calls: a call that runs longer (a driver) is given up on, so watching costs at most a few milliseconds per
+    function. Not used when the program has its own trace function (a debugger, coverage)."""
 
     BUDGET = 20000
+    #: a call is watched only if the function's first call started less than this long before it (its calls are
+    #: short: a kernel's, not a driver's), and never the first call itself nor a recursive one
+    SHORT = 0.02
 
     def __init__(self, counts):
         self.counts = counts
         self.local = threading.local()
+        self.first = {}  # slot -> when its first call started
 
-    def watch(self, frame, slot):
+    def watch(self, frame, slot, n):
         if sys.version_info >= (3, 12):
             return  # sys.monitoring's PY_RETURN does it there
+        now = time.perf_counter()
+        if n <= 1:
+            self.first[slot] = now
+            return
+        if now - self.first.get(slot, now) > self.SHORT or self._recursive(frame):
+            return
         st = self.local
         frames = getattr(st, "frames", None)
         if frames is None:
-            if sys.getprofile() is not None:
-                return
             frames = st.frames = {}
-            st.events = 0
+            st.calls = 0
         if not frames:
-            sys.setprofile(self._event)
-        frames[frame] = (slot, st.events)
+            if sys.gettrace() is not None:
+                return
+            sys.settrace(self._call)
+        frames[frame] = (slot, st.calls)
+        frame.f_trace_lines = False
+        frame.f_trace = self._frame
 
-    def _event(self, frame, event, arg):
+    @staticmethod
+    def _recursive(frame):
+        code, f, depth = frame.f_code, frame.f_back, 0
+        while f is not None and depth < 64:
+            if f.f_code is code:
+                return True
+            f, depth = f.f_back, depth + 1
+        return False
+
+    def _call(self, frame, event, arg):
         st = self.local
-        st.events += 1
+        st.calls += 1
+        if st.calls & 255 == 0:
+            for f in [f for f, (_, t0) in st.frames.items() if st.calls - t0 > self.BUDGET]:
+                del st.frames[f]
+                f.f_trace = None
+            if not st.frames:
+                sys.settrace(None)
+        return None
+
+    def _frame(self, frame, event, arg):
         if event == "return":
+            st = self.local
             got = st.frames.pop(frame, None)
             if got is not None:
                 self.counts.result(got[0], arg)
-        if st.events & 255 == 0:
-            late = [f for f, (_, t0) in st.frames.items() if st.events - t0 > self.BUDGET]
-            for f in late:
-                del st.frames[f]
-        if not st.frames:
-            sys.setprofile(None)
+            if not st.frames:
+                sys.settrace(None)
+            return None
+        return self._frame
 
 
 def numeric_size(value, depth=0):
