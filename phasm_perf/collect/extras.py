@@ -132,6 +132,7 @@ class RunExtras:
                 index.merge(lib_index)
             samples.on_cpu = index.annotate(samples.on_cpu)
             samples.off_cpu = index.annotate(samples.off_cpu)
+            self._unwinding_artefacts(samples)
             if index.note:
                 self.notes.append(index.note)
             self._index = index
@@ -145,6 +146,17 @@ class RunExtras:
 
             import_ops(self.writer.file("torch_ops.json"), samples, self.notes)
         return samples
+
+    def _unwinding_artefacts(self, samples: Profile) -> None:
+        """A ``main`` frame inside a stack (an unwinding artefact) dropped, and said (:func:`.native.drop_inner_main`)."""
+        from .native import drop_inner_main
+
+        total = samples.total_weight
+        samples.on_cpu, on = drop_inner_main(samples.on_cpu)
+        samples.off_cpu, off = drop_inner_main(samples.off_cpu)
+        if total and on + off:
+            self.notes.append(f"{100 * (on + off) / total:.1f}% of the samples had a 'main' frame inside the stack "
+                              "(an unwinding artefact, not a call): that frame was dropped, the stack kept")
 
     def _trust(self, samples: Profile) -> None:
         """Torn samples repaired and the counting hook's own frames removed (:mod:`.torn`), said in the notes."""

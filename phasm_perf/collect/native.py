@@ -187,6 +187,22 @@ def symbol_index(binary: Path | None) -> SymbolIndex:
     return SymbolIndex(binary, where, note)
 
 
+def drop_inner_main(stacks: Counter) -> tuple[Counter, float]:
+    """A ``main`` frame below another frame of the program's own (not at the bottom, under the C runtime's start
+    frames) is an unwinding artefact (perf's DWARF unwinder, on a frame whose unwind information it misreads): the
+    spurious frame is dropped, its callers and callees kept. Returns the stacks and the weight of those repaired."""
+    out: Counter = Counter()
+    moved = 0.0
+    for frames, w in stacks.items():
+        names = [split_frame(f)[0] for f in frames]
+        first = next((i for i, n in enumerate(names) if n == "main"), None)
+        if first is not None and "main" in names[first + 1:]:
+            frames = tuple(f for i, f in enumerate(frames) if i <= first or names[i] != "main")
+            moved += w
+        out[frames] += w
+    return out, moved
+
+
 def frame_name(frame: str) -> str:
     return split_frame(frame)[0]
 
@@ -199,5 +215,5 @@ def is_elf(path: str | os.PathLike) -> bool:
         return False
 
 
-__all__ = ["SymbolIndex", "symbol_index", "normalise_names", "display_names", "rename_frames", "user_objects", "is_elf",
+__all__ = ["SymbolIndex", "symbol_index", "drop_inner_main", "normalise_names", "display_names", "rename_frames", "user_objects", "is_elf",
            "SYSTEM_SOURCE_PREFIXES"]

@@ -93,3 +93,18 @@ def test_load_bundle_errors(tmp_path):
     (tmp_path / "meta.json").write_text(_meta(schema_version=99).model_dump_json())
     with pytest.raises(PhasmError, match="newer"):
         load_bundle(tmp_path)
+
+
+def test_a_main_frame_inside_a_native_stack_is_dropped_and_counted():
+    from collections import Counter
+
+    from phasm_perf.collect.native import drop_inner_main
+
+    src = "/src/app.cpp"
+    good = ("app", "_start", "__libc_start_main", f"main ({src}:10)", f"run ({src}:20)", f"kernel ({src}:30)")
+    bad = ("app", "_start", "__libc_start_main", f"main ({src}:10)", f"run ({src}:20)", f"main ({src}:12)",
+           f"kernel ({src}:30)")
+    out, moved = drop_inner_main(Counter({good: 90, bad: 10}))
+    assert moved == 10
+    assert out == Counter({good: 100})  # the spurious frame gone, the sample attached to its real callers
+    assert drop_inner_main(Counter({good: 5}))[1] == 0
