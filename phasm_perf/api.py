@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Sequence
 from .calltree.readers import Profile, read_profile
 from .collect.program import Target, resolve_target
 from .collect.run import CountTarget, ProfileOptions, profile as _profile
-from .core.bundle import Analysis, Bundle, CallCount, CollectorInfo, CountsInfo, Meta, load_bundle
 from .core.errors import ProgramFailed, ProgramInterrupted, TooFewSamples
 
 # The analysis (the call tree, the candidates, the report) needs pandas, half a second or more to import: the
@@ -26,11 +25,13 @@ from .core.errors import ProgramFailed, ProgramInterrupted, TooFewSamples
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .core.bundle import Bundle  # pydantic (the bundle's types): imported where used (start-up time)
+
     from .calltree.tree import CallTree
     from .report import RankReport
 
 #: what the analysis after a profile run imports (warmed up while the program runs)
-ANALYSIS_MODULES = ("pandas", "phasm_perf.calltree.tree", "phasm_perf.candidates", "phasm_perf.report.ranking",
+ANALYSIS_MODULES = ("phasm_perf.core.bundle", "pandas", "phasm_perf.calltree.tree", "phasm_perf.candidates", "phasm_perf.report.ranking",
                     "phasm_perf.report.render")
 
 
@@ -59,8 +60,7 @@ def profile(prog: str | Target, args: Sequence[str] = (), out: str | os.PathLike
     calls of the top candidates (``count_top``) chosen by the same filters as :func:`rank`."""
     target = prog if isinstance(prog, Target) else resolve_target(prog, args)
     given = {k: options.pop(k, None) for k in ("event_loop", "min_fraction", "count_top")}
-    analysis = Analysis(**{k: v for k, v in given.items() if v is not None})
-    return _profile(target, out, ProfileOptions(analysis=analysis, **options), on_status=on_status,
+    return _profile(target, out, ProfileOptions(analysis_given=given, **options), on_status=on_status,
                     choose=counting_targets, on_started=_warm_up)
 
 
@@ -128,6 +128,8 @@ def _stderr_tail(path: Path) -> str:
 def load_profile(path: str | os.PathLike, fmt: str | None = None, **options) -> Bundle:
     """A bundle directory, or a profile file in any format phasm-perf reads (detected from its content unless
     ``fmt`` names it: see :data:`phasm_perf.calltree.readers.FORMATS`), as a :class:`Bundle`."""
+    from .core.bundle import load_bundle  # pydantic: start-up time (see the top of this module)
+
     p = Path(path)
     if p.is_dir():
         return load_bundle(p)
@@ -136,6 +138,8 @@ def load_profile(path: str | os.PathLike, fmt: str | None = None, **options) -> 
 
 def bundle_from_profile(profile: Profile, path: str | os.PathLike) -> Bundle:
     """Wrap a profile file's stacks as an in-memory :class:`Bundle` (nothing is written)."""
+    from .core.bundle import Bundle, CallCount, CollectorInfo, CountsInfo, Meta  # start-up time (see the top)
+
     if profile.calls:
         counts = CountsInfo(status=f"exact ({profile.format})", method=profile.format,
                             functions=[CallCount(function=k, calls=n) for k, n in profile.calls.items()])
@@ -160,6 +164,7 @@ def rank(source: Bundle | str | os.PathLike, hardware: str | None = None, surrog
     With ``hardware`` (a profile name, ``local`` or a YAML path) each candidate also gets its prediction for a
     ``surrogate`` of ``dtype`` over ``batches`` (default: a sweep), with the inputs and outputs counted in the
     first real calls unless ``inputs`` and ``outputs`` say."""
+    from .core.bundle import Bundle
     from .report import RankOptions, build_report  # pandas: start-up time (see the top of this module)
 
     bundle = source if isinstance(source, Bundle) else load_profile(source)
@@ -185,6 +190,7 @@ def rank_html(report: "RankReport", hardware: str | None = None) -> str:
 
 def call_tree(source: Bundle | str | os.PathLike) -> CallTree:
     from .calltree.tree import CallTree  # pandas: start-up time (see the top of this module)
+    from .core.bundle import Bundle
 
     bundle = source if isinstance(source, Bundle) else load_profile(source)
     return CallTree(bundle.on_cpu, bundle.off_cpu, bundle.meta.seconds_per_unit)
@@ -199,6 +205,7 @@ def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bun
     :class:`RankOptions`: ``event_loop``, ``min_fraction``) choose the candidates highlighted; ``candidates=None``
     ranks them unless the profile has more distinct stacks than :data:`~phasm_perf.report.flamegraph.RANK_LIMIT`.
     A frame is a function; ``lines``: a frame per source line."""
+    from .core.bundle import Bundle
     from .report import RankOptions
     from .report.flamegraph import render_flamegraph
 

@@ -13,10 +13,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ..calltree.readers.base import Profile
-from ..core.bundle import CountsInfo
+
+if TYPE_CHECKING:  # the bundle's types (pydantic) are not imported before a program starts (start-up time)
+    from ..core.bundle import CountsInfo
 
 
 class Collector:

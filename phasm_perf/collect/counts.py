@@ -13,10 +13,12 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from ..core.bundle import CallCount, CountsInfo
 from .program import Target
+
+if TYPE_CHECKING:  # the bundle's types (pydantic) are imported once the program has run (start-up time)
+    from ..core.bundle import CountsInfo
 
 HOOK_DIR = Path(__file__).parent / "_sitehook"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -64,6 +66,8 @@ class CountingHook:
 
 
 def _read_counts(folder: Path, returncode: int, what: str, functions) -> CountsInfo:
+    from ..core.bundle import CallCount, CountsInfo  # after the run (start-up time)
+
     files = sorted(folder.glob("counts-*.json"))
     if not files:
         return CountsInfo(status=f"unavailable ({what} exited {returncode} without writing counts: the counting "
@@ -117,6 +121,8 @@ def count_calls(
 ) -> CountsInfo:
     """Run ``target`` once and count calls of ``functions`` (``(function key, file, qualname)`` triples; None:
     every function of the user's code) in a run of its own."""
+    from ..core.bundle import CountsInfo  # start-up time (see the top of this module)
+
     functions = list(functions) if functions is not None else None
     if target.kind != "python":
         return CountsInfo(status="unavailable (call counting of non-Python programs is not supported yet)")

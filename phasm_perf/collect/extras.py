@@ -15,11 +15,13 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..core.errors import PhasmError
-from ..core.bundle import CountsInfo
 from ..calltree.readers.base import Profile
+
+if TYPE_CHECKING:  # the bundle's types (pydantic) are not imported before a program starts (start-up time)
+    from ..core.bundle import CountsInfo
 from .counts import CountingHook
 from .gpu import GpuSampler
 from .program import Target

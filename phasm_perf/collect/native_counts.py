@@ -17,10 +17,12 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from ..core.bundle import CallCount, CountsInfo
 from .program import Target
+
+if TYPE_CHECKING:  # the bundle's types (pydantic) are imported once the program has run (start-up time)
+    from ..core.bundle import CountsInfo
 
 
 def mangled_symbols(binary: Path) -> dict[str, list[str]]:
@@ -109,6 +111,8 @@ def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]]
                        timeout: float | None = None, stderr_path: str | os.PathLike | None = None) -> CountsInfo:
     """Run ``target`` once under uftrace and count calls of ``functions`` (``(key, file, name)`` triples), in the
     program and in its own shared libraries."""
+    from ..core.bundle import CallCount, CountsInfo  # after the sampled run (start-up time)
+
     functions = list(functions)
     if not functions:
         return CountsInfo(status="unavailable (no candidate to count)")

@@ -18,13 +18,13 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from .. import __version__
 from ..core.errors import PhasmError
 from ..core.output import output_error
 from ..calltree.readers.base import Profile
-from ..core.bundle import Analysis, Bundle, BundleWriter, CollectorInfo, CountsInfo, Meta, load_bundle
+from ..core.bundle_files import BundleWriter
 from .base import first_message
 from .collectors import make_collector
 from .counts import count_calls
@@ -34,6 +34,9 @@ from .launch import describe, find_interpreter
 from .program import Target
 from .extras import RunExtras, pick_collector
 
+if TYPE_CHECKING:  # the bundle's types (pydantic): imported once the program runs, not before (start-up time)
+    from ..core.bundle import Analysis, Bundle, CountsInfo, Meta
+
 INTERRUPT_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL, signal.SIGQUIT}
 
 
@@ -42,12 +45,23 @@ class ProfileOptions:
     collector: str = "auto"          # auto | austin | py-spy
     interval: float = 0.001          # seconds between samples
     counts: bool = True              # run the exact call-counting pass
-    analysis: Analysis = field(default_factory=Analysis)  # event loop, min fraction, how many to count (kept in meta)
+    #: the analysis options (event loop, min fraction, how many to count: kept in meta), as given: a mapping of the
+    #: fields of :class:`~phasm_perf.core.bundle.Analysis`, or one; read through :attr:`analysis`
+    analysis_given: Any = None
     show_output: bool = False        # let the program write to the terminal instead of the bundle
     force: bool = False              # replace an existing bundle
     cwd: str | None = None
     torch_profiler: bool = False     # record PyTorch operators (FLOPs, bytes) with torch.profiler
     gpu_interval: float = 0.1        # seconds between NVML samples (when a GPU is present)
+
+    @property
+    def analysis(self) -> Analysis:
+        from ..core.bundle import Analysis  # pydantic: once the program runs (start-up time)
+
+        given = self.analysis_given
+        if isinstance(given, Analysis):
+            return given
+        return Analysis(**{k: v for k, v in (given or {}).items() if v is not None})
 
 
 @dataclass
@@ -128,6 +142,8 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
         raw = writer.file(f"{collector.name}.raw")
         ran = _run(target, options, collector, extra, writer, raw, state, say, procs, on_started)
         samples = extra.parse(raw)
+        from ..core.bundle import CountsInfo, load_bundle  # pydantic, once the program has run (start-up time)
+
         failure = _sampler_failure(samples, ran, collector, writer, state)
         status = "failed" if failure else _status(ran.rc, state)
         state.notes.extend(([failure] if failure else []) + _sample_notes(samples, collector))
@@ -266,6 +282,8 @@ def _sample_notes(samples: Profile, collector) -> list[str]:
 
 def _counts(target: Target, samples: Profile, status: str, options: ProfileOptions, extra: RunExtras,
             writer: BundleWriter, say, state: _RunState, choose: Chooser | None) -> CountsInfo:
+    from ..core.bundle import CountsInfo  # after the run (start-up time)
+
     if not options.counts:
         return CountsInfo(status="unavailable (not collected: --no-counts)")
     if status != "complete":
@@ -286,6 +304,8 @@ def _signal_name(rc: int, state: _RunState) -> str | None:
 
 def _meta(target: Target, options: ProfileOptions, collector, extra: RunExtras, samples: Profile, ran: _Ran,
           status: str, counts: CountsInfo, state: _RunState) -> Meta:
+    from ..core.bundle import CollectorInfo, Meta  # after the run (start-up time)
+
     meta = Meta(
         tool_version=__version__, argv=list(target.argv), cwd=os.path.abspath(options.cwd or os.getcwd()),
         kind=target.kind, program=str(target.program) if target.program else None,
@@ -351,6 +371,8 @@ Chooser = Callable[[Profile, Target, ProfileOptions], list[CountTarget]]
 
 def _counting_pass(target, samples: Profile, options: ProfileOptions, writer: BundleWriter, say, state: _RunState,
                    choose: Chooser | None) -> CountsInfo:
+    from ..core.bundle import CountsInfo  # after the run (start-up time)
+
     functions = [f for f in choose(samples, target, options) if f[1]] if choose else []
     if not functions:
         return CountsInfo(status="unavailable (no candidate to count)")
