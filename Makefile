@@ -7,7 +7,7 @@ PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip
 STAMP   = $(VENV)/.installed
 # extras installed for development and CI; torch is pinned to the CPU build by constraints/ci.txt
-EXTRAS ?= test,docs,gpu,bench,dist
+EXTRAS ?= test,docs,gpu,bench,dist,native
 
 .PHONY: setup system-deps examples demo test test-fast docs clean
 

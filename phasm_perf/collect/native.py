@@ -91,8 +91,10 @@ class SymbolIndex:
     def add_inlined(self, symbols: dict[str, str]) -> None:
         """Inlined functions (no symbol of their own): ``{name as perf printed it: an address in the binary}``.
 
-        ``addr2line -i`` gives the source file and line of the code at that address; those in the user's own
-        sources become the user's frames like any other function.
+        ``addr2line -i`` gives the source file of the code at that address; those in the user's own sources become
+        the user's frames like any other function, at the line where the function is defined (its DWARF
+        declaration, :mod:`.dwarf`: the line at one sample's address would move from run to run), or with no line
+        where that is not known.
         """
         exe = shutil.which("addr2line")
         if not symbols or exe is None or self.binary is None:
@@ -114,10 +116,14 @@ class SymbolIndex:
                 if i + 2 < len(out) and not out[i + 2].startswith("0x"):
                     f, _, ln = out[i + 2].rpartition(":")
                     first_loc[addr] = (f, int(ln) if ln.isdigit() else None) if f else (out[i + 2], None)
+        from .dwarf import definition
+
         for name, a in todo.items():
             loc = first_loc.get(int(a, 16))
             if loc and loc[0] and loc[0] != "??" and _is_user_source(loc[0], self.binary):
-                self.where[name] = (name, loc[0], loc[1])
+                # the line of its definition (DWARF), not the line at this one sample's address: stable across runs
+                defined = definition(self.binary, name, loc[0])
+                self.where[name] = (name, *(defined or (loc[0], None)))
 
     def annotate(self, stacks: Counter) -> Counter:
         return rename_frames(stacks, self.frame)
@@ -140,6 +146,10 @@ def user_objects(modules: Iterable[str], program: Path | None) -> list[Path]:
         if p.is_file() and is_elf(p):
             out.append(p)
     return out
+
+
+#: what the C runtime links into every program (no line information; never the user's code)
+_CRT_NAMES = frozenset({"data_start", "frame_dummy", "register_tm_clones", "deregister_tm_clones", "main.cold", "completed.0"})
 
 
 def _is_user_source(path: str, binary: Path) -> bool:
@@ -172,7 +182,15 @@ def symbol_index(binary: Path | None) -> SymbolIndex:
         if loc:
             f, _, ln = loc.rpartition(":")
             file, line_no = (f, int(ln)) if ln.isdigit() else (loc, None)
-        if not file or not _is_user_source(file, binary):
+        if not file:
+            # no line for its address (nm -l): its DWARF declaration, else the binary itself (a function defined
+            # in the user's program is the user's, even built without -g) - never "library" for want of a file
+            if name.startswith(("_", ".")) or name in _CRT_NAMES:
+                continue
+            from .dwarf import definition
+
+            file, line_no = definition(binary, normalise_names([name]).get(name, name)) or (str(binary), None)
+        if not _is_user_source(file, binary):
             continue
         raw.setdefault(name, (file, line_no))
     if not raw and out.returncode == 0:
