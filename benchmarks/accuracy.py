@@ -73,6 +73,48 @@ def examples_timers(tmp: Path) -> float:
     return worst
 
 
+def _qualnames(path: str) -> list[tuple[int, int, str]]:
+    """(first line, last line, qualified name) of every function of a file: py-spy names frames by the code's short
+    name (``fn``), Austin and phasm-perf by its qualified name (``HandlerTask.fn``)."""
+    import ast
+
+    out = []
+
+    def walk(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                q = prefix + child.name
+                out.append((child.lineno, child.end_lineno or child.lineno, q))
+                walk(child, q + ".<locals>.")
+            elif isinstance(child, ast.ClassDef):
+                walk(child, prefix + child.name + ".")
+            else:
+                walk(child, prefix)
+
+    walk(ast.parse(Path(path).read_text()), "")
+    return out
+
+
+def qualify(stacks: Counter) -> Counter:
+    """py-spy's frames renamed to the qualified name of the function holding their line."""
+    from phasm_perf.core.folded import make_frame, split_frame
+
+    cache: dict[str, list] = {}
+    out: Counter = Counter()
+    for frames, w in stacks.items():
+        new = []
+        for f in frames:
+            name, file, line = split_frame(f)
+            if file and line and file.endswith(".py") and Path(file).exists():
+                defs = cache.setdefault(file, _qualnames(file))
+                inside = [d for d in defs if d[0] <= line <= d[1]]
+                if inside:
+                    name = max(inside, key=lambda d: d[0])[2]
+            new.append(make_frame(name, file, line))
+        out[tuple(new)] += w
+    return out
+
+
 def pyspy_tree(prog: list[str], tmp: Path) -> CallTree | None:
     exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(exe).exists():
@@ -80,7 +122,7 @@ def pyspy_tree(prog: list[str], tmp: Path) -> CallTree | None:
     out = tmp / "pyspy.folded"
     subprocess.run([exe, "record", "--rate", "1000", "--format", "raw", "--full-filenames", "-o", str(out), "--",
                     sys.executable, *prog], check=True, capture_output=True)
-    return CallTree(read_folded(out))
+    return CallTree(qualify(read_folded(out)))
 
 
 def cprofile_shares(prog: list[str]) -> dict[str, float]:
@@ -119,7 +161,7 @@ def public(tmp: Path) -> float:
         worst = 0.0
         for n in top:
             c = cprof.get(n.split(".")[-1])
-            s = spy.get(n) if n in spy else spy.get(n.split(".")[-1])
+            s = spy.get(n)
             d = abs(ours[n] - s) if s is not None else None
             worst = max(worst, d or 0.0)
             print(row(n, [ours[n], s, c, d]))

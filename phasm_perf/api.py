@@ -36,15 +36,12 @@ ANALYSIS_MODULES = ("phasm_perf.core.bundle", "pandas", "phasm_perf.calltree.tre
 
 
 def _warm_up() -> None:
-    """Import the analysis in a background thread, at the lowest CPU priority (the program and the sampler come
-    first), so that it is ready when the program ends."""
+    """Import the analysis in a background thread while the program runs, so that it is ready when the program
+    ends. At the normal priority: a thread at a lower one, still importing when the program ended on a busy
+    machine, held the import lock the analysis then waited for (seconds, on a 1-second program)."""
     def work() -> None:
         import importlib
 
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-        except (AttributeError, OSError):
-            pass
         for name in ANALYSIS_MODULES:
             try:
                 importlib.import_module(name)
