@@ -72,13 +72,16 @@ def read_out(hits, out):
     os.fsync(out.fileno())
 
 
-def run(events, nparticles, nsteps, seed, out, timers=None):
-    """The event loop. ``timers`` (a dict), when given, accumulates the program's own measure of each stage's
-    inclusive time (the truth a profiler's shares are checked against: benchmarks/accuracy.py)."""
+#: the program's own measure of each stage's inclusive time, seconds (the truth a profiler's shares are checked
+#: against: benchmarks/accuracy.py, with --timings)
+TIMERS = {}
+
+
+def run(events, nparticles, nsteps, seed, out):
     rng = random.Random(seed)
     checksum = 0.0
     clock = time.perf_counter
-    t = timers if timers is not None else {}
+    t = TIMERS
     for _ in range(events):
         t0 = clock()
         parts = generate_event(rng, nparticles)
@@ -117,7 +120,7 @@ def main(argv=None):
     ap.add_argument("--output", default=None, help="hits file (default: a temporary file)")
     ap.add_argument("--timings", default=None, help="write the program's own timings (JSON) to this file")
     args = ap.parse_args(argv)
-    timers = {}
+    timers = TIMERS
     t_start = time.perf_counter()
     if args.output:
         out = open(args.output, "w")
@@ -125,7 +128,7 @@ def main(argv=None):
         out = tempfile.TemporaryFile("w")
     with out:
         t_run = time.perf_counter()
-        checksum = run(args.events, args.particles, args.steps, args.seed, out, timers)
+        checksum = run(args.events, args.particles, args.steps, args.seed, out)
         timers["run"] = time.perf_counter() - t_run
     timers["main"] = time.perf_counter() - t_start
     if args.timings:
