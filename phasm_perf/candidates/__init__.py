@@ -57,14 +57,15 @@ def select(tree: CallTree, options: SelectOptions = SelectOptions(),
     if options.attribute_libraries:
         on = filters.attribute_library_leaves(on, is_user)
         off = filters.attribute_library_leaves(off, is_user)
-    loop = _loop(CallTree(on, off, tree.seconds_per_unit), options, is_user, calls)
+    work = CallTree(on, off, tree.seconds_per_unit)
+    loop = _loop(work, options, is_user, calls)
     symbol = loop.key or loop.name
-    if symbol:
+    if symbol:  # the tree of the time under the loop (without a loop, the one tree serves: no second copy)
         on = filters.restrict_to_event_loop(on, symbol)
         off = filters.restrict_to_event_loop(off, symbol)
         if not on and not off:
             notes.append(f"no sample is under the event-loop frame {symbol!r}: check the name")
-    work = CallTree(on, off, tree.seconds_per_unit)
+        work = CallTree(on, off, tree.seconds_per_unit)
     if symbol and loop.how in ("given", "bundle") and total > 0:
         loop = LoopChoice(loop.key, loop.name, loop.how, work.total_seconds / total, None, loop.reason)
     df = work.functions.copy()

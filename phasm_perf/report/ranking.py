@@ -98,7 +98,8 @@ def selection_of(bundle: Bundle, options: RankOptions = RankOptions()) -> Select
     tree = CallTree(bundle.on_cpu, bundle.off_cpu, bundle.meta.seconds_per_unit)
     analysis = options.analysis(bundle)
     how = "given" if options.event_loop is not None else "bundle"
-    calls = calls_by_key(bundle, tree.functions["function"])
+    # (the keys only matter when there are counts: a profile file without them builds no function table here)
+    calls = calls_by_key(bundle, tree.functions["function"]) if bundle.meta.counts.status.startswith("exact") else {}
     return select(tree, SelectOptions(event_loop=analysis.event_loop, loop_how=how,
                                       min_fraction=analysis.min_fraction, user_roots=_user_roots(bundle)),
                   calls=calls)
