@@ -142,8 +142,18 @@ def whole_run_frames(tree: CallTree, calls: Mapping[str, int] | None = None) -> 
         return set()
     calls = calls or {}
     df = tree.functions
-    big = df[df[basis] / total >= WHOLE_RUN]
-    return {k for k in big["function"] if calls.get(k, 0) <= FEW}
+    rows = df[df[basis] / total >= WHOLE_RUN]
+    big = set(rows["function"])
+
+    def program(row) -> bool:
+        """Counted: called a few times. Not counted: around another such frame, or driving its callees (its own
+        time small and spread over them); a kernel holding nearly the whole run stays a candidate."""
+        k = row["function"]
+        if k in calls:
+            return calls[k] <= FEW
+        return any(g in big for g in tree.callees.get(k, {}) if g != k) or _drives_by_stacks(tree, k, row, basis)
+
+    return {r["function"] for r in rows.to_dict("records") if program(r)}
 
 
 __all__ = ["LoopChoice", "find_event_loop", "whole_run_frames", "HOLDS", "FEW", "MANY"]

@@ -38,6 +38,7 @@ class Collector:
         self.extra: dict = {}             # written to NAME.json in the bundle when not empty
         self.inlined: dict[str, dict[str, str]] = {}  # per object file: inlined frame -> its caller (native)
         self.modules: set[str] = set()    # object files seen in the stacks (native)
+        self.overloads = None  # the program's overloaded functions by address (native: .native.OverloadMap)
 
     @property
     def version(self) -> str | None:

@@ -120,11 +120,14 @@ class RunExtras:
     def parse(self, raw: Path) -> Profile:
         if self._rc == 0:
             self.collector.calibrate(self._program_argv(), self.options.cwd)
-        samples = self.collector.parse(raw)
-        if self.target.kind == "native" and self.collector.name in NATIVE_COLLECTORS:
+        native = self.target.kind == "native" and self.collector.name in NATIVE_COLLECTORS
+        if native:  # the program's symbols first: its overloads are kept apart while the stacks are read
             from .native import symbol_index, user_objects
 
             index = symbol_index(self.target.program)
+            self.collector.overloads = index.overloads
+        samples = self.collector.parse(raw)
+        if native:
             inlined = self.collector.inlined
             if self.target.program is not None:
                 index.add_inlined(inlined.get(str(self.target.program), {}))

@@ -51,6 +51,8 @@ def mangled_symbols(binary: Path) -> dict[str, list[str]]:
     result: dict[str, list[str]] = {}
     for m, d in zip(mangled, dem):
         result.setdefault(names.get(d, d), []).append(m)
+        if names.get(d, d) != d:  # an overload's frame is named with its signature (``kern(double)``)
+            result.setdefault(d, []).append(m)
     return result
 
 

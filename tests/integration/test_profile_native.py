@@ -252,3 +252,28 @@ def test_without_tracefs_perf_records_on_cpu_only_with_one_note(tmp_path, native
     b = load_profile(out)
     assert b.on_cpu and not b.off_cpu
     assert "mount -t tracefs" not in proc.stderr  # the note is in the bundle and the report, not a warning
+
+
+def test_overloads_stay_apart_with_their_own_counts(tmp_path):
+    """perf names a C++ frame without its parameters (`kern+0x34`): two overloads of `kern` are told apart by
+    address, each a candidate at its own definition line, with its own exact count."""
+    _perf_records()
+    _need("uftrace")
+    cxx = _need("g++")
+    src = NATIVE / "overloads.cpp"
+    exe = tmp_path / "overloads"
+    proc = subprocess.run([cxx, "-g", "-O2", "-fno-omit-frame-pointer", "-o", str(exe), str(src)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "r.json"
+    proc = run_cli("rank", "--collector", "perf", "--bundle", tmp_path / "b", "-o", out, exe)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    by_name = {c["function"]: c for c in report["candidates"]}
+    lines = src.read_text().splitlines()
+    for sig in ("kern(double)", "kern(int)"):
+        c = by_name[sig]
+        assert c["calls"] == 20000
+        assert lines[c["line"] - 1].find(f"double kern({sig[5:-1]} ") >= 0
+    assert "kern" not in by_name  # never merged into one frame that looks like recursion
+    assert report["event_loop"]["function"] == "run"
