@@ -57,7 +57,8 @@ def select(tree: CallTree, options: SelectOptions = SelectOptions(),
     if options.attribute_libraries:
         on = filters.attribute_library_leaves(on, is_user)
         off = filters.attribute_library_leaves(off, is_user)
-    work = CallTree(on, off, tree.seconds_per_unit)
+    # the stacks unchanged by the filters: the tree already built serves (its tables are not built twice)
+    work = tree if (on is tree.on_cpu and off is tree.off_cpu) else CallTree(on, off, tree.seconds_per_unit)
     loop = _loop(work, options, is_user, calls)
     symbol = loop.key or loop.name
     if symbol:  # the tree of the time under the loop (without a loop, the one tree serves: no second copy)

@@ -120,7 +120,8 @@ COMPREHENSIONS = frozenset({"<genexpr>", "<listcomp>", "<dictcomp>", "<setcomp>"
 
 
 def fold_comprehensions(stacks: Counter) -> Counter:
-    """A comprehension's frame is part of the function that holds it: fold it into that function."""
+    """A comprehension's frame is part of the function that holds it: fold it into that function. The same Counter
+    comes back when no stack has one (no copy of a million stacks for nothing)."""
     comprehension: dict[str, bool] = {}
 
     def is_comprehension(frame: str) -> bool:
@@ -130,6 +131,9 @@ def fold_comprehensions(stacks: Counter) -> Counter:
             v = comprehension[frame] = split_frame(frame)[0].rsplit(".", 1)[-1] in COMPREHENSIONS
         return v
 
+    frames_seen = {f for frames in stacks for f in frames}
+    if not any(is_comprehension(f) for f in frames_seen):
+        return stacks
     out: Counter = Counter()
     for frames, w in stacks.items():
         if any(is_comprehension(f) for f in frames):
@@ -152,12 +156,15 @@ def attribute_library_leaves(stacks: Counter, is_user: Callable[[str | None], bo
             v = cache[frame] = is_user(split_frame(frame)[1])
         return v
 
+    changed = False
     for frames, w in stacks.items():
         end = len(frames)
         while end > 0 and not user(frames[end - 1]):
             end -= 1
-        out[frames[:end] if end else frames] += w
-    return out
+        kept = frames[:end] if 0 < end < len(frames) else frames
+        changed = changed or kept is not frames
+        out[kept] += w
+    return out if changed else stacks  # nothing stripped: the same Counter (its call tree can be reused)
 
 
 # -- table filters ---------------------------------------------------------------------------------------------

@@ -94,8 +94,10 @@ def calls_by_key(bundle: Bundle, keys) -> dict[str, int]:
     return out
 
 
-def selection_of(bundle: Bundle, options: RankOptions = RankOptions()) -> Selection:
-    tree = CallTree(bundle.on_cpu, bundle.off_cpu, bundle.meta.seconds_per_unit)
+def selection_of(bundle: Bundle, options: RankOptions = RankOptions(), tree: CallTree | None = None) -> Selection:
+    """The candidate filters on the bundle's call tree (``tree``: that tree if already built, reused)."""
+    if tree is None or tree.on_cpu is not bundle.on_cpu or tree.off_cpu is not bundle.off_cpu:
+        tree = CallTree(bundle.on_cpu, bundle.off_cpu, bundle.meta.seconds_per_unit)
     analysis = options.analysis(bundle)
     how = "given" if options.event_loop is not None else "bundle"
     # (the keys only matter when there are counts: a profile file without them builds no function table here)
@@ -163,8 +165,8 @@ def _notes(bundle: Bundle, sel: Selection, cands: list[Candidate]) -> list[str]:
     return notes
 
 
-def build_report(bundle: Bundle, options: RankOptions = RankOptions()) -> RankReport:
-    sel = selection_of(bundle, options)
+def build_report(bundle: Bundle, options: RankOptions = RankOptions(), tree: CallTree | None = None) -> RankReport:
+    sel = selection_of(bundle, options, tree)
     total = sel.total_seconds
     whole = CallTree(bundle.on_cpu, bundle.off_cpu, bundle.meta.seconds_per_unit)
     calls = calls_by_key(bundle, sel.table["function"])

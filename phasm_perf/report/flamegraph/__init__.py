@@ -40,7 +40,7 @@ def render_flamegraph(bundle: Bundle, fmt: str = "html", other: Bundle | None = 
         if not highlight:
             notes.append(f"candidates not ranked: {distinct:,} distinct stacks (more than {RANK_LIMIT:,}); "
                          "pass --candidates to rank them anyway (slower), or run `phasm-perf rank`")
-    hl = highlights_of(bundle, rank_options) if highlight else {}
+    hl = highlights_of(bundle, rank_options, tree=tree) if highlight else {}
     data = flame_data(bundle, other, min_width=min_width, highlights=hl, title=title, tree=tree, ranked=highlight,
                       lines=lines)
     data.notes[:0] = notes

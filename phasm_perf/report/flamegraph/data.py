@@ -139,12 +139,12 @@ def flame_data(bundle: Bundle, other: Bundle | None = None, min_width: float = D
                      min_width=min_width, highlights=hl, ranked=ranked, notes=notes)
 
 
-def highlights_of(bundle: Bundle, options=None) -> dict[str, Highlight]:
+def highlights_of(bundle: Bundle, options=None, tree: CallTree | None = None) -> dict[str, Highlight]:
     """The ranked candidates (``options``: a :class:`~phasm_perf.report.RankOptions`, ``rank``'s defaults if None),
     by function key."""
     from .. import RankOptions, build_report
 
-    report = build_report(bundle, options or RankOptions())
+    report = build_report(bundle, options or RankOptions(), tree=tree)
     return {c.key: Highlight(c.rank, c.function, c.share, c.amdahl_limit, c.kind, c.on_cpu_fraction)
             for c in report.candidates}
 
