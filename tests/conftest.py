@@ -15,6 +15,20 @@ EXAMPLES = ROOT / "examples"
 PEER_DATA = ROOT.parent / "shared" / "peer-data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_local_profile(tmp_path_factory):
+    """The tests never read or write the user's measured profile (``~/.cache/phasm-perf/local.yaml``): a session
+    of its own measures this machine once, the first time a test needs ``--hardware local``."""
+    if "PHASM_PERF_LOCAL_PROFILE" in os.environ:
+        yield
+        return
+    os.environ["PHASM_PERF_LOCAL_PROFILE"] = str(tmp_path_factory.mktemp("hardware") / "local.yaml")
+    try:
+        yield
+    finally:
+        os.environ.pop("PHASM_PERF_LOCAL_PROFILE", None)
+
+
 def run_cli(*args: str, cwd: str | os.PathLike | None = None, env: dict | None = None, timeout: float = 300,
             check: bool = False) -> subprocess.CompletedProcess:
     """Run ``phasm-perf ARGS`` as a user would (a separate process), capturing its output."""
