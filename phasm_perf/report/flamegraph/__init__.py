@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from ...core.bundle import Bundle
 from ..formats import FLAME_SUFFIX_FORMATS, RANK_LIMIT, flame_format_for
 from . import folded, html, speedscope, svg
