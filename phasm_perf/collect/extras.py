@@ -169,7 +169,10 @@ class RunExtras:
         from .torn import repair
 
         total = samples.total_weight
-        on, off = repair(samples.on_cpu, str(HOOK_DIR)), repair(samples.off_cpu, str(HOOK_DIR))
+        counted = self.in_run_counts.functions if self.in_run_counts is not None else []
+        def_lines = {(c.file, c.function.split(" (", 1)[0]): c.line for c in counted if c.file and c.line}
+        on = repair(samples.on_cpu, str(HOOK_DIR), def_lines)
+        off = repair(samples.off_cpu, str(HOOK_DIR), def_lines)
         samples.on_cpu, samples.off_cpu = on.stacks, off.stacks
         torn, hook = on.torn + off.torn, on.hook + off.hook
         if total and torn:
@@ -182,8 +185,8 @@ class RunExtras:
                               + (f"; {100 * cut / total:.1f}% whose caller calls it nowhere lost the stale frames "
                                  "below the caller" if cut else ""))
         if total and hook / total >= 0.001:
-            self.notes.append(f"{100 * hook / total:.1f}% of the samples were in phasm-perf's counting hook (the "
-                              "first calls of each function, sized): that time is given to the function sized")
+            self.notes.append(f"{100 * hook / total:.1f}% of the sampled time was phasm-perf's counting (the "
+                              "counters in your functions, the first calls sized): dropped, shares are of the rest")
 
     def own_counts(self, samples: Profile) -> CountsInfo | None:
         """Exact counts from the sampled run itself (the counting hook, or callgrind's own), keyed like the call

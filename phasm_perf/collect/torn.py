@@ -20,8 +20,11 @@ or an attribute of an imported module). Dunder methods (``__add__``, ``__del__``
 any statement and are never judged, nor is anything whose source cannot be read. A torn sample is repaired by
 dropping the stale frames below the caller: its time becomes the caller's own, at the line it was at.
 
-The counting hook's frames (phasm-perf's own, in the sampled run) are removed from the stacks the same way: their
-time is the caller's (a few first calls of each function, sized).
+The counting hook's cost is taken out of the stacks: a sample in the hook's own frames (sizing a function's first
+calls, or installing the hook at start-up) and a sample in the counter compiled into a function (the leaf at the
+line of its ``def``, where the counter's instructions are placed and no statement of a body stands, one-line
+functions aside) are time the program would not have spent unprofiled: they are dropped, and the note says how
+much.
 """
 
 from __future__ import annotations
@@ -140,23 +143,37 @@ def calling_line(file: str, line: int, callee: str) -> int | None:
     return before[-1] if before else (can[0] if can else None)
 
 
+def one_liner(file: str, line: int) -> bool:
+    """Whether the function defined at ``file:line`` has its body on that line (``def f(x): return x``)."""
+    mod = _module(file)
+    if mod is None:
+        return True  # unknown: never drop its samples
+    for a, _b, node in mod.functions:
+        if a <= line <= node.lineno:  # decorators start before the def
+            return bool(node.body) and node.body[0].lineno == node.lineno
+    return True
+
+
 @dataclass
 class Repair:
     stacks: Counter
     torn: float = 0.0            # weight of the torn samples (repaired or cut)
     cut: float = 0.0             # of which: cut below the caller (it cannot call the callee anywhere)
-    hook: float = 0.0            # weight of the samples that had phasm-perf's own frames
+    hook: float = 0.0            # weight of the samples dropped as the counting hook's cost
     edges: Counter = field(default_factory=Counter)   # (caller frame, callee name) -> weight, the worst first
 
 
-def repair(stacks: Counter, hook_dir: str | None = None) -> Repair:
-    """The stacks with torn samples cut below the caller and the counting hook's frames removed."""
+def repair(stacks: Counter, hook_dir: str | None = None, def_lines: dict[tuple[str, str], int] | None = None) \
+        -> Repair:
+    """The stacks with torn samples repaired and the counting hook's cost dropped (``def_lines``: each counted
+    function's ``def`` line by (file, name), where its counter runs)."""
     out = Repair(Counter())
+    def_lines = def_lines or {}
     for frames, w in stacks.items():
         kept = frames
-        if hook_dir and any(hook_dir in f for f in frames):
-            kept = tuple(f for f in frames if hook_dir not in f) or frames
+        if hook_dir and any(hook_dir in f for f in frames) or _in_counter(frames[-1], def_lines):
             out.hook += w
+            continue
         fixed = _fix(kept)
         if fixed is not kept:
             out.torn += w
@@ -168,6 +185,11 @@ def repair(stacks: Counter, hook_dir: str | None = None) -> Repair:
             kept = fixed
         out.stacks[kept] += w
     return out
+
+
+def _in_counter(leaf: str, def_lines: dict[tuple[str, str], int]) -> bool:
+    name, file, line = split_frame(leaf)
+    return bool(file and line) and def_lines.get((file, name)) == line and not one_liner(file, line)
 
 
 def _fix(frames: tuple[str, ...]) -> tuple[str, ...]:
