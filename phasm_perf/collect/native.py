@@ -214,9 +214,10 @@ def symbol_index(binary: Path | None) -> SymbolIndex:
     names = normalise_names(raw)
     shown = display_names(raw, names)
     signatures: dict[str, set[str]] = {}
-    for full in raw:
-        signatures.setdefault(names.get(full, full), set()).add(full)
-    overloads = {full: overload_name(full) for short, fulls in signatures.items() if len(fulls) > 1 for full in fulls}
+    for full in raw:  # a compiler's clone of a function ("[clone .cold]", ".constprop") is that function
+        signatures.setdefault(names.get(full, full), set()).add(re.sub(r"\s*\[clone [^]]*\]", "", full))
+    overloads = {full: overload_name(full) for full in raw
+                 if len(signatures[names.get(full, full)]) > 1 and "[clone" not in full}
     where: dict[str, tuple[str, str, int | None]] = {}
     for full, (file, line_no) in raw.items():
         if full in overloads:  # each overload its own frame, shown with its signature
