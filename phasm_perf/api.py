@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from .report import RankReport
 
 #: what the analysis after a profile run imports (warmed up while the program runs)
-ANALYSIS_MODULES = ("phasm_perf.core.bundle", "pandas", "phasm_perf.calltree.tree", "phasm_perf.candidates", "phasm_perf.report.ranking",
-                    "phasm_perf.report.render")
+ANALYSIS_MODULES = ("phasm_perf.core.bundle", "phasm_perf.report.schema", "pandas", "phasm_perf.calltree.tree",
+                    "phasm_perf.candidates", "phasm_perf.report.ranking", "phasm_perf.report.render")
 
 
 def _warm_up() -> None:
