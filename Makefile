@@ -22,8 +22,8 @@ system-deps:
 
 # the compiled example programs (g++ comes with system-deps)
 examples: system-deps
-	@if command -v $${CXX:-g++} >/dev/null; then $(MAKE) -s -C examples/shower; \
-	else echo "examples: no C++ compiler, examples/shower not built (its tests skip; install g++)" >&2; fi
+	@if command -v $${CXX:-g++} >/dev/null; then $(MAKE) -s -C examples/shower && $(MAKE) -s -C examples/fieldmap; \
+	else echo "examples: no C++ compiler, examples/shower and examples/fieldmap not built (their tests skip; install g++)" >&2; fi
 
 setup: $(STAMP) system-deps examples
 

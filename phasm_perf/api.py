@@ -316,3 +316,43 @@ def bench_frame(report) -> pd.DataFrame:
     import pandas as pd  # start-up time (see the top of this module)
 
     return pd.DataFrame([r.model_dump() for r in report.per_batch]).set_index("batch")
+
+
+def vars_native(target, function: str, **options):
+    """``phasm-perf vars`` for a compiled function: a :class:`~phasm_perf.discover.schema.VarsReport`."""
+    from .discover.native import NativeVarsOptions, discover  # frida and pyelftools: the `native` extra
+    return discover(target, function, NativeVarsOptions(**options))
+
+
+def bench_native(target, function: str, opts, out: str | os.PathLike = "bench.out", *, vars_calls: int = 10,
+                 inputs: Sequence[str] = (), outputs: Sequence[str] = (), on_status=None, on_progress=None):
+    """``phasm-perf bench`` on a compiled function: discover, capture, train, time the native runtime, swap it into
+    the unmodified binary. ``opts``: :class:`phasm_perf.bench.run.BenchOptions`. The ``local`` profile gets its
+    native runtime costs measured the first time (``hw measure`` measures them too)."""
+    from .bench.native.run import NativeExtras, bench_native as _bench_native
+
+    if opts.hardware == "local":
+        ensure_native_costs(on_status)
+    return _bench_native(target, function, opts, out, NativeExtras(vars_calls, tuple(inputs), tuple(outputs)),
+                         on_status=on_status, on_progress=on_progress)
+
+
+def ensure_native_costs(on_status=None, path: str | os.PathLike | None = None, force: bool = False):
+    """The local hardware profile with its native runtime costs (measured and saved when it has none)."""
+    from .bench.native.measure import measure_native
+    from .core.output import write_output
+    from .hardware import local_path
+    from .hardware.profile import dump, load_file
+    from .predict import profile_of
+
+    dest = Path(path) if path else local_path()
+    prof = load_file(dest) if dest.is_file() else profile_of("local", on_status=on_status)
+    if prof.native is not None and not force:
+        return prof
+    if on_status:
+        on_status("measuring the native runtime's in-program costs (once; hw measure does it too)")
+    native, raw = measure_native(on_status)
+    measured = dict(prof.measured or {}, native=raw)
+    prof = prof.model_copy(update={"native": native, "measured": measured})
+    write_output(dump(prof), dest)
+    return prof

@@ -23,8 +23,9 @@ NAME = "bench"
 HELP = "train and time a real surrogate, swap it in, and compare with the prediction"
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--function", required=True, metavar="MODULE:QUALNAME",
-                        help="the function to replace, e.g. particles:boris_push (the script's name for its own)")
+    parser.add_argument("--function", required=True, metavar="MODULE:QUALNAME|SYMBOL",
+                        help="the function to replace, e.g. particles:boris_push (the script's name for its own), "
+                             "or a C/C++ function of a compiled program, e.g. fmap::FieldMap::lookup")
     s = parser.add_argument_group("surrogate")
     s.add_argument("--surrogate", type=vocabulary(architecture), default="mlp:64x64", metavar="mlp:HIDDEN",
                    help="hidden widths (default mlp:64x64)")
@@ -65,6 +66,13 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     w.add_argument("--sweep-train", action="store_true", help="train every shape too (its validation error)")
     w.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a local cluster)")
     w.add_argument("--workers", type=whole_number(), default=2, metavar="N", help="local cluster workers (default 2)")
+    n = parser.add_argument_group("compiled programs (an ELF binary built with -g; --function ns::Class::method)")
+    n.add_argument("--vars-calls", type=whole_number(), default=10, metavar="N",
+                   help="calls traced to discover the inputs and outputs (default 10)")
+    n.add_argument("--vars-input", action="append", default=[], metavar="NAME:TYPE[N]",
+                   help="as `vars --input`: what a pointer points to when the types do not say")
+    n.add_argument("--vars-output", action="append", default=[], metavar="NAME:TYPE[N]",
+                   help="as `vars --output`")
     o = parser.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="where to keep surrogate.pt2, bench.json, bench.html")
     o.add_argument("--format", choices=["table", "json"], default="table", help="what to print (default table)")
@@ -131,9 +139,17 @@ def run(args: argparse.Namespace) -> int:
             epochs=min(args.epochs, 200), seed=args.seed, scheduler=args.scheduler, workers=args.workers,
             runtime=args.runtime)
         check_scheduler(sweep_opts)
+    if target.kind == "native" and sweep_opts is not None:
+        raise PhasmError("--sweep is for Python functions; a compiled one is benched with the native runtime")
     progress, on_epoch = _progress(args.quiet)
     with progress:
-        report = bench(target, args.function, opts, out_dir, on_status=status, on_progress=on_epoch)
+        if target.kind == "native":
+            from .. import api
+            report = api.bench_native(target, args.function, opts, out_dir, vars_calls=args.vars_calls,
+                                      inputs=args.vars_input, outputs=args.vars_output, on_status=status,
+                                      on_progress=on_epoch)
+        else:
+            report = bench(target, args.function, opts, out_dir, on_status=status, on_progress=on_epoch)
         if sweep_opts is not None:
             from ..bench.sweep import run_sweep
 

@@ -69,6 +69,11 @@ def render_profile(p: "HardwareProfile", console: Console) -> None:
         t.add_row("in-program call", f"+{fmt_seconds(p.in_program.seconds)} (cold caches {fmt_seconds(p.in_program.cold_cache)}, "
                                      f"marshalling {fmt_seconds(p.in_program.marshal)}; "
                                      f"+{p.in_program.marshal_per_number * 1e9:.3g} ns per number of each further row)", escape(p.in_program.source))
+    if p.native:
+        n = p.native
+        t.add_row("native surrogate call", f"runtime {n.runtime}: {fmt_seconds(n.dispatch)} + FLOPs at "
+                                           f"{fmt_flops(n.flops)}; interception {fmt_seconds(n.call)}, "
+                                           f"{fmt_seconds(n.marshal_per_number)} per number", escape(n.source))
     t.add_row("achievable", f"compute {p.achievable.compute:.0%}, memory {p.achievable.memory:.0%}",
               escape(p.achievable.source))
     console.print(t)
@@ -139,10 +144,30 @@ def _measure(args) -> int:
         task = progress.add_task("measuring", total=1.0)
         prof = measure_and_save(dest, opts, on_progress=lambda what, frac: progress.update(
             task, completed=frac, description=what))
+    prof = _measure_native(dest, prof)
     render_profile(prof, _console())
     stderr.print(f"phasm-perf: wrote {dest} in {prof.measured.get('seconds', 0):.1f} s"
                  + ("" if args.output else " (the 'local' hardware)"))
     return 0
+
+
+def _measure_native(dest: str, prof):
+    """The native surrogate runtime's in-program costs, where Frida and a C++ compiler are (else said, skipped)."""
+    import importlib.util
+    import shutil
+
+    from .. import api
+    if importlib.util.find_spec("frida") is None or importlib.util.find_spec("elftools") is None:
+        stderr.print("[dim]phasm-perf: native runtime costs not measured (pip install 'phasm-perf[native]')[/]")
+        return prof
+    if not shutil.which("g++") or not shutil.which("gcc"):
+        stderr.print("[dim]phasm-perf: native runtime costs not measured (no gcc/g++)[/]")
+        return prof
+    try:
+        return api.ensure_native_costs(lambda m: stderr.print(f"[dim]phasm-perf: {m}[/]"), dest, force=True)
+    except PhasmError as exc:
+        stderr.print(f"[dim]phasm-perf: native runtime costs not measured: {escape(str(exc))}[/]")
+        return prof
 
 
 def run(args: argparse.Namespace) -> int:

@@ -101,17 +101,24 @@ def rows_of(predictions: Sequence[BatchPrediction]) -> list[BatchRow]:
     return [_row(p) for p in predictions]
 
 
+#: collectors of compiled programs: their functions would run a native surrogate (bench's native runtime)
+NATIVE_COLLECTORS = {"perf", "callgrind", "uftrace"}
+
+
 def predict_function(T: float, T_f: float, n: int, share: float, profile: HardwareProfile, hidden: Sequence[int],
                      dtype: str, inputs: int, outputs: int, batches: Sequence[int] | None = None,
-                     io_source: str = "given", numpy_scalars: int = 0) -> Prediction:
+                     io_source: str = "given", numpy_scalars: int = 0, native: bool = False) -> Prediction:
     """The prediction for a function of inclusive time ``T_f`` called ``n`` times in a program of time ``T``
     (``share`` = T_f / T). ``numpy_scalars``: how many of the inputs and outputs the program passes as numpy
-    scalars (marshalled at the profile's ``marshal_per_numpy_number``)."""
+    scalars (marshalled at the profile's ``marshal_per_numpy_number``). ``native``: a compiled program, whose
+    surrogate runs natively in the process one call at a time (the profile's ``native`` figures, when it has
+    them)."""
     if not n or not T_f:
         raise ValueError("a per-call prediction needs the function's exact call count")
     t_f = T_f / n
     mlp = mlp_of(inputs, outputs, hidden)
-    preds = sweep(mlp, list(batches) if batches else default_batches(n), profile.device(dtype), numpy_scalars)
+    device = profile.native_device(inputs + outputs, dtype) if native and profile.native else profile.device(dtype)
+    preds = sweep(mlp, list(batches) if batches else default_batches(n), device, numpy_scalars)
     best = best_batch(preds, in_program=True)
     k = t_f / best.program_seconds_per_call
     _, S = end_to_end(T, T_f, n * best.program_seconds_per_call)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..hardware import HardwareProfile
-from ..predict import mlp_of, predict_function, profile_of
+from ..predict import NATIVE_COLLECTORS, mlp_of, predict_function, profile_of
 from ..predict.schema import Prediction
 from .schema import Candidate, RankReport
 
@@ -24,12 +24,12 @@ class PredictOptions:
 
 def predict_candidate(cand: Candidate, T: float, profile: HardwareProfile, hidden: Sequence[int],
                       dtype: str, inputs: int, outputs: int, batches: Sequence[int] | None = None,
-                      io_source: str = "given", numpy_scalars: int = 0) -> Prediction:
+                      io_source: str = "given", numpy_scalars: int = 0, native: bool = False) -> Prediction:
     """The prediction for one candidate of a program of time ``T``: needs its call count and time per call."""
     if not cand.calls or not cand.seconds_per_call:
         raise ValueError("a per-call prediction needs the candidate's exact call count")
     return predict_function(T, cand.inclusive_seconds, cand.calls, cand.share, profile, hidden, dtype, inputs,
-                            outputs, batches, io_source, numpy_scalars)
+                            outputs, batches, io_source, numpy_scalars, native=native)
 
 
 def _speedup_interval(c: Candidate, T: float, speedup_of) -> tuple[float, float] | None:
@@ -65,7 +65,8 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
     hidden = mlp_of(1, 1, options.surrogate).hidden  # a bad architecture is one clear error
     profile.device(options.dtype)  # a dtype the device lacks is one clear error, before any candidate
     T = report.sampled_seconds
-    notes = list(report.notes)
+    notes = list(report.notes) + _native_note(report, profile)
+    native = report.collector.split()[0] in NATIVE_COLLECTORS
     cands = []
     for c in report.candidates:
         interval = None
@@ -84,9 +85,10 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
             notes.append(f"{c.function}: no prediction: {_io_reason(d_in, d_out, cap_in, cap_out)}")
         else:
             src = "given" if (options.inputs and options.outputs) or not (cap_in and cap_out) else "captured"
-            pred = predict_candidate(c, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np)
+            pred = predict_candidate(c, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np,
+                                     native=native)
             interval = _speedup_interval(c, T, lambda cc: predict_candidate(
-                cc, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np).speedup)
+                cc, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np, native=native).speedup)
         cands.append(c.model_copy(update={"predicted": pred,
                                           "predicted_speedup_interval": interval if pred else None}))
     if any(c.predicted and c.predicted.break_even_batch is None for c in cands):
@@ -95,3 +97,14 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
     opts.update({"hardware": profile.name, "surrogate": options.surrogate, "dtype": options.dtype,
                  "batch": list(options.batches) if options.batches else "sweep"})
     return report.model_copy(update={"candidates": cands, "notes": notes, "options": opts})
+
+
+def _native_note(report: RankReport, profile: HardwareProfile) -> list[str]:
+    """A compiled program's surrogate runs natively in the process: say with which figures it was predicted."""
+    if report.collector.split()[0] not in NATIVE_COLLECTORS:
+        return []
+    if profile.native:
+        return [f"compiled program: predicted for the native runtime in the process ({profile.native.runtime}, "
+                f"measured by hw measure), not PyTorch's dispatch"]
+    return [f"compiled program: {profile.name} has no native runtime costs (run `phasm-perf hw measure` and use "
+            f"--hardware local): predicted with its PyTorch dispatch cost"]
