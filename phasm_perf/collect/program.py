@@ -86,7 +86,9 @@ def _is_shell_script(path: Path) -> bool:
 def _launched(exe: str, args: list[str]) -> tuple[Kind, Path | None] | None:
     """What a launcher (``uv run``, ``mpirun -n 1``, ``env``, a wrapper shell script) runs, from its arguments: a
     Python interpreter or script, or an ELF binary; None: nothing recognisable."""
-    if os.path.basename(exe) not in LAUNCHERS and not _is_shell_script(Path(exe)):
+    sb = _shebang(Path(exe))
+    script = bool(sb) and (_is_shell_script(Path(exe)) or _shebang_is_python(sb))  # a wrapper, or `conda run`
+    if os.path.basename(exe) not in LAUNCHERS and not script:
         return None
     for a in args:
         if a.endswith(".py") and os.path.isfile(a):
