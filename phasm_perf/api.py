@@ -122,15 +122,17 @@ def _stderr_tail(path: Path) -> str:
     return f"; last line of its stderr: {lines[-1].strip()[:200]}" if lines else ""
 
 
-def load_profile(path: str | os.PathLike, fmt: str | None = None, **options) -> Bundle:
+def load_profile(path: str | os.PathLike, fmt: str | None = None, force: bool = False, **options) -> Bundle:
     """A bundle directory, or a profile file in any format phasm-perf reads (detected from its content unless
-    ``fmt`` names it: see :data:`phasm_perf.calltree.readers.FORMATS`), as a :class:`Bundle`."""
+    ``fmt`` names it: see :data:`phasm_perf.calltree.readers.FORMATS`), as a :class:`Bundle`. Damaged input is one
+    :class:`~phasm_perf.core.errors.PhasmError`; ``force`` reads what can be read (the notes say what was
+    skipped)."""
     from .core.bundle import load_bundle  # pydantic: start-up time (see the top of this module)
 
     p = Path(path)
     if p.is_dir():
-        return load_bundle(p)
-    return bundle_from_profile(read_profile(p, fmt, **options), p)
+        return load_bundle(p, force=force)
+    return bundle_from_profile(read_profile(p, fmt, force=force, **options), p)
 
 
 def bundle_from_profile(profile: Profile, path: str | os.PathLike) -> Bundle:
@@ -196,7 +198,7 @@ def call_tree(source: Bundle | str | os.PathLike) -> CallTree:
 def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bundle | str | os.PathLike | None = None,
                input_format: str | None = None, view: str = "both", min_width: float = 1e-4,
                candidates: bool | None = None, tree: CallTree | None = None, lines: bool = False,
-               **rank_options) -> tuple[str, list[str]]:
+               force: bool = False, **rank_options) -> tuple[str, list[str]]:
     """A flame graph of ``source`` (against ``other`` for a differential view) as text, and the notes to show.
     ``tree``: ``call_tree(source)`` if already built (its tables are reused); ``rank_options`` (as
     :class:`RankOptions`: ``event_loop``, ``min_fraction``) choose the candidates highlighted; ``candidates=None``
@@ -206,10 +208,10 @@ def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bun
     from .report import RankOptions
     from .report.flamegraph import render_flamegraph
 
-    bundle = source if isinstance(source, Bundle) else load_profile(source, input_format)
+    bundle = source if isinstance(source, Bundle) else load_profile(source, input_format, force=force)
     base = None
     if other is not None:
-        base = other if isinstance(other, Bundle) else load_profile(other, input_format)
+        base = other if isinstance(other, Bundle) else load_profile(other, input_format, force=force)
     text, notes = render_flamegraph(bundle, fmt, other=base, view=view, min_width=min_width, highlight=candidates,
                                     tree=tree, rank_options=RankOptions(**rank_options), lines=lines)
     return text, list(bundle.meta.notes) + notes
@@ -309,6 +311,29 @@ def bench(prog: str, args: Sequence[str] = (), function: str = "", out: str | os
     from .bench.run import BenchOptions, bench as _bench
 
     return _bench(resolve_target(prog, args), function, BenchOptions(**options), out)
+
+
+def vars(prog: str | Target, args: Sequence[str] = (), function: str = "", *, calls: int = 64,
+         event_loop: str | None = None, timeout: float | None = None, as_command: bool = False):
+    """``phasm-perf vars`` for a Python program: run ``prog args`` (or a :class:`Target`) and observe ``function``
+    (``MODULE:QUALNAME``) over a sample of its calls; returns its :class:`~phasm_perf.discover.schema.VarsReport`
+    (inputs, outputs, batching). A crash of the program raises
+    :class:`~phasm_perf.discover.python.ObservationFailed` carrying what was observed. (:func:`vars_native` for a
+    compiled program.)"""
+    from .discover.python import discover
+
+    if not isinstance(prog, Target):
+        if as_command and prog.endswith(".py") and os.path.isfile(prog):
+            as_command = False  # `-- prog.py ARGS`: a script, run with this Python
+        prog = resolve_target(prog, args, as_command=as_command)
+    return discover(prog, function, calls=calls, event_loop=event_loop, timeout=timeout)
+
+
+def largest_batch(report) -> int | None:
+    """The largest batch the program can form as it stands (1: its calls depend on each other)."""
+    from .discover import largest_batch as _largest
+
+    return _largest(report)
 
 
 def bench_frame(report) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAMS = Path(__file__).parent / "programs"
 EXAMPLES = ROOT / "examples"
-PEER_DATA = ROOT.parent / "shared" / "peer-data"
+PEER_DATA = Path(__file__).parent / "data" / "peer"  # ORIGIN.md: where each file comes from
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -55,8 +55,8 @@ def programs() -> Path:
 
 @pytest.fixture
 def peer_data() -> Path:
-    if not PEER_DATA.is_dir():
-        pytest.skip(f"peer data not found at {PEER_DATA} (it lives beside the repository, in shared/)")
+    """Other projects' profiles (FlameGraph's perf tests, speedscope's samples), kept in the repository."""
+    assert PEER_DATA.is_dir(), f"{PEER_DATA} is missing: it is part of the repository"
     return PEER_DATA
 
 

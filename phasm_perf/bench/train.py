@@ -28,6 +28,7 @@ import numpy as np
 from ..core.errors import PhasmError
 from ..core.output import output_file
 from ..model.spec import ACTIVATIONS, TORCH_DTYPES, hidden_text, parse_dtype, parse_hidden
+from .capture import CONSTANT_RTOL
 
 
 
@@ -130,7 +131,8 @@ def fold(model, dtype: str = "fp32"):
 def _stats(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = a.mean(axis=0)
     std = a.std(axis=0)
-    std[~np.isfinite(std) | (std == 0)] = 1.0
+    # a column constant up to rounding (Capture.constant_inputs) is not scaled up by its rounding noise
+    std[~np.isfinite(std) | (std <= CONSTANT_RTOL * np.abs(a).max(axis=0, initial=0.0))] = 1.0
     return mean.astype(np.float32), std.astype(np.float32)
 
 

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import difflib
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 import pandas as pd
 
 from ..calltree.tree import CallTree
+from ..core.errors import PhasmError
+from ..core.folded import split_frame
 from . import filters
 from .filters import make_is_user_code
 from .loop import LoopChoice, find_event_loop, whole_run_frames
@@ -94,5 +98,32 @@ def _loop(tree: CallTree, options: SelectOptions, is_user, calls) -> LoopChoice:
     return find_event_loop(tree, is_user, calls)
 
 
-__all__ = ["SelectOptions", "Selection", "select", "filters", "make_is_user_code", "LoopChoice", "find_event_loop",
-           "NO_LOOP"]
+_LOOP_HINT = " (leave --event-loop out to have the loop found, or --event-loop none for no loop)"
+
+
+def check_event_loop(stacks: list[Counter], symbol: str | None, where: str) -> None:
+    """Refuse an ``--event-loop`` that names no frame of the profile, with the closest names it has (or, when
+    none is close, its heaviest functions). Not given (the loop is found) and ``none`` (no loop) need no frame."""
+    if not symbol or symbol.lower() == NO_LOOP:
+        return
+    weight: Counter = Counter()
+    for c in stacks:
+        for frames, w in c.items():
+            for f in set(frames):
+                weight[f] += w
+    if any(filters.frame_matches(f, symbol) for f in weight):
+        return
+    by_name: Counter = Counter()
+    for f, w in weight.items():
+        by_name[split_frame(f)[0]] += w
+    close = difflib.get_close_matches(symbol, list(by_name), n=5, cutoff=0.6)
+    if close:
+        raise PhasmError(f"--event-loop {symbol!r} names no frame of {where}; the closest names in it: "
+                         f"{', '.join(close)}{_LOOP_HINT}")
+    heavy = [n for n, _ in by_name.most_common(5)]
+    raise PhasmError(f"--event-loop {symbol!r} names no frame of {where} (nothing close); its heaviest frames: "
+                     f"{', '.join(heavy) or 'none'}{_LOOP_HINT}")
+
+
+__all__ = ["SelectOptions", "Selection", "select", "check_event_loop", "filters", "make_is_user_code", "LoopChoice",
+           "find_event_loop", "NO_LOOP"]

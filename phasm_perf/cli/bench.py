@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import os
 from pathlib import Path
 
 from ..core.errors import PhasmError
 from ..core.output import check_output, write_output
 from ..model.spec import ACTIVATIONS, parse_batches, parse_dtype
-from ._common import add_program_arguments, architecture, split_command, stderr, vocabulary, whole_number
+from ._common import add_program_arguments, architecture, seconds, stderr, target_from, vocabulary, whole_number
 
 NAME = "bench"
 HELP = "train and time a real surrogate, swap it in, and compare with the prediction"
@@ -56,7 +55,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                    help="baseline and surrogate runs of the program each, interleaved (default 3)")
     t.add_argument("--timing-repeats", type=whole_number(), default=25, metavar="N", help="repeats per batch size")
     t.add_argument("--no-swap", dest="swap", action="store_false", help="skip the end-to-end runs")
-    t.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="limit for each program run")
+    t.add_argument("--timeout", type=seconds(), default=None, metavar="SECONDS", help="limit for each program run")
     w = parser.add_argument_group("sweep (on Dask)")
     w.add_argument("--sweep", action="store_true",
                    help="also time surrogate shapes x batch sizes x dtypes as Dask trials")
@@ -90,19 +89,8 @@ def _dtypes(text: str) -> list[str]:
     return [parse_dtype(x) for x in text.split(",") if x.strip()]
 
 
-def _target(cmd: list[str]):
-    from ..collect.program import resolve_target
-
-    words, as_command = split_command(cmd)
-    if not words:
-        raise PhasmError("no program given: phasm-perf bench --function MODULE:QUALNAME -- prog.py [ARGS...]")
-    if as_command and words[0].endswith(".py") and os.path.isfile(words[0]):
-        as_command = False  # `-- prog.py ARGS`: a script, run with this Python
-    return resolve_target(words[0], words[1:], as_command=as_command)
-
-
 def run(args: argparse.Namespace) -> int:
-    target = _target(args.cmd)
+    target = target_from(args.cmd, "phasm-perf bench --function MODULE:QUALNAME -- prog.py [ARGS...]")
     try:
         import torch  # noqa: F401
     except ImportError:

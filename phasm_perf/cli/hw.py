@@ -17,7 +17,7 @@ from ..core.units import fmt_bandwidth, fmt_bytes, fmt_flops, fmt_seconds
 from ..core.errors import PhasmError
 from ..model.spec import DTYPES
 from ..core.output import check_output, write_output
-from ._common import stderr
+from ._common import stderr, whole_number
 
 if TYPE_CHECKING:
     from ..hardware import HardwareProfile
@@ -39,7 +39,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                         "$PHASM_PERF_LOCAL_PROFILE)")
     m.add_argument("--quick", action="store_true", help="a few seconds, smaller problems (noisier roofs)")
     m.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="what to measure (default cpu)")
-    m.add_argument("--threads", type=int, metavar="N", help="PyTorch threads (default: PyTorch's choice)")
+    m.add_argument("--threads", type=whole_number(), metavar="N", help="PyTorch threads (default: PyTorch's choice)")
 
 
 def _console() -> Console:

@@ -2,9 +2,11 @@
 
 - The program runs in its own session, so Ctrl-C reaches phasm-perf, which forwards it (a second Ctrl-C kills
   the program); SIGTERM and SIGHUP are forwarded the same way. The run then ends ``interrupted`` and the samples
-  taken so far are kept.
-- A program that exits non-zero (or crashes) ends ``failed``; its samples, stderr and exit status are kept.
-- The bundle is assembled in a temporary directory and renamed into place at the end.
+  taken so far are kept, marked partial (:mod:`.signals`).
+- A program that exits non-zero (or crashes) ends ``failed``; its samples, stderr and exit status are kept. So
+  does a run whose sampler could not attach (the bundle keeps the collector's log; the error names the cause).
+- The bundle is assembled in a temporary directory and renamed into place at the end
+  (:class:`~phasm_perf.core.bundle_files.BundleWriter`); phasm-perf stopped outside the program's run keeps nothing.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ import shutil
 import signal
 import subprocess
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import __version__
-from ..core.errors import PhasmError
+from ..core.errors import PhasmError, ProgramInterrupted
 from ..core.output import output_error
 from ..calltree.readers.base import Profile
 from ..core.bundle_files import BundleWriter
@@ -32,6 +33,7 @@ from .native_counts import count_native_calls
 from .host import host_info
 from .launch import describe, find_interpreter
 from .program import Target
+from .signals import Stopped, abort_on_signals, forward_signals, kill, signals_held
 from .extras import RunExtras, pick_collector
 
 if TYPE_CHECKING:  # the bundle's types (pydantic): imported once the program runs, not before (start-up time)
@@ -73,32 +75,6 @@ class _RunState:
     attached_what: str = ""          # and what it was (for a message)
 
 
-@contextmanager
-def _forward_signals(get_proc: Callable[[], subprocess.Popen | None], state: _RunState) -> Iterator[None]:
-    def handler(signum, frame):  # noqa: ARG001
-        proc = get_proc()
-        first = state.signal is None
-        state.signal = state.signal or signum
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            if first:
-                os.killpg(proc.pid, signum)
-            else:
-                os.killpg(proc.pid, signal.SIGKILL)
-                state.killed = True
-        except ProcessLookupError:
-            pass
-
-    sigs = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
-    old = {s: signal.signal(s, handler) for s in sigs}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-
-
 def default_collector(target: Target) -> str:
     if target.kind == "python":
         return "austin"
@@ -136,36 +112,42 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
     collector = make_collector(name, options.interval)
     writer = BundleWriter(out, overwrite=options.force)
     state = _RunState(notes=[choice_note] if choice_note else [])
+    state.notes.extend(_interval_notes(options.interval, collector, say))
     extra = RunExtras(collector, target, options, writer, state.notes)
     procs: list[subprocess.Popen] = []
+    path: Path | None = None
     try:
-        raw = writer.file(f"{collector.name}.raw")
-        ran = _run(target, options, collector, extra, writer, raw, state, say, procs, on_started)
-        samples = extra.parse(raw)
-        from ..core.bundle import CountsInfo, load_bundle  # pydantic, once the program has run (start-up time)
+        with abort_on_signals():  # while the program runs, _run forwards signals to it instead
+            raw = writer.file(f"{collector.name}.raw")
+            ran = _run(target, options, collector, extra, writer, raw, state, say, procs, on_started)
+            samples = extra.parse(raw)
+            from ..core.bundle import CountsInfo, load_bundle  # pydantic, once the program has run (start-up time)
 
-        failure = _sampler_failure(samples, ran, collector, writer, state)
-        status = "failed" if failure else _status(ran.rc, state)
-        state.notes.extend(([failure] if failure else []) + _sample_notes(samples, collector))
-        writer.write_stacks("oncpu.folded", samples.on_cpu)
-        writer.write_stacks("offcpu.folded", samples.off_cpu)
-        raw.unlink(missing_ok=True)
-        counts = _counts(target, samples, status, options, extra, writer, say, state, choose) if not failure \
-            else CountsInfo(status="unavailable (nothing was sampled)")
-        meta = _meta(target, options, collector, extra, samples, ran, status, counts, state)
-        writer.write_json("counts.json", counts.model_dump())
-        path = writer.commit(meta)
+            failure = _sampler_failure(samples, ran, collector, writer, state)
+            status = "failed" if failure else _status(ran.rc, state)
+            state.notes.extend(([failure] if failure else []) + _sample_notes(samples, collector))
+            writer.write_stacks("oncpu.folded", samples.on_cpu)
+            writer.write_stacks("offcpu.folded", samples.off_cpu)
+            raw.unlink(missing_ok=True)
+            counts = _counts(target, samples, status, options, extra, writer, say, state, choose) if not failure \
+                else CountsInfo(status="unavailable (nothing was sampled)")
+            meta = _meta(target, options, collector, extra, samples, ran, status, counts, state)
+            writer.write_json("counts.json", counts.model_dump())
+            with signals_held():  # the rename and knowing it happened are one step
+                path = writer.commit(meta)
     except BaseException as exc:
         extra.discard()
-        for proc in procs:
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        writer.abort()
+        kill(procs)
+        if path is None:
+            writer.abort()
         if isinstance(exc, OSError):  # writing the bundle (a full disk, a folder that went away)
             raise output_error(out, exc) from None
+        if isinstance(exc, KeyboardInterrupt) and path is not None:
+            raise ProgramInterrupted(f"phasm-perf was interrupted ({Stopped.name(exc)}) just after it wrote the "
+                                     f"bundle {str(path)!r}, which is complete") from None
+        if isinstance(exc, KeyboardInterrupt):  # phasm-perf itself, after the program: nothing half-written is kept
+            raise ProgramInterrupted(f"phasm-perf was interrupted ({Stopped.name(exc)}) while it wrote the bundle: "
+                                     f"nothing was kept in {str(out)!r}") from None
         raise
     if failure:
         raise PhasmError(f"{failure}; the run's bundle, with the collector's log, is kept in {path} (status failed)")
@@ -180,7 +162,7 @@ def _run(target: Target, options: ProfileOptions, collector, extra: RunExtras, w
     coll_err = open(writer.file("collector.log"), "wb")
     start = _dt.datetime.now(_dt.timezone.utc)
     try:
-        with _forward_signals(lambda: procs[0] if procs else None, state):
+        with forward_signals(lambda: procs[0] if procs else None, state):
             say(f"running {target.display}")
             t0 = time.perf_counter()
             try:
@@ -246,6 +228,20 @@ def _stop(sampler: subprocess.Popen) -> bool:
         except subprocess.TimeoutExpired:
             sampler.kill()
         return False
+
+
+def _interval_notes(interval: float, collector, say) -> list[str]:
+    """A warning (said now, kept in the notes) for an interval the sampler cannot keep, or too long to be useful."""
+    floor = collector.min_interval
+    if interval < floor:
+        note = (f"--interval {interval:g} s is below {collector.name}'s floor of {floor * 1e6:g} µs: sampled every "
+                f"{floor * 1e6:g} µs")
+    elif interval > 1.0:
+        note = f"--interval {interval:g} s: fewer than one sample a second, so short functions may not be seen"
+    else:
+        return []
+    say(f"warning: {note}")
+    return [note]
 
 
 def _sampler_failure(samples: Profile, ran: _Ran, collector, writer: BundleWriter, state: _RunState) -> str | None:
@@ -315,7 +311,11 @@ def _meta(target: Target, options: ProfileOptions, collector, extra: RunExtras, 
                                 off_cpu=collector.off_cpu, command=extra.command_shown()),
         weight_unit=samples.weight_unit, seconds_per_unit=samples.seconds_per_unit, samples=samples.samples,
         threads=samples.threads, host=host_info(), counts=counts, analysis=options.analysis, notes=state.notes,
+        partial=status == "interrupted",
     )
+    if meta.partial:
+        meta.notes.insert(0, f"partial: the run was cut short ({meta.signal or 'interrupted'}) after "
+                             f"{ran.wall:.2f} s; the bundle holds the {samples.samples:,} samples taken until then")
     meta.gpu = extra.gpu_status(meta.host.get("gpu", {}).get("status", "unavailable"))
     return meta
 
@@ -377,7 +377,7 @@ def _counting_pass(target, samples: Profile, options: ProfileOptions, writer: Bu
     if not functions:
         return CountsInfo(status="unavailable (no candidate to count)")
     say(f"counting calls of {len(functions)} candidate(s): running the program a second time")
-    with _forward_signals(lambda: None, state):
+    with forward_signals(lambda: None, state):
         if target.kind == "native":
             info = count_native_calls(target, functions, cwd=options.cwd,
                                       stderr_path=writer.file("stderr.counting.txt"))

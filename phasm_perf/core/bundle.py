@@ -11,6 +11,12 @@ Layout (``schema_version`` 1)::
 
 Weights are in ``meta.weight_unit`` (``us`` of wall time for Austin, ``samples`` for py-spy); multiply by
 ``meta.seconds_per_unit`` for seconds.
+
+``meta.files`` records, at profile time, every file's size and SHA-256 (the program's own output and the
+collector's log aside) and, for the folded files, how many stacks they hold and their total weight: a bundle whose
+files no longer match is refused when it is read (:func:`load_bundle`; ``force`` reads what can be read and says
+what was skipped). Bundles made before these fields existed are read without the check (the fields are optional,
+so ``schema_version`` stays 1: older phasm-perf ignores them).
 """
 
 from __future__ import annotations
@@ -23,9 +29,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .bundle_files import BundleWriter, check_bundle_destination  # noqa: F401 (this module's API too)
-from .errors import PhasmError
-from .folded import read_folded
+from .bundle_files import LOGS, BundleWriter, FileRecord, check_bundle_destination, sha256  # noqa: F401 (API too)
+from .errors import PhasmError, input_error
+from .folded import FoldedParse, parse_folded_file
 
 SCHEMA_VERSION = 1
 Status = Literal["complete", "failed", "interrupted"]
@@ -79,6 +85,8 @@ class Meta(BaseModel):
     wall_seconds: float
     exit_status: int | None = Field(description="the program's exit code; negative: killed by that signal")
     status: Status
+    partial: bool = Field(False, description="the run was cut short (interrupted, or the program killed by a "
+                                             "signal): the stacks hold what was collected until then")
     signal: str | None = None
     collector: CollectorInfo
     weight_unit: str
@@ -89,6 +97,8 @@ class Meta(BaseModel):
     gpu: str = "unavailable"
     counts: CountsInfo = CountsInfo(status="unavailable (not collected)")
     analysis: Analysis = Analysis()
+    files: dict[str, FileRecord] = Field({}, description="every file but meta.json and the logs, as written (size, "
+                                                          "SHA-256; a folded file's stacks and weight)")
     notes: list[str] = []
 
 
@@ -103,21 +113,59 @@ class Bundle:
         return weight * self.meta.seconds_per_unit
 
 
-def load_bundle(path: str | os.PathLike) -> Bundle:
-    """Read a bundle directory; a missing or malformed piece is one clear :class:`PhasmError`."""
+def load_bundle(path: str | os.PathLike, force: bool = False) -> Bundle:
+    """Read a bundle directory; a missing, malformed or damaged piece (a file that does not match ``meta.json``, a
+    folded file cut short or full of garbage) is one clear :class:`PhasmError`. ``force`` reads what can be read
+    and says in ``meta.notes`` what was skipped."""
     p = Path(path)
     meta_path = p / "meta.json"
     if not meta_path.is_file():
         raise PhasmError(f"{str(p)!r} is not a phasm-perf bundle (no meta.json); make one with `phasm-perf profile`")
     try:
-        meta = Meta.model_validate_json(meta_path.read_text(encoding="utf-8"))
+        meta = Meta.model_validate_json(meta_path.read_bytes())
+    except OSError as exc:
+        raise input_error(meta_path, exc) from None
     except (ValidationError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PhasmError(f"{meta_path}: malformed meta.json ({first}); re-run `phasm-perf profile`") from None
     if meta.schema_version > SCHEMA_VERSION:
         raise PhasmError(f"{meta_path}: schema_version {meta.schema_version} is newer than this phasm-perf; upgrade it")
-    on = read_folded(p / "oncpu.folded", missing_ok=False)
-    off = read_folded(p / "offcpu.folded", missing_ok=True)
-    return Bundle(p, meta, on, off)
+    on = parse_folded_file(p / "oncpu.folded", missing_ok=bool(meta.files) and "oncpu.folded" not in meta.files)
+    off = parse_folded_file(p / "offcpu.folded", missing_ok=True)
+    damage = _damage(p, meta, {"oncpu.folded": on, "offcpu.folded": off})
+    if damage:
+        if not force or not (on.stacks or off.stacks):
+            more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
+            hint = "; re-run `phasm-perf profile`, or pass --force to read what can be read" if on.stacks or \
+                off.stacks else "; re-run `phasm-perf profile`"
+            raise PhasmError(f"{str(p)!r} is damaged: {damage[0]}{more}{hint}")
+        meta.notes[:0] = [f"read with --force although {d}" for d in damage]
+    return Bundle(p, meta, on.stacks, off.stacks)
 
 
+def _damage(path: Path, meta: Meta, folded: dict[str, FoldedParse]) -> list[str]:
+    """What does not match: each file against its record in ``meta.files``, each folded file's content."""
+    out = []
+    for name, rec in meta.files.items():
+        f = path / name
+        if not f.is_file():
+            out.append(f"{name} is missing")
+            continue
+        size = f.stat().st_size
+        if size != rec.bytes or sha256(f) != rec.sha256:
+            what = f"{size:,} bytes, {rec.bytes:,} when written" if size != rec.bytes else "its SHA-256 differs"
+            out.append(f"{name} does not match its meta.json ({what}: changed or damaged since it was written)")
+        if name in folded and (rec.weight is not None or rec.stacks is not None):
+            got = folded[name]
+            if (rec.stacks is not None and len(got.stacks) != rec.stacks) or \
+                    (rec.weight is not None and not abs(got.total - rec.weight) <= 1e-9 * max(1.0, abs(rec.weight))):
+                said = f"{rec.stacks:,}" if rec.stacks is not None else "?"
+                weight = f"{rec.weight:,.6g}" if rec.weight is not None else "?"
+                out.append(f"{name} holds {len(got.stacks):,} stacks weighing {got.total:,.6g}; meta.json says "
+                           f"{said} weighing {weight}")
+    for name, parsed in folded.items():
+        if parsed.truncated or (parsed.invalid and len(parsed.invalid) > len(parsed.stacks)):
+            out.append(f"{name}: {parsed.damage()}")
+        elif parsed.invalid:
+            out.append(f"{name}: {len(parsed.invalid)} line(s) are not folded stacks (line {parsed.invalid[0][0]})")
+    return out

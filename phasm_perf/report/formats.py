@@ -10,6 +10,9 @@ REPORT_FORMATS = ("table", "json", "csv", "markdown")
 #: ``rank -o FILE``: the format from the suffix
 SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".txt": "table"}
 
+#: ``vars --format``
+VARS_FORMATS = ("table", "markdown", "json")
+
 #: ``flamegraph --format``
 FLAME_FORMATS = ("html", "svg", "folded", "speedscope")
 FLAME_SUFFIX_FORMATS = {".html": "html", ".htm": "html", ".svg": "svg", ".folded": "folded", ".txt": "folded",

@@ -11,7 +11,7 @@ import pandas as pd
 
 from .. import __version__
 from ..calltree.tree import CallTree
-from ..candidates import SelectOptions, Selection, select
+from ..candidates import SelectOptions, Selection, check_event_loop, select
 from ..core.bundle import Analysis, Bundle
 from ..model.laws import amdahl_limit
 from .schema import Candidate, EventLoop, Excluded, RankReport
@@ -99,6 +99,7 @@ def selection_of(bundle: Bundle, options: RankOptions = RankOptions(), tree: Cal
     if tree is None or tree.on_cpu is not bundle.on_cpu or tree.off_cpu is not bundle.off_cpu:
         tree = CallTree(bundle.on_cpu, bundle.off_cpu, bundle.meta.seconds_per_unit)
     analysis = options.analysis(bundle)
+    check_event_loop([bundle.on_cpu, bundle.off_cpu], analysis.event_loop, repr(str(bundle.path)))
     how = "given" if options.event_loop is not None else "bundle"
     # (the keys only matter when there are counts: a profile file without them builds no function table here)
     calls = calls_by_key(bundle, tree.functions["function"]) if bundle.meta.counts.status.startswith("exact") else {}

@@ -64,14 +64,18 @@ def test_speedscope_output_is_valid_and_reads_back(tmp_path):
         pytest.skip("speedscope schema (peer data) not found")
     schema = json.loads(schema_path.read_text())
     b = _evil_bundle()
-    text, _ = render_flamegraph(b, "speedscope")
-    doc = json.loads(text)
-    jsonschema.validate(doc, {**schema, "$ref": "#/definitions/FileFormat.File"})
-    f = tmp_path / "x.speedscope.json"
-    f.write_text(text)
-    back = read_profile(f)
-    assert back.on_cpu == b.on_cpu + b.off_cpu and back.seconds_per_unit == b.meta.seconds_per_unit == 1e-3
-    assert [p["name"] for p in doc["profiles"]] == ["on-CPU", "off-CPU"]
+    by_function = Counter()  # the default: a frame per function (its lines merged)
+    for frames, w in (b.on_cpu + b.off_cpu).items():
+        by_function[tuple(re.sub(r":\d+\)$", ")", f) for f in frames)] += w
+    for lines, expected in ((True, b.on_cpu + b.off_cpu), (False, by_function)):
+        text, _ = render_flamegraph(b, "speedscope", lines=lines)
+        doc = json.loads(text)
+        jsonschema.validate(doc, {**schema, "$ref": "#/definitions/FileFormat.File"})
+        f = tmp_path / "x.speedscope.json"
+        f.write_text(text)
+        back = read_profile(f)
+        assert back.on_cpu == expected and back.seconds_per_unit == b.meta.seconds_per_unit == 1e-3
+        assert [p["name"] for p in doc["profiles"]] == ["on-CPU", "off-CPU"]
 
 
 def test_html_is_self_contained_and_names_stay_text():

@@ -56,8 +56,42 @@ def make_is_user(roots, excluded):
     return is_user
 
 
+_QUALNAMES = {}  # Python < 3.11 (no co_qualname): file -> {first line: qualified name}, from its source
+
+
 def _qualname(code):
-    return getattr(code, "co_qualname", code.co_name)
+    q = getattr(code, "co_qualname", None)
+    if q is not None:
+        return q
+    names = _QUALNAMES.get(code.co_filename)
+    if names is None:
+        names = _QUALNAMES[code.co_filename] = _source_qualnames(code.co_filename)
+    return names.get(code.co_firstlineno, code.co_name)
+
+
+def _source_qualnames(path):
+    """``{first line: qualified name}`` of the functions defined in the file ``path``: what ``co_qualname`` says
+    from Python 3.11 on. A decorated function's code starts at its first decorator, so both lines map to it."""
+    import ast  # only on Python < 3.11, once per file of the user's code
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    out = {}
+
+    def walk(body, prefix):
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for line in [node.lineno] + [d.lineno for d in node.decorator_list]:
+                    out.setdefault(line, prefix + node.name)
+                walk(node.body, prefix + node.name + ".<locals>.")
+            elif isinstance(node, ast.ClassDef):
+                walk(node.body, prefix + node.name + ".")
+
+    walk(tree.body, "")
+    return out
 
 
 class Counts:
@@ -67,6 +101,7 @@ class Counts:
         self.capture = int(spec.get("capture", 0))
         targets = spec.get("targets")
         self.targets = {(f, q) for f, q in targets} if targets is not None else None
+        self.target_files = {f for f, _ in targets} if targets is not None else None
         self.is_user = make_is_user(spec.get("user_roots", ()), spec.get("exclude", ()))
         self.counts = []          # slot -> calls
         self.keys = []            # slot -> (file, qualname)
@@ -78,7 +113,7 @@ class Counts:
 
     def wanted(self, code):
         if self.targets is not None:
-            return (code.co_filename, _qualname(code)) in self.targets
+            return code.co_filename in self.target_files and (code.co_filename, _qualname(code)) in self.targets
         # functions and methods; not module or class bodies, comprehensions or lambdas
         return bool(code.co_flags & 0x0001) and not code.co_name.startswith("<") and self.is_user(code.co_filename)
 
@@ -314,7 +349,7 @@ def install_setprofile(c):
                 returned[slot] = returned.get(slot, 0) + 1
                 c.result(slot, arg)
 
-    c.returns.watch = lambda frame, slot: None  # the hook sees every return itself
+    c.returns.watch = lambda frame, slot, n: None  # the hook sees every return itself
     sys.setprofile(hook)
     threading.setprofile(hook)
     return "sys.setprofile (Python %d.%d)" % sys.version_info[:2]
