@@ -8,7 +8,7 @@ PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip
 STAMP   = $(VENV)/.installed
 # extras installed for development and CI; torch is pinned to the CPU build by constraints/ci.txt
-EXTRAS ?= test,docs,gpu,bench,dist,native
+EXTRAS ?= test,docs,gpu,bench,dist,native,track,search
 
 .PHONY: setup system-deps examples demo test test-fast test-pythons fuzz docs clean
 

@@ -17,6 +17,8 @@ from .calltree.readers import Profile, read_profile
 from .collect.program import Target, resolve_target
 from .collect.run import CountTarget, ProfileOptions, profile as _profile
 from .core.errors import ProgramFailed, ProgramInterrupted, TooFewSamples
+from .core.output import write_output
+from .track import Logged, Tracker, Tracking, TrackingError, open_tracker
 
 # The analysis (the call tree, the candidates, the report) needs pandas, half a second or more to import: the
 # functions below import it when they run, not at the top, so that `phasm-perf --help` and the start of a profiled
@@ -304,13 +306,25 @@ def roofline_figure(hardware: str = "local", series: dict | None = None, dtype: 
 
 
 def bench(prog: str, args: Sequence[str] = (), function: str = "", out: str | os.PathLike = "bench.out",
-          **options):
+          tracking: Tracking | None = None, **options):
     """``phasm-perf bench``: capture ``function`` (``MODULE:QUALNAME``) in ``prog args``, train, time, swap it in;
     ``options`` as :class:`phasm_perf.bench.run.BenchOptions`. Returns the :class:`~phasm_perf.bench.report.BenchReport`
-    (the surrogate and the sample are kept in ``out``)."""
+    (the surrogate, the sample, bench.json and bench.html are kept in ``out``). The run is tracked in MLflow
+    (``tracking``, default: the sqlite store in ``out``; ``Tracking(enabled=False)`` turns it off)."""
     from .bench.run import BenchOptions, bench as _bench
+    from .report.bench import render_html
 
-    return _bench(resolve_target(prog, args), function, BenchOptions(**options), out)
+    tracking = tracking or Tracking()
+    tracker, error = open_tracking(tracking, out)
+    report = _bench(resolve_target(prog, args), function, BenchOptions(**options), out)
+    text = report.model_dump_json(indent=2) + "\n"
+    write_output(text, str(Path(out) / "bench.json"))
+    write_output(render_html(report), str(Path(out) / "bench.html"))
+    if error is not None:
+        raise error.kept(f"{out}/")
+    if tracker is not None:
+        track_bench(report, out, tracker)
+    return report
 
 
 def vars(prog: str | Target, args: Sequence[str] = (), function: str = "", *, calls: int = 64,
@@ -381,3 +395,111 @@ def ensure_native_costs(on_status=None, path: str | os.PathLike | None = None, f
     prof = prof.model_copy(update={"native": native, "measured": measured})
     write_output(dump(prof), dest)
     return prof
+
+
+# ----------------------------------------------------------------------------------------------------- tracking
+def open_tracking(tracking: Tracking, folder: str | os.PathLike,
+                  on_status=None) -> tuple[Tracker | None, TrackingError | None]:
+    """The tracker for a run whose store (by default) lives in ``folder``, opened before the run so that an
+    unreachable server is known at once: ``(tracker, None)``, ``(None, None)`` when tracking is off (or MLflow is
+    not installed and no store was asked for: a status line says so), or ``(None, error)`` to raise once the
+    run's results are written."""
+    status = on_status or (lambda m: None)
+    try:
+        tracker = open_tracker(tracking, folder)
+    except TrackingError as exc:
+        if "needs MLflow" in str(exc) and tracking.uri is None and not os.environ.get("MLFLOW_TRACKING_URI"):
+            status("tracking off: MLflow is not installed (pip install 'phasm-perf[track]')")
+            return None, None
+        if exc.usage:
+            raise
+        status(f"not tracked: {exc}")
+        return None, exc
+    return tracker, None
+
+
+def sweep_point(surrogate: str, dtype: str, rows: list, built: dict):
+    """A ``--sweep`` point as :func:`phasm_perf.bench.sweep.run_sweep` hands it over, kept for tracking."""
+    from .track.records import SweepPoint
+
+    return SweepPoint(surrogate=surrogate, dtype=dtype, rows=list(rows), model_bytes=built.get("bytes"),
+                      trained=built.get("relative") is not None)
+
+
+def track_bench(report, out_dir: str | os.PathLike, tracker: Tracker, points: Sequence = ()) -> Logged:
+    """Log a bench run (its sweep points as child runs) with its files in ``out_dir`` and the surrogate as an
+    MLflow model; the plot is written to ``out_dir/bench.png`` for it."""
+    from .report.bench import plot_png
+    from .track.records import bench_record
+
+    out_dir = Path(out_dir)
+    write_output(plot_png(report), str(out_dir / "bench.png"))
+    return tracker.log(bench_record(report, out_dir, list(points)))
+
+
+def tracked_runs(store: str | os.PathLike, experiment: str | None = None) -> pd.DataFrame:
+    """The runs of a tracking store as a DataFrame (``mlflow.search_runs``: one row per run, ``params.*``,
+    ``metrics.*`` and ``tags.*`` columns). ``store``: a URI, or a folder holding the default ``mlflow.db``."""
+    from .track import DEFAULT_EXPERIMENT, default_uri
+    from .track.mlflow import runs_frame
+
+    uri = str(store) if "://" in str(store) else default_uri(store)
+    return runs_frame(uri, experiment or DEFAULT_EXPERIMENT)
+
+
+# ------------------------------------------------------------------------------------------------------- search
+def search_session(target, function: str, opts, out: str | os.PathLike, tracking: Tracking | None = None,
+                   store: str | os.PathLike | None = None, on_status=None, on_event=None):
+    """``phasm-perf search`` on a resolved target: the search (:func:`phasm_perf.search.run.run_search`), its files
+    in ``out`` (search.json, search.html, search.png, the trials' surrogates), and its MLflow parent run closed with
+    them as artifacts. The default tracking store lives in ``store`` (default ``out``). A tracking error does not
+    stop the search: it is kept on the report (``report._tracking_error``) for the caller to raise once its own
+    outputs are written."""
+    from .report.search import plot_png, render_html
+    from .search.results import summary_metrics
+    from .search.run import run_search, validate
+    from .track import RunRecord
+    from .track.records import SearchLog
+
+    out = Path(out)
+    validate(opts)
+    tracker, error = open_tracking(tracking or Tracking(), store or out, on_status)
+    report = run_search(target, function, opts, out, SearchLog(tracker) if tracker else None, on_status, on_event)
+    png = plot_png(report)
+    write_output(report.model_dump_json(indent=2) + "\n", str(out / "search.json"))
+    write_output(png, str(out / "search.png"))
+    write_output(render_html(report, png), str(out / "search.html"))
+    error = error or report._tracking_error
+    if tracker is not None and report.tracking and error is None:
+        files = [out / n for n in ("search.json", "search.html", "search.png")]
+        try:
+            tracker.finish(report.tracking["parent_run_id"],
+                           RunRecord(name=f"search {report.function}", metrics=summary_metrics(report),
+                                     artifacts=files, tags={"phasm_perf.status": report.status}),
+                           "KILLED" if report.status == "interrupted" else "FINISHED")
+        except TrackingError as exc:
+            error = exc
+    if error is not None and not isinstance(error, TrackingError):  # a store error met inside the search
+        error = TrackingError(str(error))
+    report._tracking_error = error.kept(f"{out}/") if error is not None else None
+    return report
+
+
+def search(prog: str, args: Sequence[str] = (), function: str = "", out: str | os.PathLike = "search.out",
+           tracking: Tracking | None = None, **options):
+    """``phasm-perf search`` from Python: ``options`` as :class:`phasm_perf.search.run.SearchOptions` (``space``: a
+    :class:`phasm_perf.search.space.Space`). Returns the :class:`~phasm_perf.search.schema.SearchReport`."""
+    from .search.run import SearchOptions
+
+    report = search_session(resolve_target(prog, args), function, SearchOptions(**options), out, tracking)
+    if report._tracking_error is not None:
+        raise report._tracking_error
+    return report
+
+
+def trials_frame(report) -> pd.DataFrame:
+    """A search report's trials as a DataFrame indexed by trial number (``on_front`` marks the Pareto front)."""
+    front = {p.number for p in report.pareto}
+    df = pd.DataFrame([t.model_dump(exclude={"errors"}) for t in report.trials]).set_index("number")
+    df["on_front"] = [n in front for n in df.index]
+    return df

@@ -56,6 +56,10 @@ class Runtime(FunctionHook):
         names, values = self.binder(sig)
         if self.mode == "capture":
             return capture_handlers(self, orig, names, values)
+        if self.mode == "synthetic":  # search --synthetic: the original on sampled inputs (see ._synthetic)
+            from ._synthetic import handlers
+
+            return handlers(self, orig, names, values)
         return surrogate_handlers(self, orig, names, values)
 
     # ---- set-up and the report at exit ------------------------------------------------------------------
@@ -114,6 +118,8 @@ class Runtime(FunctionHook):
                 out["Y"] = [r[1] for r in rows]
             else:
                 out["X"], out["Y"] = [], []
+        if self.mode == "synthetic":
+            out["synthetic"] = getattr(self, "synthetic", None)
         path = self.spec["out"]
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:

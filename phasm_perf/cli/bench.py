@@ -16,7 +16,9 @@ from pathlib import Path
 from ..core.errors import PhasmError
 from ..core.output import check_output, write_output
 from ..model.spec import ACTIVATIONS, parse_batches, parse_dtype
+from ..track import TrackingError
 from ._common import add_program_arguments, architecture, seconds, stderr, target_from, vocabulary, whole_number
+from ._tracking import add_tracking_arguments, tracking_of
 
 NAME = "bench"
 HELP = "train and time a real surrogate, swap it in, and compare with the prediction"
@@ -78,6 +80,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     o.add_argument("-o", "--output", metavar="FILE", help="also write the JSON report here")
     o.add_argument("--html", metavar="FILE", help="also write the HTML report here")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    add_tracking_arguments(parser)
     add_program_arguments(parser, "-- PROG")
 
 
@@ -129,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
         check_scheduler(sweep_opts)
     if target.kind == "native" and sweep_opts is not None:
         raise PhasmError("--sweep is for Python functions; a compiled one is benched with the native runtime")
+    from .. import api
+
+    tracker, tracking_error = api.open_tracking(tracking_of(args), Path(args.out or "phasm-out"), status)
+    points: list = []
     progress, on_epoch = _progress(args.quiet)
     with progress:
         if target.kind == "native":
@@ -142,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
             from ..bench.sweep import run_sweep
 
             sweep_opts.device, sweep_opts.threads = report.device.device, report.device.threads
-            report.sweep = run_sweep(Path(report.training.path), sweep_opts, on_status=status)
+            report.sweep = run_sweep(Path(report.training.path), sweep_opts, on_status=status,
+                                     on_point=lambda *p: points.append(api.sweep_point(*p)))
     text = report.model_dump_json(indent=2) + "\n"
     write_output(text, str(out_dir / "bench.json"))
     write_output(render_html(report), str(out_dir / "bench.html"))
@@ -151,6 +159,12 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         write_output(render_html(report), args.html)
     status(f"kept {out_dir}/surrogate.pt2, bench.json, bench.html")
+    if tracker is not None:
+        try:
+            logged = api.track_bench(report, out_dir, tracker, points)
+            status(f"tracked: run {logged.run_id} in {tracker.uri} (experiment {tracker.experiment!r})")
+        except TrackingError as exc:
+            tracking_error = exc
     if args.format == "json":
         write_output(text, None)
     else:
@@ -160,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
         if not console.is_terminal:
             console = Console(highlight=False, width=132)
         render_terminal(report, console)
+    if tracking_error is not None:
+        raise tracking_error.kept(f"{out_dir}/")
     return 0
 
 

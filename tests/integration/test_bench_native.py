@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -62,6 +63,7 @@ def test_bench_fieldmap_end_to_end(tmp_path, fieldmap, profile_file):
     assert cap["input_names"] == ["xyz[0]", "xyz[1]", "xyz[2]"] and cap["output_names"] == ["bx", "by", "bz"]
     assert "this->strength_" in cap["constant_inputs"] and "fmap::g_config.coils" in cap["constant_inputs"]
     assert r["training"]["widths"] == [3, 64, 64, 3]
+    _check_tracked_model(out, cap["input_names"])
     assert [b["batch"] for b in r["per_batch"]] == [1, 16]
     one = r["per_batch"][0]
     assert one["error"] == pytest.approx(one["predicted_seconds"] / one["measured_seconds"] - 1)
@@ -126,3 +128,36 @@ def test_native_costs_measured_into_a_profile(tmp_path):
     assert dev.t_in_program == pytest.approx(n.call + 6 * n.marshal_per_number) and dev.peak == n.flops
     again = api.ensure_native_costs(None, path)  # measured once: kept
     assert again.native == n
+
+
+def _check_tracked_model(out: Path, input_names: list[str]) -> None:
+    """The run is tracked in the output folder's store, its surrogate logged as an MLflow model that takes the
+    surrogate's 3 columns (the capture's samples hold all 9 columns read, the constant ones too) and predicts what
+    the saved ``.pt2`` predicts."""
+    mlflow = pytest.importorskip("mlflow")
+    import numpy as np
+    import torch
+
+    from phasm_perf.bench.train import load, runtime_module
+
+    uri = f"sqlite:///{out / 'mlflow.db'}"
+    client = mlflow.MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("phasm-perf")
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == 1 and runs[0].data.params["inputs"] == "3"
+    saved = os.environ.get("MLFLOW_TRACKING_URI")
+    try:
+        mlflow.set_tracking_uri(uri)
+        models = mlflow.search_logged_models(experiment_ids=[exp.experiment_id], output_format="list")
+        assert len(models) == 1
+        with np.load(out / "samples.npz") as z:
+            names = [str(n) for n in z["input_names"]]
+            rows = z["X"][:6][:, [names.index(n) for n in input_names]].astype(np.float32)
+        predicted = mlflow.pyfunc.load_model(models[0].model_uri).predict(rows)
+    finally:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+        if saved is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = saved
+    module, meta = load(out / "surrogate.pt2")
+    expected = runtime_module(module, meta, "eager")(torch.from_numpy(rows)).numpy()
+    np.testing.assert_allclose(predicted, expected, rtol=1e-5, atol=1e-6)
