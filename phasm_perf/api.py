@@ -499,6 +499,8 @@ def search(prog: str, args: Sequence[str] = (), function: str = "", out: str | o
 
 def trials_frame(report) -> pd.DataFrame:
     """A search report's trials as a DataFrame indexed by trial number (``on_front`` marks the Pareto front)."""
+    import pandas as pd  # start-up time (see the top of this module)
+
     front = {p.number for p in report.pareto}
     df = pd.DataFrame([t.model_dump(exclude={"errors"}) for t in report.trials]).set_index("number")
     df["on_front"] = [n in front for n in df.index]
