@@ -11,12 +11,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from typing import TYPE_CHECKING
+
 from ..core.units import fmt_bandwidth, fmt_bytes, fmt_flops, fmt_seconds
 from ..core.errors import PhasmError
-from ..hardware import HardwareProfile, available, dump, load, local_path
 from ..model.spec import DTYPES
 from ..core.output import check_output, write_output
 from ._common import stderr, whole_number
+
+if TYPE_CHECKING:
+    from ..hardware import HardwareProfile
 
 NAME = "hw"
 HELP = "list, show or measure hardware profiles"
@@ -43,7 +47,7 @@ def _console() -> Console:
     return c if c.is_terminal else Console(highlight=False, width=160)
 
 
-def render_profile(p: HardwareProfile, console: Console) -> None:
+def render_profile(p: "HardwareProfile", console: Console) -> None:
     console.print(f"[bold]{escape(p.name)}[/] ({p.kind}): {escape(p.description)}")
     t = Table(show_header=True, header_style="bold", title_justify="left")
     for col in ("figure", "value", "source"):
@@ -80,6 +84,8 @@ def render_profile(p: HardwareProfile, console: Console) -> None:
 
 
 def _list(args) -> int:
+    from ..hardware import available, load, local_path  # pydantic, yaml: not for `--help` (start-up time)
+
     names = available()
     profiles = [load(n) for n in names]
     local = local_path()
@@ -111,6 +117,8 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
+    from ..hardware import dump, load  # pydantic, yaml: not for `--help` (start-up time)
+
     p = load(args.name)
     if args.format == "yaml":
         write_output(dump(p), None)
@@ -124,6 +132,7 @@ def _show(args) -> int:
 def _measure(args) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ..hardware import local_path
     from ..hardware.measure import MeasureOptions, measure_and_save
 
     dest = args.output or str(local_path())

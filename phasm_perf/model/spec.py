@@ -22,6 +22,8 @@ TORCH_DTYPES: dict[str, str] = {"fp64": "float64", "fp32": "float32", "tf32": "f
 _DTYPE_ALIASES = {"float64": "fp64", "double": "fp64", "float32": "fp32", "float": "fp32", "bfloat16": "bf16",
                   "float16": "fp16", "half": "fp16"}
 ACTIVATIONS = ("relu", "silu", "tanh", "gelu")
+#: how bench normalises a surrogate's inputs before training (standard: mean 0, sd 1; minmax: into [0, 1])
+NORMALISATIONS = ("standard", "minmax", "none")
 
 
 def parse_dtype(text: str) -> str:
