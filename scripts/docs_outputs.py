@@ -15,8 +15,9 @@ link to this environment, exactly as the page's own blocks run in ``tests/docs/p
     python scripts/docs_outputs.py step1-rank      # one
     python scripts/docs_outputs.py --list
 
-``shape(text)`` is what a page's output must keep from a fresh run (``tests/docs/check_outputs.py``): the columns of
-each table, and the rows' names (candidates, variables, batch sizes) in their order. Numbers may differ.
+``same_shape(page, fresh)`` is what a page's output must keep from a fresh run (``tests/docs/check_outputs.py``): the
+columns of each table, and the rows' names (candidates, variables, batch sizes) in their order, two rows marked as
+tied (``≈``) in either order. Numbers may differ.
 """
 
 from __future__ import annotations
@@ -125,22 +126,55 @@ def _cells(line: str, sep: str) -> list[str]:
     return [c.strip() for c in line.strip()[1:-1].split(sep)]
 
 
-def shape(text: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-    """Per table: (its columns, the names of its rows in order; their first 24 characters, as a narrower terminal
-    may cut them). Wrapped continuation rows are left out."""
-    tables: list[tuple[tuple[str, ...], list[str]]] = []
+def tables(text: str) -> list[tuple[tuple[str, ...], list[tuple[str, bool]]]]:
+    """Per table: its columns, and its rows as (name, tied with the row above: the rank column says ``≈``). A name
+    is its first 24 characters, as a narrower terminal may cut it; wrapped continuation rows are left out."""
+    out: list[tuple[tuple[str, ...], list[tuple[str, bool]]]] = []
     key = None
     for line in text.splitlines():
         s = line.strip()
         if s.startswith("┃"):
             head = tuple(_cells(s, "┃"))
             key = next((head.index(k) for k in ROW_NAMES if k in head), 0)
-            tables.append((head, []))
-        elif s.startswith("│") and tables and key is not None:
+            out.append((head, []))
+        elif s.startswith("│") and out and key is not None:
             cells = _cells(s, "│")
-            if len(cells) == len(tables[-1][0]) and cells[key] and cells[0]:
-                tables[-1][1].append(cells[key][:24].rstrip("…"))   # a narrower terminal cuts names short
-    return [(head, tuple(rows)) for head, rows in tables]
+            if len(cells) == len(out[-1][0]) and cells[key] and cells[0]:
+                out[-1][1].append((cells[key][:24].rstrip("…"), cells[0].startswith("≈")))
+    return out
+
+
+def shape(text: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Per table: (its columns, the names of its rows in order)."""
+    return [(head, tuple(n for n, _ in rows)) for head, rows in tables(text)]
+
+
+def same_shape(page: str, fresh: str) -> bool:
+    """The same tables with the same columns and the same rows in the same order, except that two rows either output
+    marks as tied (``≈``: within sampling noise of each other) may come in either order."""
+    a, b = tables(page), tables(fresh)
+    if [h for h, _ in a] != [h for h, _ in b]:
+        return False
+    for (_, ra), (_, rb) in zip(a, b):
+        if sorted(n for n, _ in ra) != sorted(n for n, _ in rb):
+            return False
+        group = {n: n for n, _ in ra}                      # union-find over the tied pairs of both outputs
+
+        def find(n):
+            while group[n] != n:
+                n = group[n]
+            return n
+        for rows in (ra, rb):
+            for (above, _), (name, tied) in zip(rows, rows[1:]):
+                if tied:
+                    group[find(name)] = find(above)
+
+        def order(rows):
+            out = [find(n) for n, _ in rows]
+            return [g for i, g in enumerate(out) if i == 0 or g != out[i - 1]]
+        if order(ra) != order(rb):
+            return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
