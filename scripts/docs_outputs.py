@@ -71,8 +71,62 @@ OUTPUTS: dict[str, Output] = {
 }
 
 
-def fresh_folder() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="phasm-outputs-"))
+@dataclass(frozen=True)
+class Image:
+    command: str            # bash, run in a fresh folder; makes `file`
+    file: str               # what the command writes, in the folder
+    target: str             # where it goes in the repository
+    screenshot: bool = False    # an HTML page: a headless Chromium screenshot of it (1300x560) is the image
+
+
+IMAGES: dict[str, Image] = {
+    "step2-particles-svg": Image("phasm-perf profile --event-loop run -o run.phasm -- examples/particles.py >/dev/null 2>&1"
+                                 " && phasm-perf flamegraph run.phasm -o particles.svg", "particles.svg",
+                                 "playbook/img/step2-particles.svg"),
+    "step2-particles-html": Image("phasm-perf profile --event-loop run -o run.phasm -- examples/particles.py >/dev/null "
+                                  "2>&1 && phasm-perf flamegraph run.phasm -o particles.html", "particles.html",
+                                  "playbook/img/step2-particles-html.png", screenshot=True),
+    "step2-heat-diff": Image("phasm-perf profile -o heat64.phasm -- examples/heat.py --n 64 >/dev/null 2>&1 && "
+                             "phasm-perf profile -o heat32.phasm -- examples/heat.py --n 32 >/dev/null 2>&1 "
+                             "&& phasm-perf flamegraph heat64.phasm --diff heat32.phasm -o heat-diff.html",
+                             "heat-diff.html", "playbook/img/step2-heat-diff.png", screenshot=True),
+}
+
+
+def image(name: str) -> None:
+    """Make ``IMAGES[name]`` in a fresh folder and copy it to its place in the repository."""
+    img = IMAGES[name]
+    folder = fresh_folder(Path(tempfile.gettempdir()) / "phasm-docs-example")   # the same path in every picture
+    env = dict(os.environ, MPLBACKEND="Agg")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    try:
+        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", img.command], cwd=folder, env=env, text=True,
+                              capture_output=True, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            raise SystemExit(f"docs_outputs: {name}: exit {proc.returncode}: {proc.stderr.strip()[-2000:]}")
+        made = folder / img.file
+        if img.screenshot:
+            browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+            if not browser:
+                raise SystemExit(f"docs_outputs: {name}: no chromium to take the screenshot with")
+            shot = folder / "shot.png"
+            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                            "--window-size=1300,560", f"--screenshot={shot}", made.as_uri()],
+                           check=True, capture_output=True, timeout=120)
+            made = shot
+        data = made.read_bytes()
+        if not img.screenshot:           # a text image (SVG): the folder's paths made relative
+            data = data.replace(f"{folder}/".encode(), b"").replace(str(folder).encode(), b".")
+        (ROOT / img.target).write_bytes(data)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def fresh_folder(at: Path | None = None) -> Path:
+    if at is not None:
+        shutil.rmtree(at, ignore_errors=True)
+        at.mkdir(parents=True)
+    folder = at or Path(tempfile.mkdtemp(prefix="phasm-outputs-"))
     shutil.copytree(ROOT / "examples", folder / "examples", symlinks=True,
                     ignore=shutil.ignore_patterns("__pycache__", "*.o"))
     (folder / ".venv").symlink_to(Path(sys.executable).parent.parent, target_is_directory=True)
@@ -183,10 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fast", action="store_true", help="only the outputs that take seconds")
     ap.add_argument("--list", action="store_true")
     args = ap.parse_args(argv)
-    names = args.names or [n for n, o in OUTPUTS.items() if not (args.fast and o.slow)]
+    names = args.names or [n for n, o in OUTPUTS.items() if not (args.fast and o.slow)] + list(IMAGES)
     for name in names:
+        if name in IMAGES:
+            print(f"docs_outputs: {name}: {IMAGES[name].target}", file=sys.stderr)
+            if not args.list:
+                image(name)
+            continue
         if name not in OUTPUTS:
-            ap.error(f"unknown output {name!r}; known: {', '.join(OUTPUTS)}")
+            ap.error(f"unknown output {name!r}; known: {', '.join([*OUTPUTS, *IMAGES])}")
         if args.list:
             print(f"{name:24} {OUTPUTS[name].page}{'  (slow)' if OUTPUTS[name].slow else ''}")
             continue
