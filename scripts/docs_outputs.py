@@ -64,7 +64,7 @@ OUTPUTS: dict[str, Output] = {
                              "phasm-perf rank --torch-profiler --bundle torch-run --hardware local.yaml "
                              "--html report.html examples/torch_mlp/fit.py --steps 40", slow=True),
     "step5-bench-batched": Output("playbook/step4-check-the-prediction.md",
-                                  "phasm-perf hw measure --threads 1 -o local-1t.yaml >/dev/null 2>&1 && "
+                                  "phasm-perf hw measure --quick --threads 1 -o local-1t.yaml >/dev/null 2>&1 && "
                                   "phasm-perf bench --function particles:boris_push --hardware local-1t.yaml "
                                   "--threads 1 --out bench-out -- examples/particles_batched.py --events 40",
                                   slow=True),
