@@ -107,11 +107,13 @@ def load(path: str | os.PathLike) -> Bundle:
 
 def rank(source: Bundle | str | os.PathLike, hardware: str | None = None, surrogate: str = "mlp:64x64",
          dtype: str = "fp32", batches: Sequence[int] | None = None, inputs: int | None = None,
-         outputs: int | None = None, on_status=None, **options) -> RankReport:
+         outputs: int | None = None, on_status=None, runtime: str = "eager", activation: str = "relu",
+         independent: int | None = None, **options) -> RankReport:
     """Rank the candidates of a bundle (or a bundle path or profile file); ``options`` as :class:`RankOptions`.
     With ``hardware`` (a profile name, ``local`` or a YAML path) each candidate also gets its prediction for a
     ``surrogate`` of ``dtype`` over ``batches`` (default: a sweep), with the inputs and outputs counted in the
-    first real calls unless ``inputs`` and ``outputs`` say."""
+    first real calls unless ``inputs`` and ``outputs`` say, run by ``runtime`` (``phasm_perf.model.spec.RUNTIMES``),
+    in batches of at most ``independent`` calls when the program can batch only that many."""
     bundle = source if isinstance(source, Bundle) else load_profile(source)
     report = build_report(bundle, RankOptions(**options))
     if hardware is None:
@@ -121,7 +123,8 @@ def rank(source: Bundle | str | os.PathLike, hardware: str | None = None, surrog
 
     prof = profile_of(hardware, on_status=on_status)
     opts = PredictOptions(hardware=hardware, surrogate=surrogate, dtype=dtype,
-                          batches=tuple(batches) if batches else None, inputs=inputs, outputs=outputs)
+                          batches=tuple(batches) if batches else None, inputs=inputs, outputs=outputs,
+                          runtime=runtime, activation=activation, independent=independent)
     return attach_predictions(report, captured_io(bundle), opts, prof)
 
 

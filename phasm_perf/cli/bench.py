@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..core.errors import PhasmError
 from ..core.output import check_output, write_output
-from ..model.spec import ACTIVATIONS, parse_batches, parse_dtype
+from ..model.spec import DEFAULT_RUNTIME, parse_runtime, ACTIVATIONS, parse_batches, parse_dtype
 from ._common import add_program_arguments, architecture, split_command, stderr, vocabulary, whole_number
 
 NAME = "bench"
@@ -41,10 +41,10 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     t = parser.add_argument_group("timing and prediction")
     t.add_argument("--batch", type=vocabulary(parse_batches), default=None, metavar="LIST",
                    help="batch sizes to time (default 1,2,4,...,1024)")
-    t.add_argument("--runtime", default="eager", choices=["eager", "export"],
-                   help="how the program runs the surrogate: eager (default; nn.Sequential, the form `hw measure` "
-                        "calibrates dispatch and launch costs with) or export (the saved torch.export program's "
-                        "module, as torch.export.load gives it)")
+    t.add_argument("--runtime", type=vocabulary(parse_runtime), default=DEFAULT_RUNTIME,
+                   help="how the program runs the surrogate, in the vocabulary of predict --runtime: eager (default; "
+                        "the nn.Sequential under no_grad) or export (the saved torch.export program's module, as "
+                        "torch.export.load gives it); the prediction is for the same runtime")
     t.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda[:N]")
     t.add_argument("--threads", type=whole_number(), default=None, metavar="N",
                    help="torch threads for timing and in the program (default: as many as the CPU hardware profile "

@@ -65,7 +65,8 @@ def render_table(r: RankReport, console: Console | None = None) -> str:
         t.add_column(col, justify=just)
     has_pred = any(c.predicted for c in r.candidates)
     if has_pred:
-        t.add_column("predicted", justify="right")
+        runtime = next(c.predicted.runtime for c in r.candidates if c.predicted)
+        t.add_column(f"predicted ({runtime})", justify="right")
     for c in r.candidates:
         row = [str(c.rank), escape(c.function), escape(_where(c)), f"{100 * c.share:.1f}%",
                f"{100 * c.on_cpu_fraction:.0f}%", "-" if c.calls is None else f"{c.calls:,}",
@@ -87,7 +88,8 @@ def render_table(r: RankReport, console: Console | None = None) -> str:
 def _fmt_prediction(p) -> str:
     """``4.15× @B=512, even at 1`` (break-even batch; ``never`` when no batch pays off)."""
     even = "never" if p.break_even_batch is None else f"{p.break_even_batch:,}"
-    return f"{fmt_speedup(p.speedup)} @B={p.best_batch:,}, {p.bound}, even at {even}"
+    flagged = f", {len(p.flags)} flagged figure(s)" if p.flags else ""
+    return f"{fmt_speedup(p.speedup)} @B={p.best_batch:,}, {p.bound}, even at {even}{flagged}"
 
 
 def render_json(r: RankReport) -> str:
