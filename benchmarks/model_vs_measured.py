@@ -42,7 +42,7 @@ from pathlib import Path
 
 import torch
 
-from phasm_perf.hardware import load_file, local_path, resolve
+from phasm_perf.hardware import load_file, resolve
 from phasm_perf.hardware.measure import MeasureOptions, measure_and_save
 from phasm_perf.hardware.measure.tables import activation_fn
 from phasm_perf.hardware.measure.timing import LoadMonitor, time_groups, usable_cores
@@ -171,10 +171,14 @@ def summarise(points: list[Point], quiet: float) -> list[dict]:
     return rows
 
 
-def noise_floor(points: list[Point], repeats: int, seconds: float, rng: random.Random) -> dict:
-    """A few points measured ``repeats`` times back to back: each measurement's deviation from their median."""
-    chosen = rng.sample(points, min(4, len(points)))
-    devs, loads = [], []
+def noise_floor(points: list[Point], repeats: int, seconds: float) -> dict:
+    """The machine's own noise: for each thread setting, the points at the 10th, 50th and 90th percentile of
+    predicted time measured ``repeats`` times back to back; each measurement's deviation from their median."""
+    chosen = []
+    for threads in sorted({p.threads for p in points}):
+        sel = sorted((p for p in points if p.threads == threads), key=lambda p: p.predicted["tables"])
+        chosen += [sel[int(q * (len(sel) - 1))] for q in (0.1, 0.5, 0.9)] if sel else []
+    devs, loads, per = [], [], {}
     for p in chosen:
         net = build(p.widths, p.activation, p.dtype)
         x = torch.randn(p.batch, p.widths[0]).to(TORCH_DTYPE[p.dtype])
@@ -184,8 +188,10 @@ def noise_floor(points: list[Point], repeats: int, seconds: float, rng: random.R
             ms.append(m)
             loads.append(ld)
         med = statistics.median(ms)
-        devs += [m / med - 1 for m in ms]
-    return {"points": [p.label + f" {p.threads}t" for p in chosen], "repeats": repeats, **error_stats(devs),
+        d = [m / med - 1 for m in ms]
+        devs += d
+        per[f"{p.label} {p.threads}t"] = max(abs(v) for v in d)
+    return {"points": per, "repeats": repeats, **error_stats(devs),
             "load_median": statistics.median(loads) if loads else None}
 
 
@@ -233,11 +239,13 @@ def make_points(args, profiles: dict) -> list[Point]:
     points = []
     for grid in args.grid:
         runtimes = args.runtimes if grid == "validation" else args.tuning_runtimes
-        for widths, act, dtype, batches in shapes(grid, args.shapes):
+        for k, (widths, act, dtype, batches) in enumerate(shapes(grid, args.shapes)):
             for threads, prof in profiles.items():
                 if str(threads) not in args.threads and not ("n" in args.threads and threads > 1):
                     continue
                 for rt in runtimes:
+                    if rt == "compile" and (k >= args.compile_shapes or rt not in prof.runtimes):
+                        continue  # compiling takes ~30 s a shape: the first few, and only where it was measured
                     for b in batches:
                         p = Point(grid, widths, b, dtype, act, threads, rt)
                         p.predicted = predictions(prof, p)
@@ -263,7 +271,8 @@ def print_summary(rows: list[dict], noise: dict, profiles: dict) -> None:
     print(f"\nnoise floor ({noise['repeats']} measurements of each of {len(noise['points'])} points, deviation "
           f"from their median): median {pct(noise.get('median_abs')).lstrip('+')}, p90 "
           f"{pct(noise.get('p90_abs')).lstrip('+')}, worst {pct(noise.get('worst_abs')).lstrip('+')} (load "
-          f"{noise['load_median']:.2f} other cores)")
+          f"{noise['load_median']:.2f} other cores); worst per point: "
+          + "; ".join(f"{k} {pct(v).lstrip('+')}" for k, v in noise["points"].items()))
 
 
 def plot(points: list[Point], path: str) -> None:
@@ -297,10 +306,12 @@ def main(argv=None) -> int:
     ap.add_argument("--runtimes", nargs="+", default=["eager", "inference", "functional", "export"],
                     help="runtimes measured on the validation grid")
     ap.add_argument("--tuning-runtimes", nargs="+", default=["eager"])
+    ap.add_argument("--compile-shapes", type=int, default=3, help="shapes measured with torch.compile (add compile "
+                                                                   "to --runtimes; the profile must have measured it)")
     ap.add_argument("--shapes", type=int, default=14, help="MLP shapes per grid (3 batches each)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=0.02, help="timing budget per point per round")
-    ap.add_argument("--noise-repeats", type=int, default=8)
+    ap.add_argument("--noise-repeats", type=int, default=6)
     ap.add_argument("--quick", action="store_true", help="4 shapes, 2 rounds: a smoke run")
     ap.add_argument("--measure", action="store_true", help="measure both profiles first")
     ap.add_argument("--profile-1", default=str(PROFILE_DIR / "threads1.yaml"))
@@ -318,7 +329,7 @@ def main(argv=None) -> int:
     say(f"{len(points)} points x {args.rounds} rounds; load average {os.getloadavg()[0]:.1f}")
     rng = random.Random(0)
     run_points(points, args.rounds, args.seconds, rng, say)
-    noise = noise_floor([p for p in points if p.runtime == "eager"], args.noise_repeats, args.seconds, rng)
+    noise = noise_floor([p for p in points if p.runtime == "eager"], args.noise_repeats, args.seconds)
     rows = summarise(points, args.quiet_load)
     print(f"torch {torch.__version__}; {len(points)} points, {args.rounds} rounds, seeds {SEEDS}; "
           f"{time.perf_counter() - started:.0f} s")

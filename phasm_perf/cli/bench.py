@@ -20,6 +20,8 @@ from ..model.spec import DEFAULT_RUNTIME, parse_runtime, ACTIVATIONS, parse_batc
 from ._common import add_program_arguments, architecture, split_command, stderr, vocabulary, whole_number
 
 NAME = "bench"
+#: the runtimes bench can swap in (of the vocabulary in phasm_perf.model.spec.RUNTIMES)
+BENCH_RUNTIMES = ("eager", "export")
 HELP = "train and time a real surrogate, swap it in, and compare with the prediction"
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
@@ -95,6 +97,9 @@ def _target(cmd: list[str]):
 
 def run(args: argparse.Namespace) -> int:
     target = _target(args.cmd)
+    if args.runtime not in BENCH_RUNTIMES:
+        raise PhasmError(f"--runtime {args.runtime}: bench runs a surrogate as {' or '.join(BENCH_RUNTIMES)}; "
+                         f"predict --runtime {args.runtime} predicts it without running it")
     try:
         import torch  # noqa: F401
     except ImportError:

@@ -35,23 +35,19 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..core.errors import PhasmError
 from ..model.roofline import MemoryLevel
-from ..model.spec import ACTIVATIONS, DEFAULT_RUNTIME, DTYPES, RUNTIMES, parse_runtime
+from ..model.spec import DEFAULT_RUNTIME, DTYPES, RUNTIMES, parse_runtime
 from ..model.surrogate import Device
-from ..model.tables import Table1, Table3
+from .sections import Quality, RuntimeCost, Tables, _Strict
 
 SCHEMA_VERSION = 2
 #: where the measured profile of this machine lives unless ``$PHASM_PERF_LOCAL_PROFILE`` says otherwise
 LOCAL_ENV = "PHASM_PERF_LOCAL_PROFILE"
 #: extra folders of profiles (``os.pathsep``-separated), searched before the shipped ones
 PATH_ENV = "PHASM_PERF_HARDWARE_PATH"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Figure(_Strict):
@@ -111,86 +107,6 @@ class InProgram(_Strict):
     def seconds(self) -> float:
         """The fixed part, per forward: ``cold_cache + marshal``."""
         return self.cold_cache + self.marshal
-
-
-class RuntimeCost(_Strict):
-    """What a runtime adds to a forward: once per forward and once per kernel (beyond the tables' operator times
-    when the profile has tables; otherwise including a tiny kernel's own time, as ``dispatch`` and
-    ``launch_latency`` do)."""
-
-    forward: float = Field(ge=0, description="seconds per forward")
-    per_kernel: float = Field(ge=0, description="seconds per kernel (a linear layer or an activation)")
-    source: str = Field(min_length=3)
-
-
-class LinearTable(_Strict):
-    """``F.linear(x, W, b)`` seconds over batch x inputs x outputs (``seconds[b][i][o]`` flattened)."""
-
-    batches: list[float] = Field(min_length=1)
-    inputs: list[float] = Field(min_length=1)
-    outputs: list[float] = Field(min_length=1)
-    seconds: list[float]
-    source: str = Field(min_length=3)
-
-    def table(self) -> Table3:
-        return Table3(tuple(self.batches), tuple(self.inputs), tuple(self.outputs), tuple(self.seconds))
-
-
-class ActivationTable(_Strict):
-    """Each activation's seconds over element counts (an out-of-place call on a contiguous tensor)."""
-
-    elements: list[float] = Field(min_length=1)
-    seconds: dict[str, list[float]]
-    source: str = Field(min_length=3)
-
-    def tables(self) -> dict[str, Table1]:
-        return {k: Table1(tuple(self.elements), tuple(v)) for k, v in self.seconds.items()}
-
-
-class FreshPages(_Strict):
-    """What an intermediate tensor of at least ``from_bytes`` costs per byte in a forward beyond its operator
-    timed alone: the allocator hands it memory fresh from the OS (page faults, zeroing)."""
-
-    seconds_per_byte: float = Field(ge=0)
-    from_bytes: float = Field(ge=0)
-    source: str = Field(min_length=3)
-
-
-class Tables(_Strict):
-    threads: int = Field(ge=1, description="the threads the tables were measured with")
-    linear: dict[str, LinearTable] = {}
-    activation: dict[str, ActivationTable] = {}
-    fresh_pages: FreshPages | None = None
-
-    @model_validator(mode="after")
-    def _shapes(self) -> "Tables":
-        try:
-            for t in self.linear.values():
-                t.table()
-            for a in self.activation.values():
-                unknown = sorted(set(a.seconds) - set(ACTIVATIONS))
-                if unknown:
-                    raise ValueError(f"unknown activation(s) {unknown}")
-                a.tables()
-
-        except ValueError as exc:
-            raise ValueError(str(exc)) from None
-        return self
-
-
-class Flag(_Strict):
-    """A figure ``hw measure`` could not trust: what, and why (load, spread, an inconsistency)."""
-
-    figure: str = Field(description="peak.fp32, linear.bf16, runtime.eager, in_program, memory, ... or 'all'")
-    reason: str
-
-
-class Quality(_Strict):
-    """How a measured profile was measured: the machine's load while it ran, the spread of repeats, flags."""
-
-    flags: list[Flag] = []
-    load: dict = {}
-    spread: dict = {}
 
 
 class HardwareProfile(_Strict):

@@ -6,7 +6,7 @@ counts, per dtype, with the threads of the profile; the model interpolates betwe
 The width nodes are not powers of two: a power of two runs about 10% faster than its neighbours (it fills the
 vector registers and the BLAS blocking exactly), and a width of 3 modulo 4 about 15% slower than one of 0, so nodes
 at 2^k (or at multiples of 64) would make every other width look faster than it is; the nodes mix the residues. Each node is the median over groups of calls (the statistic the benchmark compares with), measured in
-two passes; the node keeps the lower, and the spread between the passes is recorded.
+two passes; the node keeps their mean, and the spread between the passes is recorded.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ def node_seconds(opts: MeasureOptions) -> float:
 
 def linear_table(dtype: str, opts: MeasureOptions, threads: int, say: Progress, frac: tuple[float, float]) -> dict:
     """``{batches, inputs, outputs, seconds, passes}`` of ``F.linear`` in ``dtype``: two passes over the grid (the
-    second in reverse order, a moment and an allocator history later), each node keeping the lower of its two
-    medians (a burst of load, or of memory traffic from other processes, slows one pass, not both);
-    ``passes`` holds both."""
+    second in reverse order, a moment and an allocator history later), each node the mean of its two medians (the
+    statistic a program's time converges to on a shared machine; the lower of the two would be the quiet tail
+    only); ``passes`` holds both, and their spread is recorded."""
     import torch
 
     tdt = getattr(torch, TORCH_DTYPE[dtype])
@@ -65,13 +65,13 @@ def linear_table(dtype: str, opts: MeasureOptions, threads: int, say: Progress, 
                                             min_groups=3)
             passes.append([secs[node] for node in nodes])
     return {"batches": list(batches), "inputs": list(widths), "outputs": list(widths),
-            "seconds": [min(a, b) for a, b in zip(*passes)], "passes": passes}
+            "seconds": [(a + b) / 2 for a, b in zip(*passes)], "passes": passes}
 
 
 def activation_table(dtype: str, opts: MeasureOptions, threads: int, say: Progress,
                      frac: tuple[float, float]) -> dict:
     """``{elements, seconds: {kind: [...]}}``: each activation, out of place, over element counts; two passes,
-    each node the lower of its two medians."""
+    each node the mean of its two medians."""
     import torch
 
     tdt = getattr(torch, TORCH_DTYPE[dtype])
@@ -85,7 +85,7 @@ def activation_table(dtype: str, opts: MeasureOptions, threads: int, say: Progre
             fn = activation_fn(torch, kind)
             row = [[median_time(lambda: fn(xs[n]), seconds=per_node, threads=threads, min_groups=3)
                     for n in order] for order in (elements, elements[::-1])]
-            out[kind] = [min(a, b) for a, b in zip(row[0], row[1][::-1])]
+            out[kind] = [(a + b) / 2 for a, b in zip(row[0], row[1][::-1])]
     return {"elements": list(elements), "seconds": out}
 
 

@@ -2,9 +2,10 @@
 
 - One thread: the thread's own CPU time (``time.thread_time``): time the OS gave to other processes is not
   counted, so a stolen core does not lengthen a figure (alone, it equals the wall time).
-- Several threads: the wall clock, and each group's own CPU time (``time.process_time``, all our threads) against
-  ``wall x threads``: a group in which one of our threads was descheduled (the others wait for it at the next
-  barrier) has a low share and is dropped.
+- Several threads: the wall clock, and each group's CPU time of the calling thread (``time.thread_time``)
+  against the wall time: a group in which it was descheduled has a low share and is dropped. (Not the CPU time of
+  all our threads against ``wall x threads``: a small operator runs on one thread while the others sleep, which
+  is no interruption.)
 - :class:`LoadMonitor`: what the rest of the machine did while a step ran (``/proc/stat``: CPU time of all other
   processes, runnable processes; the load average), to detect an oversubscribed measurement.
 """
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-#: a group whose own CPU time is below this share of ``wall x threads`` was interrupted
+#: a group in which the calling thread's CPU time is below this share of the wall time was interrupted
 MIN_SHARE = 0.85
 
 
@@ -39,7 +40,7 @@ def time_groups(fn: Callable[[], object], *, seconds: float, threads: int = 1, g
                 clock: Callable[[], float] | None = None) -> tuple[list[float], int]:
     """Seconds per call of ``fn`` in each of several groups (each long enough, ~``group_seconds``, for the clock to
     be exact), within a budget of ``seconds``; and how many groups were dropped as interrupted (several threads:
-    own CPU share below :data:`MIN_SHARE`). Two warm-up calls first, the second timed to size the groups."""
+    the calling thread's CPU share of the wall time below :data:`MIN_SHARE`). Two warm-up calls first, the second timed to size the groups."""
     clock = clock or clock_for(threads)
     fn()
     if sync:
@@ -51,7 +52,7 @@ def time_groups(fn: Callable[[], object], *, seconds: float, threads: int = 1, g
     one = max(clock() - t0, 1e-9)
     reps = max(1, int(group_seconds / one))
     groups = max(min_groups, int(seconds / (reps * one)))
-    kept, dropped, cpu = [], 0, time.process_time
+    kept, dropped, cpu = [], 0, time.thread_time
     for _ in range(groups):
         c0, t0 = cpu(), clock()
         for _ in range(reps):
@@ -59,7 +60,7 @@ def time_groups(fn: Callable[[], object], *, seconds: float, threads: int = 1, g
         if sync:
             sync()
         dt, dc = clock() - t0, cpu() - c0
-        if threads > 1 and dt > 0 and dc / (dt * threads) < MIN_SHARE:
+        if threads > 1 and dt > 0 and dc / dt < MIN_SHARE:
             dropped += 1
             continue
         kept.append(dt / reps)
