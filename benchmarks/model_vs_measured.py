@@ -16,8 +16,10 @@ floor is measured too: a few points measured many times.
 
 Reported per grid, thread setting, runtime and approach: signed median error (predicted / measured - 1), median
 |error|, 90th percentile, worst, and the same over the points measured while the machine was quiet. Two
-approaches are compared on the same measurements: ``tables`` (the profile's measured cost tables) and
-``roofline`` (the previous model: one achievable efficiency for every layer shape).
+approaches are compared on the same measurements: ``tables`` (the profile's measured cost tables),
+``roofline`` (the previous model: one achievable efficiency for every layer shape), and ``calibrated`` (the
+tables scaled by how fast the machine is at each visit: an ``F.linear`` probe timed just before the point, over
+the profile's value for it; the calibration idea of the issue).
 
     .venv/bin/python benchmarks/model_vs_measured.py                           # full run, about 12 minutes
     .venv/bin/python benchmarks/model_vs_measured.py --grid tuning --quick     # a smoke run
@@ -65,6 +67,7 @@ class Point:
     predicted: dict = field(default_factory=dict)    # approach -> seconds
     measured: list[float] = field(default_factory=list)
     loads: list[float] = field(default_factory=list)  # other processes' cores during each visit
+    speed: list[float] = field(default_factory=list)  # probe now / probe in the profile, at each visit
 
     @property
     def label(self) -> str:
@@ -138,6 +141,22 @@ def measure_point(fn, ctx, threads: int, seconds: float) -> tuple[float, float]:
     return statistics.median(times), mon.load.others_cores
 
 
+PROBE = (256, 101, 101)  # a node of the profile's linear table
+
+
+def probe(threads: int, dtype: str, profile) -> float:
+    """How fast the machine is right now against when the profile was measured: an ``F.linear`` at a node of the
+    profile's table, timed now, over the table's value (the calibration idea of issue 16, measured here)."""
+    b, i, o = PROBE
+    x = torch.randn(b, i).to(TORCH_DTYPE[dtype])
+    w, bias = torch.randn(o, i).to(TORCH_DTYPE[dtype]), torch.randn(o).to(TORCH_DTYPE[dtype])
+    torch.set_num_threads(threads)
+    with torch.inference_mode():
+        times, _ = time_groups(lambda: torch.nn.functional.linear(x, w, bias), seconds=0.004, threads=threads,
+                               group_seconds=5e-4, min_groups=3)
+    return statistics.median(times) / profile.device(dtype).linear_table(b, i, o)
+
+
 def predictions(profile, p: Point) -> dict:
     mlp = MLP(p.widths)
     dev = profile.device(p.dtype, p.runtime)
@@ -155,12 +174,23 @@ def error_stats(errs: list[float]) -> dict:
             "p90_abs": a[min(len(a) - 1, int(0.9 * len(a)))], "worst_abs": a[-1]}
 
 
+def calibrated_error(p: Point) -> float:
+    """The tables' prediction scaled by the probe of each visit, against that visit's measurement: median."""
+    return statistics.median(p.predicted["tables"] * s / m - 1 for s, m in zip(p.speed, p.measured))
+
+
 def summarise(points: list[Point], quiet: float) -> list[dict]:
     keys = sorted({(p.grid, p.threads, p.runtime) for p in points})
     rows = []
     for grid, threads, runtime in keys:
         sel = [p for p in points if (p.grid, p.threads, p.runtime) == (grid, threads, runtime) and p.measured]
-        for approach in ("tables", "roofline"):
+        for approach in ("tables", "roofline", "calibrated"):
+            if approach == "calibrated":
+                errs = [calibrated_error(p) for p in sel]
+                rows.append({"grid": grid, "threads": threads, "runtime": runtime, "approach": approach,
+                             **error_stats(errs), "quiet": {"n": 0}, "worst_point": None,
+                             "load_median": statistics.median(x for p in sel for x in p.loads) if sel else None})
+                continue
             errs = [p.predicted[approach] / p.median() - 1 for p in sel]
             q = [p.predicted[approach] / p.median(True, quiet) - 1 for p in sel if p.median(True, quiet)]
             worst = max(sel, key=lambda p: abs(p.predicted[approach] / p.median() - 1)) if sel else None
@@ -195,7 +225,7 @@ def noise_floor(points: list[Point], repeats: int, seconds: float) -> dict:
             "load_median": statistics.median(loads) if loads else None}
 
 
-def run_points(points: list[Point], rounds: int, seconds: float, rng: random.Random, say) -> None:
+def run_points(points: list[Point], rounds: int, seconds: float, rng: random.Random, say, profiles: dict) -> None:
     """Interleaved rounds over the points (shuffled each round); nets are built once per shape and runtime."""
     cache: dict = {}
     for r in range(rounds):
@@ -208,6 +238,7 @@ def run_points(points: list[Point], rounds: int, seconds: float, rng: random.Ran
                 cache[key] = runtime_of(p.runtime, net, p.activation, p.widths[0])
             call, ctx = cache[key]
             x = torch.randn(p.batch, p.widths[0]).to(TORCH_DTYPE[p.dtype])
+            p.speed.append(probe(p.threads, p.dtype, profiles[p.threads]))
             m, ld = measure_point(lambda: call(x), ctx, p.threads, seconds)
             p.measured.append(m)
             p.loads.append(ld)
@@ -263,6 +294,8 @@ def print_summary(rows: list[dict], noise: dict, profiles: dict) -> None:
           "median abs, worst | load (other cores) |\n|---|---:|---|---|---:|---:|---:|---:|---:|---|---:|")
     for r in rows:
         q = r["quiet"]
+        if not r["n"]:
+            continue
         print(f"| {r['grid']} | {r['threads']} | {r['runtime']} | {r['approach']} | {r['n']} | "
               f"{pct(r.get('signed_median'))} | {pct(r.get('median_abs')).lstrip('+')} | "
               f"{pct(r.get('p90_abs')).lstrip('+')} | {pct(r.get('worst_abs')).lstrip('+')} ({r['worst_point']}) | "
@@ -328,7 +361,7 @@ def main(argv=None) -> int:
     points = make_points(args, profiles)
     say(f"{len(points)} points x {args.rounds} rounds; load average {os.getloadavg()[0]:.1f}")
     rng = random.Random(0)
-    run_points(points, args.rounds, args.seconds, rng, say)
+    run_points(points, args.rounds, args.seconds, rng, say, profiles)
     noise = noise_floor([p for p in points if p.runtime == "eager"], args.noise_repeats, args.seconds)
     rows = summarise(points, args.quiet_load)
     print(f"torch {torch.__version__}; {len(points)} points, {args.rounds} rounds, seeds {SEEDS}; "

@@ -113,8 +113,12 @@ def _list(args) -> int:
     names = available()
     profiles = [load(n) for n in names]
     local = local_path()
+    unreadable = None
     if local.exists():
-        profiles.append(load("local"))
+        try:
+            profiles.append(load("local"))
+        except PhasmError as exc:  # a cache from another version: listed as such, measured again when used
+            unreadable = str(exc)
     if args.format == "json":
         import json
 
@@ -137,6 +141,9 @@ def _list(args) -> int:
     c.print(t)
     if not local.exists():
         c.print("[dim]local: not measured yet (phasm-perf hw measure)[/]")
+    elif unreadable:
+        c.print(f"[dim]local: the cached profile cannot be read ({escape(unreadable)}); `--hardware local` measures "
+                "it again[/]")
     return 0
 
 

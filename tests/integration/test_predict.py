@@ -40,6 +40,10 @@ def test_hw_show_gives_every_figure_with_its_source(cli):
     (["predict", "--hardware", "t4", "--inputs", "3", "--outputs", "3", "--surrogate", "cnn:3"], "mlp:HIDDEN"),
     (["predict", "--hardware", "t4", "--inputs", "3", "--outputs", "3", "--batch", "8,x"], "--batch"),
     (["predict", "--hardware", "t4", "--inputs", "0", "--outputs", "3"], "give a whole number >= 1"),
+    (["predict", "--hardware", "t4", "--inputs", "3", "--outputs", "3", "--runtime", "jit"], "runtime 'jit' is not known"),
+    (["hw", "measure", "--runtimes", "eager,aoti"], "aoti runs from C++"),
+    (["bench", "--function", "short:f", "--runtime", "compile", "--", str(PROGRAMS / "short.py")],
+     "bench runs a surrogate as eager or export"),
 ])
 def test_bad_input_is_one_line_and_a_non_zero_exit(cli, args, expect):
     proc = cli(*args)

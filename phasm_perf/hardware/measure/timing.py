@@ -52,7 +52,7 @@ def time_groups(fn: Callable[[], object], *, seconds: float, threads: int = 1, g
     one = max(clock() - t0, 1e-9)
     reps = max(1, int(group_seconds / one))
     groups = max(min_groups, int(seconds / (reps * one)))
-    kept, dropped, cpu = [], 0, time.thread_time
+    kept, interrupted, cpu = [], [], time.thread_time
     for _ in range(groups):
         c0, t0 = cpu(), clock()
         for _ in range(reps):
@@ -61,13 +61,12 @@ def time_groups(fn: Callable[[], object], *, seconds: float, threads: int = 1, g
             sync()
         dt, dc = clock() - t0, cpu() - c0
         if threads > 1 and dt > 0 and dc / dt < MIN_SHARE:
-            dropped += 1
-            continue
-        kept.append(dt / reps)
-    if not kept:  # every group interrupted: keep what there is (the caller flags the figure)
-        return time_groups(fn, seconds=seconds, threads=1, group_seconds=group_seconds, min_groups=min_groups,
-                           sync=sync, clock=clock)[0], groups
-    return kept, dropped
+            interrupted.append(dt / reps)
+        else:
+            kept.append(dt / reps)
+    if not kept:  # every group interrupted: keep them all (the machine was never free; the caller flags it)
+        return interrupted, len(interrupted)
+    return kept, len(interrupted)
 
 
 def best_time(fn: Callable[[], object], *, trials: int, min_seconds: float, sync: Callable[[], None] | None = None,
