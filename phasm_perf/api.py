@@ -19,7 +19,7 @@ from .calltree.tree import CallTree
 from .candidates import SelectOptions, select
 from .collect.program import Target, resolve_target
 from .collect.run import CountTarget, ProfileOptions, profile as _profile
-from .core.bundle import Bundle, CallCount, CollectorInfo, CountsInfo, Meta, load_bundle
+from .core.bundle import Analysis, Bundle, CallCount, CollectorInfo, CountsInfo, Meta, load_bundle
 from .core.errors import ProgramFailed, ProgramInterrupted, TooFewSamples
 from .report import RankOptions, RankReport, build_report, selection_of
 
@@ -29,15 +29,18 @@ def profile(prog: str | Target, args: Sequence[str] = (), out: str | os.PathLike
     """Run ``prog args`` under the default collector and write a bundle to ``out``; the counting pass counts the
     calls of the top candidates (``count_top``) chosen by the same filters as :func:`rank`."""
     target = prog if isinstance(prog, Target) else resolve_target(prog, args)
-    return _profile(target, out, ProfileOptions(**options), on_status=on_status, choose=counting_targets)
+    given = {k: options.pop(k, None) for k in ("event_loop", "min_fraction", "count_top")}
+    analysis = Analysis(**{k: v for k, v in given.items() if v is not None})
+    return _profile(target, out, ProfileOptions(analysis=analysis, **options), on_status=on_status,
+                    choose=counting_targets)
 
 
 def counting_targets(samples: Profile, target: Target, options: ProfileOptions) -> list[CountTarget]:
-    """The functions whose calls the counting pass counts: the top ``options.count_top`` candidates of the run."""
+    """The functions whose calls the counting pass counts: the top ``count_top`` candidates of the run."""
     roots = (str(target.program.parent),) if target.program else ()
-    sel = select(samples.tree(), SelectOptions(event_loop=options.event_loop, min_fraction=options.min_fraction,
-                                               user_roots=roots))
-    top = sel.candidates.head(options.count_top)
+    a = options.analysis
+    sel = select(samples.tree(), SelectOptions(event_loop=a.event_loop, min_fraction=a.min_fraction, user_roots=roots))
+    top = sel.candidates.head(a.count_top)
     return [(key, file, name) for key, file, name in zip(top["function"], top["file"], top["name"]) if file]
 
 

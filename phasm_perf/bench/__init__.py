@@ -8,7 +8,7 @@ set every measured number beside the model's prediction.
 - :mod:`.timing`    per-batch timing on a device (warm-up, synchronisation, median of repeats)
 - :mod:`.swap`      baseline and surrogate runs of the program, interleaved, and how its output changed
 - :mod:`.sweep`     shapes x batches x dtypes on Dask, one timed trial per device at a time
-- :mod:`.report`    the JSON report (pydantic, versioned) and the HTML report with its plot
+- :mod:`.report`    the JSON report (pydantic, versioned); its terminal and HTML renderings are in phasm_perf.report.bench
 
 Importing this package is light (no torch): programs import :func:`batch_point` from here.
 """

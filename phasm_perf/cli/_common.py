@@ -37,9 +37,10 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("candidates")
-    g.add_argument("--event-loop", metavar="SYMBOL", help="only consider time under this frame (the event loop)")
-    g.add_argument("--min-fraction", type=float, default=0.02, metavar="F",
-                   help="drop functions under this share of the run (default 0.02)")
+    g.add_argument("--event-loop", metavar="SYMBOL",
+                   help="only consider time under this frame (the event loop; default: what a bundle was made with)")
+    g.add_argument("--min-fraction", type=float, default=None, metavar="F",
+                   help="drop functions under this share of the run (default 0.02, or what a bundle was made with)")
 
 
 def status(message: str) -> None:

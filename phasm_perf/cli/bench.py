@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         import torch  # noqa: F401
     except ImportError:
         raise PhasmError("bench needs PyTorch: pip install 'phasm-perf[bench]'") from None
-    from ..bench.report import render_html, render_terminal
+    from ..report.bench import render_html, render_terminal
     from ..bench.run import BenchOptions, bench
 
     opts = BenchOptions(surrogate=args.surrogate, activation=args.activation, dtype=args.dtype, samples=args.samples,

@@ -16,13 +16,14 @@ import subprocess
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterator
 
 from .. import __version__
 from ..core.errors import PhasmError
 from ..core.output import output_error
 from ..calltree.readers.base import Profile
-from ..core.bundle import Bundle, BundleWriter, CollectorInfo, CountsInfo, Meta, load_bundle
+from ..core.bundle import Analysis, Bundle, BundleWriter, CollectorInfo, CountsInfo, Meta, load_bundle
 from .base import first_message
 from .collectors import make_collector
 from .counts import count_calls
@@ -39,9 +40,7 @@ class ProfileOptions:
     collector: str = "auto"          # auto | austin | py-spy
     interval: float = 0.001          # seconds between samples
     counts: bool = True              # run the exact call-counting pass
-    count_top: int = 10              # how many candidates to count
-    event_loop: str | None = None
-    min_fraction: float = 0.02
+    analysis: Analysis = field(default_factory=Analysis)  # event loop, min fraction, how many to count (kept in meta)
     show_output: bool = False        # let the program write to the terminal instead of the bundle
     force: bool = False              # replace an existing bundle
     cwd: str | None = None
@@ -93,6 +92,16 @@ def default_collector(target: Target) -> str:
     )
 
 
+@dataclass
+class _Ran:
+    """What running the program under the collector gave."""
+
+    rc: int
+    wall: float
+    start: _dt.datetime
+    sampler_rc: int | None
+
+
 def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = ProfileOptions(),
             on_status: Callable[[str], None] | None = None, choose: Chooser | None = None) -> Bundle:
     """Run ``target`` under the collector, write the bundle to ``out`` and return it (whatever the exit status).
@@ -105,25 +114,54 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
     name, choice_note = pick_collector(target, options.collector, default_collector)
     collector = make_collector(name, options.interval)
     writer = BundleWriter(out, overwrite=options.force)
-    state = _RunState()
-    if choice_note:
-        state.notes.append(choice_note)
-    proc: subprocess.Popen | None = None
+    state = _RunState(notes=[choice_note] if choice_note else [])
     extra = RunExtras(collector, target, options, writer, state.notes)
+    procs: list[subprocess.Popen] = []
     try:
         raw = writer.file(f"{collector.name}.raw")
-        out_f = None if options.show_output else open(writer.file("stdout.txt"), "wb")
-        err_f = None if options.show_output else open(writer.file("stderr.txt"), "wb")
-        coll_err = open(writer.file("collector.log"), "wb")
-        start_wall = _dt.datetime.now(_dt.timezone.utc)
-        with _forward_signals(lambda: proc, state):
+        ran = _run(target, options, collector, extra, writer, raw, state, say, procs)
+        samples = extra.parse(raw)
+        _check_sampled(samples, ran, collector, writer)
+        status = _status(ran.rc, state)
+        state.notes.extend(_sample_notes(samples, collector))
+        writer.write_stacks("oncpu.folded", samples.on_cpu)
+        writer.write_stacks("offcpu.folded", samples.off_cpu)
+        raw.unlink(missing_ok=True)
+        counts = _counts(target, samples, status, options, extra, writer, say, state, choose)
+        meta = _meta(target, options, collector, extra, samples, ran, status, counts, state)
+        writer.write_json("counts.json", counts.model_dump())
+        path = writer.commit(meta)
+    except BaseException as exc:
+        for proc in procs:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        writer.abort()
+        if isinstance(exc, OSError):  # writing the bundle (a full disk, a folder that went away)
+            raise output_error(out, exc) from None
+        raise
+    return load_bundle(path)
+
+
+def _run(target: Target, options: ProfileOptions, collector, extra: RunExtras, writer: BundleWriter, raw: Path,
+         state: _RunState, say, procs: list) -> _Ran:
+    """Start the program (and, for an attaching collector, the sampler on it); wait for both."""
+    out_f = None if options.show_output else open(writer.file("stdout.txt"), "wb")
+    err_f = None if options.show_output else open(writer.file("stderr.txt"), "wb")
+    coll_err = open(writer.file("collector.log"), "wb")
+    start = _dt.datetime.now(_dt.timezone.utc)
+    try:
+        with _forward_signals(lambda: procs[0] if procs else None, state):
             say(f"running {target.display}")
             t0 = time.perf_counter()
             try:
-                proc = subprocess.Popen(extra.argv(raw), cwd=options.cwd, env=extra.env(), stdout=out_f, stderr=err_f,
-                                        start_new_session=True, preexec_fn=_allow_sampler)
+                procs.append(subprocess.Popen(extra.argv(raw), cwd=options.cwd, env=extra.env(), stdout=out_f,
+                                              stderr=err_f, start_new_session=True, preexec_fn=_allow_sampler))
             except OSError as exc:
                 raise PhasmError(f"cannot run {target.argv[0]!r}: {exc.strerror}") from None
+            proc = procs[0]
             extra.started()
             sampler = extra.sampler(proc, raw)
             if sampler is None:
@@ -134,86 +172,89 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
             rc = _wait(proc)
             wall = time.perf_counter() - t0
             extra.stopped(rc)
-            try:
-                sampler.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                sampler.terminate()
-                try:
-                    sampler.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    sampler.kill()
+            if not _stop(sampler):
                 state.notes.append(f"{collector.name} did not stop by itself after the program ended")
+    finally:
         for f in (out_f, err_f, coll_err):
             if f:
                 f.close()
-        samples = extra.parse(raw)
-        log = writer.file("collector.log").read_text(errors="replace")
-        if samples.samples == 0 and wall > 0.5 and sampler.returncode not in (0, None):
-            hint = collector.explain_failure(log)
-            writer.abort()
-            raise PhasmError(hint or f"{collector.name} took no sample and exited {sampler.returncode}: "
-                             f"{first_message(log) or 'no message'}")
-        if state.signal is not None or (rc < 0 and -rc in INTERRUPT_SIGNALS):
-            status = "interrupted"
-        elif rc != 0:
-            status = "failed"
-        else:
-            status = "complete"
-        if samples.invalid:
-            state.notes.append(f"{samples.invalid} of {samples.samples} samples could not be read and were skipped")
-        if not collector.off_cpu:
-            state.notes.append(collector.off_cpu_note
-                               or f"{collector.name} records on-CPU stacks only: off-CPU time is not split out")
-        writer.write_stacks("oncpu.folded", samples.on_cpu)
-        writer.write_stacks("offcpu.folded", samples.off_cpu)
-        raw.unlink(missing_ok=True)
+    return _Ran(rc, wall, start, sampler.returncode)
 
-        counts = CountsInfo(status="unavailable (not collected: --no-counts)")
-        if options.counts:
-            if status != "complete":
-                counts = CountsInfo(status=f"unavailable (the program's run was {status}; no counting pass)")
-            elif not samples.on_cpu and not samples.off_cpu:
-                counts = CountsInfo(status="unavailable (no samples)")
-            elif (own := extra.own_counts(samples)) is not None:  # callgrind counts in its own run
-                counts = own
-            else:
-                counts = _counting_pass(target, samples, options, writer, say, state, choose)
-        meta = Meta(
-            tool_version=__version__,
-            argv=list(target.argv),
-            cwd=os.path.abspath(options.cwd or os.getcwd()),
-            kind=target.kind,
-            program=str(target.program) if target.program else None,
-            start_time=start_wall.isoformat(timespec="seconds"),
-            wall_seconds=round(wall, 6),
-            exit_status=rc,
-            status=status,
-            signal=signal.Signals(state.signal).name if state.signal else (
-                signal.Signals(-rc).name if rc < 0 and -rc in {s.value for s in signal.Signals} else None),
-            collector=CollectorInfo(name=collector.name, version=collector.version, interval_seconds=options.interval,
-                                    off_cpu=collector.off_cpu, command=extra.command_shown()),
-            weight_unit=samples.weight_unit,
-            seconds_per_unit=samples.seconds_per_unit,
-            samples=samples.samples,
-            threads=samples.threads,
-            host=host_info(),
-            counts=counts,
-            notes=state.notes,
-        )
-        meta.gpu = extra.gpu_status(meta.host.get("gpu", {}).get("status", "unavailable"))
-        writer.write_json("counts.json", counts.model_dump())
-        path = writer.commit(meta)
-    except BaseException as exc:
-        if proc is not None and proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        writer.abort()
-        if isinstance(exc, OSError):  # writing the bundle (a full disk, a folder that went away)
-            raise output_error(out, exc) from None
-        raise
-    return load_bundle(path)
+
+def _stop(sampler: subprocess.Popen) -> bool:
+    """Wait for the sampler to finish writing; terminate (then kill) it if it does not. False: it had to be."""
+    try:
+        sampler.wait(timeout=15)
+        return True
+    except subprocess.TimeoutExpired:
+        sampler.terminate()
+        try:
+            sampler.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            sampler.kill()
+        return False
+
+
+def _check_sampled(samples: Profile, ran: _Ran, collector, writer: BundleWriter) -> None:
+    """A collector that took no sample of a program that ran, and exited with an error, could not attach: that is
+    the error (with the collector's own explanation), and nothing is kept."""
+    if samples.samples == 0 and ran.wall > 0.5 and ran.sampler_rc not in (0, None):
+        log = writer.file("collector.log").read_text(errors="replace")
+        hint = collector.explain_failure(log)
+        raise PhasmError(hint or f"{collector.name} took no sample and exited {ran.sampler_rc}: "
+                         f"{first_message(log) or 'no message'}")
+
+
+def _status(rc: int, state: _RunState) -> str:
+    if state.signal is not None or (rc < 0 and -rc in INTERRUPT_SIGNALS):
+        return "interrupted"
+    return "failed" if rc != 0 else "complete"
+
+
+def _sample_notes(samples: Profile, collector) -> list[str]:
+    notes = []
+    if samples.invalid:
+        notes.append(f"{samples.invalid} of {samples.samples} samples could not be read and were skipped")
+    if not collector.off_cpu:
+        notes.append(collector.off_cpu_note
+                     or f"{collector.name} records on-CPU stacks only: off-CPU time is not split out")
+    return notes
+
+
+def _counts(target: Target, samples: Profile, status: str, options: ProfileOptions, extra: RunExtras,
+            writer: BundleWriter, say, state: _RunState, choose: Chooser | None) -> CountsInfo:
+    if not options.counts:
+        return CountsInfo(status="unavailable (not collected: --no-counts)")
+    if status != "complete":
+        return CountsInfo(status=f"unavailable (the program's run was {status}; no counting pass)")
+    if not samples.on_cpu and not samples.off_cpu:
+        return CountsInfo(status="unavailable (no samples)")
+    own = extra.own_counts(samples)  # callgrind counts in its own run
+    return own if own is not None else _counting_pass(target, samples, options, writer, say, state, choose)
+
+
+def _signal_name(rc: int, state: _RunState) -> str | None:
+    if state.signal:
+        return signal.Signals(state.signal).name
+    if rc < 0 and -rc in {s.value for s in signal.Signals}:
+        return signal.Signals(-rc).name
+    return None
+
+
+def _meta(target: Target, options: ProfileOptions, collector, extra: RunExtras, samples: Profile, ran: _Ran,
+          status: str, counts: CountsInfo, state: _RunState) -> Meta:
+    meta = Meta(
+        tool_version=__version__, argv=list(target.argv), cwd=os.path.abspath(options.cwd or os.getcwd()),
+        kind=target.kind, program=str(target.program) if target.program else None,
+        start_time=ran.start.isoformat(timespec="seconds"), wall_seconds=round(ran.wall, 6), exit_status=ran.rc,
+        status=status, signal=_signal_name(ran.rc, state),
+        collector=CollectorInfo(name=collector.name, version=collector.version, interval_seconds=options.interval,
+                                off_cpu=collector.off_cpu, command=extra.command_shown()),
+        weight_unit=samples.weight_unit, seconds_per_unit=samples.seconds_per_unit, samples=samples.samples,
+        threads=samples.threads, host=host_info(), counts=counts, analysis=options.analysis, notes=state.notes,
+    )
+    meta.gpu = extra.gpu_status(meta.host.get("gpu", {}).get("status", "unavailable"))
+    return meta
 
 
 def _allow_sampler() -> None:

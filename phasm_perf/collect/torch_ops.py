@@ -12,8 +12,8 @@ The Python program runs under :mod:`._torchwrap` (``torch.profiler`` with ``with
 - ``stacks``: operator call stacks (``aten::linear;aten::addmm``) weighted by self CPU microseconds, imported into
   the call tree as ``torch_ops.folded`` (:func:`operator_tree`).
 
-:func:`roofline_points` places the operators with FLOPs on a hardware profile's roofline, and
-:func:`place_operators` draws them on the roofline plot of ``rank --html``.
+:func:`roofline_points` places the operators with FLOPs on a hardware profile's roofline (numbers only: the roofline
+plot and the table of ``rank --html`` are drawn in :mod:`phasm_perf.report.rank_html`).
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..calltree.tree import CallTree
+from ..core.folded import read_folded, split_frame, write_folded
+from ..model.roofline import attainable, ridge_point
 
 WRAPPER = Path(__file__).with_name("_torchwrap.py")
 
@@ -39,8 +43,6 @@ def wrap_argv(argv: list[str]) -> list[str]:
 
 def import_ops(path: Path, samples, notes: list[str]) -> None:
     """After the run: drop the wrapper's own frames from the sampled stacks, write ``torch_ops.folded``."""
-    from ..core.folded import split_frame, write_folded
-
     wrapper = str(WRAPPER)
 
     def strip(stacks: Counter) -> Counter:
@@ -82,9 +84,6 @@ def load_ops(bundle_path: str | os.PathLike) -> list[dict]:
 
 def operator_tree(bundle_path: str | os.PathLike):
     """The operators' call tree (self CPU time, seconds) as a :class:`~phasm_perf.calltree.tree.CallTree`."""
-    from ..core.folded import read_folded
-    from ..calltree.tree import CallTree
-
     return CallTree(read_folded(Path(bundle_path) / "torch_ops.folded", missing_ok=True), seconds_per_unit=1e-6)
 
 
@@ -106,8 +105,6 @@ def roofline_points(ops: list[dict], peak: float, bandwidth: float, top: int = 8
 
     Time is the device time when the operator ran on a GPU, else its inclusive CPU time.
     """
-    from ..model.roofline import attainable, ridge_point
-
     pts = []
     for o in ops:
         flops = int(o.get("flops") or 0)
@@ -123,44 +120,5 @@ def roofline_points(ops: list[dict], peak: float, bandwidth: float, top: int = 8
     return pts[:top]
 
 
-def place_operators(ax, points: list[OperatorPoint]) -> None:
-    """Draw operator points (achieved FLOP/s at their intensity) on roofline axes."""
-    if not points:
-        return
-    ax.scatter([p.intensity for p in points], [p.flops_per_second for p in points], marker="s", s=18,
-               color="tab:red", zorder=5, label="PyTorch operators (measured)")
-    for p in points:
-        ax.annotate(p.name.replace("aten::", ""), (p.intensity, p.flops_per_second), fontsize=7, color="tab:red",
-                    xytext=(3, -9), textcoords="offset points")
-
-
-__all__ = ["wrap_argv", "import_ops", "load_ops", "operator_tree", "roofline_points", "place_operators", "add_to_roofline",
-           "OperatorPoint", "WRAPPER"]
-
-
-def add_to_roofline(fig, source: str | os.PathLike, profile, dtype: str = "fp32", top: int = 8) -> str:
-    """Put the bundle's heaviest operators (if ``--torch-profiler`` recorded any) on the roofline figure ``fig``
-    of ``profile``; return an HTML table of them (empty string when there are none)."""
-    import html
-
-    path = Path(source)
-    ops = load_ops(path if path.is_dir() else path.parent)
-    if not ops:
-        return ""
-    peak = profile.device(dtype).peak
-    bw = profile.main_memory().bandwidth
-    points = roofline_points(ops, peak, bw, top)
-    if not points:
-        return ""
-    place_operators(fig.axes[0], points)
-    fig.axes[0].legend(fontsize=7, loc="lower right")
-    rows = "".join(
-        f"<tr><td class='l'><code>{html.escape(p.name)}</code></td><td>{p.calls:,}</td>"
-        f"<td>{p.seconds * 1e3:.3g} ms</td><td>{p.flops / 1e9:.3g}</td><td>{p.bytes / 1e6:.3g}</td>"
-        f"<td>{p.intensity:.3g}</td><td>{p.flops_per_second / 1e9:.3g}</td>"
-        f"<td>{100 * p.flops_per_second / p.attainable:.2g}%</td><td class='l'>{p.bound}</td></tr>"
-        for p in points)
-    head = "".join(f"<th class='{'l' if h in ('operator', 'bound') else ''}'>{h}</th>" for h in (
-        "operator", "calls", "time", "GFLOP", "MB moved", "FLOP/byte", "GFLOP/s", "of roof", "bound"))
-    return (f"<h3>PyTorch operators on the roofline (measured by --torch-profiler, {html.escape(dtype)} roofs)</h3>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+__all__ = ["wrap_argv", "import_ops", "load_ops", "load_ops_file", "operator_tree", "roofline_points", "OperatorPoint",
+           "WRAPPER"]

@@ -59,6 +59,16 @@ class CountsInfo(BaseModel):
     functions: list[CallCount] = []
 
 
+class Analysis(BaseModel):
+    """The analysis options given when the bundle was made (``profile``/``rank`` ``--event-loop``,
+    ``--min-fraction``, ``--count-top``): ``rank BUNDLE`` uses them unless it is told otherwise."""
+
+    event_loop: str | None = Field(None, description="the frame whose time is searched for candidates; None: found "
+                                                     "automatically")
+    min_fraction: float = Field(0.02, description="functions under this share of the run are not candidates")
+    count_top: int = Field(10, description="how many top candidates the counting pass counted")
+
+
 class Meta(BaseModel):
     schema_version: int = SCHEMA_VERSION
     tool: str = "phasm-perf"
@@ -80,6 +90,7 @@ class Meta(BaseModel):
     host: dict[str, Any] = {}
     gpu: str = "unavailable"
     counts: CountsInfo = CountsInfo(status="unavailable (not collected)")
+    analysis: Analysis = Analysis()
     notes: list[str] = []
 
 

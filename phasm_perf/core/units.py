@@ -53,6 +53,11 @@ def fmt_flops(v: float | None) -> str:
     return "-" if _missing(v) or not v else _prefixed(v, "FLOP/s")
 
 
+def fmt_flop_count(v: float | None) -> str:
+    """A number of floating-point operations: ``3e9`` -> ``'3 GFLOP'``."""
+    return "-" if _missing(v) else _prefixed(v, "FLOP")
+
+
 def fmt_speedup(x: float | None) -> str:
     if _missing(x):
         return "-"
@@ -69,4 +74,5 @@ def fmt_signed_share(x: float | None) -> str:
     return "-" if _missing(x) else f"{100 * x:+.1f}%"
 
 
-__all__ = ["fmt_seconds", "fmt_bytes", "fmt_bandwidth", "fmt_flops", "fmt_speedup", "fmt_share", "fmt_signed_share"]
+__all__ = ["fmt_seconds", "fmt_bytes", "fmt_bandwidth", "fmt_flops", "fmt_flop_count", "fmt_speedup", "fmt_share",
+           "fmt_signed_share"]

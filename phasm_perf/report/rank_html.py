@@ -1,83 +1,97 @@
 """``rank --html REPORT``: one self-contained HTML page (no network): summary, ranking table with the predictions,
-and the roofline plot (inline SVG) placing each candidate's surrogate at its batch sizes. Every function name and
-path is escaped."""
+and the roofline plot (inline SVG) placing each candidate's surrogate at its batch sizes, with the PyTorch operators
+that ``--torch-profiler`` measured. The page is ``report/templates/rank.html`` (autoescaped: every function name
+and path is text) with ``rank.css`` inlined."""
 
 from __future__ import annotations
 
-import html
 import math
+import os
+from pathlib import Path
 
+from ..collect.torch_ops import OperatorPoint, load_ops, roofline_points
+from ..core.units import (fmt_bandwidth, fmt_bytes, fmt_flop_count, fmt_flops, fmt_seconds, fmt_share,
+                          fmt_speedup)
 from ..hardware import HardwareProfile
 from ..model.spec import parse_hidden
 from ..model.surrogate import MLP, sweep
-from ..core.units import fmt_bandwidth, fmt_flops, fmt_seconds, fmt_speedup
+from .pages import render_page, trusted
 from .render import summary_lines
-from .schema import RankReport
-from .roofline_plot import figure_svg, roofline_figure
+from .roofline_plot import figure_svg, place_operators, roofline_figure
+from .schema import Candidate, RankReport
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
-table{border-collapse:collapse;font-size:0.9em}th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
-td.l,th.l{text-align:left}th{background:#f3f3f3}.note{color:#555}.never{color:#a00;font-weight:bold}
-code{background:#f6f6f6;padding:0 3px}"""
-
-
-def _e(x) -> str:
-    return html.escape(str(x), quote=True)
+#: the ranking table's columns: (heading, left-aligned)
+COLUMNS = [(h, h in ("function", "where", "kind", "bound", "surrogate"))
+           for h in ("#", "function", "where", "share", "calls", "time/call", "Amdahl max", "kind", "predicted speedup",
+                     "best batch", "break-even batch", "bound", "Gustafson", "utilisation", "surrogate")]
+#: the PyTorch operators' table
+OPERATOR_COLUMNS = [(h, h in ("operator", "bound"))
+                    for h in ("operator", "calls", "time", "FLOPs", "moved", "FLOP/byte", "achieved", "of roof",
+                              "bound")]
 
 
 def render_html(report: RankReport, profile: HardwareProfile | None = None) -> str:
-    rows = []
+    plot, operators, dtype = None, [], "fp32"
+    if profile is not None:
+        dtype = next((c.predicted.dtype for c in report.candidates if c.predicted), "fp32")
+        plot, operators = _roofline(report, profile, dtype)
+    title = f"phasm-perf: {' '.join(report.argv) if report.argv else report.source}"
+    return render_page("rank.html", title=title, summary=summary_lines(report), columns=COLUMNS,
+                       candidates=[_cells(c) for c in report.candidates], notes=list(report.notes), plot=plot,
+                       operator_columns=OPERATOR_COLUMNS, operators=operators, dtype=dtype,
+                       hardware=_hw_line(profile))
+
+
+def _cells(c: Candidate) -> dict:
+    """One row of the ranking table, as printed."""
+    p = c.predicted
+    return {
+        "rank": c.rank, "function": c.function, "where": f"{c.file or ''}{':' + str(c.line) if c.line else ''}",
+        "share": fmt_share(c.share), "calls": "-" if c.calls is None else f"{c.calls:,}",
+        "time_per_call": fmt_seconds(c.seconds_per_call), "amdahl": fmt_speedup(c.amdahl_limit), "kind": c.kind,
+        "speedup": fmt_speedup(p.speedup) if p else "-",
+        "best_batch": "-" if not p or p.best_batch is None else f"{p.best_batch:,}",
+        "never": bool(p) and p.break_even_batch is None,
+        "break_even": "-" if not p or p.break_even_batch is None else f"{p.break_even_batch:,}",
+        "bound": p.bound if p and p.bound else "-",
+        "gustafson": fmt_speedup(p.gustafson_speedup) if p and p.gustafson_speedup else "-",
+        "utilisation": f"{100 * p.utilisation:.2g}%" if p and p.utilisation is not None else "-",
+        "surrogate": f"{p.surrogate} {p.inputs}→{p.outputs} ({p.io_source})" if p else "-",
+    }
+
+
+def _roofline(report: RankReport, profile: HardwareProfile, dtype: str) -> tuple[object, list[dict]]:
+    """The roofline plot (inline SVG, trusted: the names in its labels went through ``roofline_plot.literal`` and
+    matplotlib escapes the comments that repeat them) and the rows of the operators' table."""
+    series = {}
     for c in report.candidates:
         p = c.predicted
-        be = "-" if not p else (f"{p.break_even_batch:,}" if p.break_even_batch is not None
-                                else '<span class="never">never</span>')
-        rows.append(
-            "<tr>" + "".join([
-                f"<td>{c.rank}</td>", f'<td class="l"><code>{_e(c.function)}</code></td>',
-                f'<td class="l">{_e(c.file or "")}{":" + str(c.line) if c.line else ""}</td>',
-                f"<td>{100 * c.share:.1f}%</td>", f"<td>{'-' if c.calls is None else f'{c.calls:,}'}</td>",
-                f"<td>{_e(fmt_seconds(c.seconds_per_call))}</td>", f"<td>{_e(fmt_speedup(c.amdahl_limit))}</td>",
-                f'<td class="l">{_e(c.kind)}</td>',
-                f"<td>{_e(fmt_speedup(p.speedup)) if p else '-'}</td>",
-                f"<td>{'-' if not p or p.best_batch is None else f'{p.best_batch:,}'}</td>",
-                f"<td>{be}</td>", f'<td class="l">{_e(p.bound) if p and p.bound else "-"}</td>',
-                f"<td>{_e(fmt_speedup(p.gustafson_speedup)) if p and p.gustafson_speedup else '-'}</td>",
-                f"<td>{f'{100 * p.utilisation:.2g}%' if p and p.utilisation is not None else '-'}</td>",
-                f'<td class="l">{_e(f"{p.surrogate} {p.inputs}→{p.outputs} ({p.io_source})") if p else "-"}</td>',
-            ]) + "</tr>")
-    head = "".join(f'<th class="{"l" if h in ("function", "where", "kind", "bound", "surrogate") else ""}">{h}</th>'
-                   for h in ("#", "function", "where", "share", "calls", "time/call", "Amdahl max", "kind",
-                             "predicted speedup", "best batch", "break-even batch", "bound", "Gustafson",
-                             "utilisation", "surrogate"))
-    plot = "<p class='note'>no --hardware given: no prediction and no roofline</p>"
-    if profile is not None:
-        series = {}
-        for c in report.candidates:
-            p = c.predicted
-            if p:
-                mlp = MLP.of(p.inputs, _hidden(p.surrogate), p.outputs)
-                series[f"#{c.rank} {c.function}"[:48]] = sweep(mlp, [r.batch for r in p.per_batch],
-                                                               profile.device(p.dtype))
-        dtype = next((c.predicted.dtype for c in report.candidates if c.predicted), "fp32")
-        fig = roofline_figure(profile, series, dtype,
-                              f"Roofline of {profile.name} ({dtype}): each candidate's surrogate at its batch sizes")
-        from ..collect.torch_ops import add_to_roofline
-
-        ops_table = add_to_roofline(fig, report.source, profile, dtype)
-        plot = figure_svg(fig) + ops_table
-    summary = "".join(f"<li>{_e(line)}</li>" for line in summary_lines(report))
-    notes = "".join(f'<li class="note">{_e(n)}</li>' for n in report.notes)
-    title = f"phasm-perf: {' '.join(report.argv) if report.argv else report.source}"
-    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
-            f"<style>{_CSS}</style></head><body>\n<h1>{_e(title)}</h1>\n<ul>{summary}</ul>\n"
-            f"<h2>Candidates for a surrogate</h2>\n<table><thead><tr>{head}</tr></thead><tbody>\n"
-            + "\n".join(rows) + "\n</tbody></table>\n"
-            f"<ul>{notes}</ul>\n<h2>Roofline</h2>\n<div>{plot}</div>\n"
-            f"<p class='note'>{_e(_hw_line(profile))}</p>\n</body></html>\n")
+        if p:
+            mlp = MLP.of(p.inputs, parse_hidden(p.surrogate), p.outputs)
+            series[f"#{c.rank} {c.function}"[:48]] = sweep(mlp, [r.batch for r in p.per_batch],
+                                                           profile.device(p.dtype))
+    fig = roofline_figure(profile, series, dtype,
+                          f"Roofline of {profile.name} ({dtype}): each candidate's surrogate at its batch sizes")
+    points = _operators(report.source, profile, dtype)
+    if points:
+        place_operators(fig.axes[0], points)
+        fig.axes[0].legend(fontsize=7, loc="lower right")
+    return trusted(figure_svg(fig)), [_operator_cells(p) for p in points]
 
 
-def _hidden(spec: str) -> tuple[int, ...]:
-    return parse_hidden(spec)
+def _operators(source: str | os.PathLike, profile: HardwareProfile, dtype: str, top: int = 8) -> list[OperatorPoint]:
+    """The bundle's heaviest PyTorch operators with FLOPs (if ``--torch-profiler`` recorded any)."""
+    path = Path(source)
+    ops = load_ops(path if path.is_dir() else path.parent)
+    if not ops:
+        return []
+    return roofline_points(ops, profile.device(dtype).peak, profile.main_memory().bandwidth, top)
+
+
+def _operator_cells(p: OperatorPoint) -> dict:
+    return {"name": p.name, "calls": f"{p.calls:,}", "time": fmt_seconds(p.seconds), "flops": fmt_flop_count(p.flops),
+            "moved": fmt_bytes(p.bytes), "intensity": f"{p.intensity:.3g}", "achieved": fmt_flops(p.flops_per_second),
+            "of_roof": f"{100 * p.flops_per_second / p.attainable:.2g}%", "bound": p.bound}
 
 
 def _hw_line(profile: HardwareProfile | None) -> str:
@@ -87,3 +101,6 @@ def _hw_line(profile: HardwareProfile | None) -> str:
     peaks = ", ".join(f"{d} {fmt_flops(f.value)}" for d, f in profile.peak_flops.items()
                       if f.value and not math.isnan(f.value))
     return f"hardware {profile.name}: {profile.description}; {peaks}; {mem}"
+
+
+__all__ = ["render_html", "COLUMNS", "OPERATOR_COLUMNS"]

@@ -10,17 +10,25 @@ import pandas as pd
 from .. import __version__
 from ..calltree.tree import CallTree
 from ..candidates import SelectOptions, Selection, select
-from ..core.bundle import Bundle
+from ..core.bundle import Analysis, Bundle
 from ..model.laws import amdahl_limit
 from .schema import Candidate, Excluded, RankReport
 
 
 @dataclass(frozen=True)
 class RankOptions:
+    """How to rank. ``event_loop`` and ``min_fraction`` left at None take the bundle's own (the options it was
+    profiled with, :class:`~phasm_perf.core.bundle.Analysis`)."""
+
     event_loop: str | None = None
-    min_fraction: float = 0.02
+    min_fraction: float | None = None
     top: int = 10
     show_excluded: int = 10
+
+    def analysis(self, bundle: Bundle) -> Analysis:
+        """The bundle's analysis options with this ranking's overrides."""
+        given = {"event_loop": self.event_loop, "min_fraction": self.min_fraction}
+        return bundle.meta.analysis.model_copy(update={k: v for k, v in given.items() if v is not None})
 
 
 def _int_or_none(v) -> int | None:
@@ -53,7 +61,8 @@ def _user_roots(bundle: Bundle) -> tuple[str, ...]:
 
 def selection_of(bundle: Bundle, options: RankOptions = RankOptions()) -> Selection:
     tree = CallTree(bundle.on_cpu, bundle.off_cpu, bundle.meta.seconds_per_unit)
-    return select(tree, SelectOptions(event_loop=options.event_loop, min_fraction=options.min_fraction,
+    analysis = options.analysis(bundle)
+    return select(tree, SelectOptions(event_loop=analysis.event_loop, min_fraction=analysis.min_fraction,
                                       user_roots=_user_roots(bundle)))
 
 
@@ -112,7 +121,7 @@ def build_report(bundle: Bundle, options: RankOptions = RankOptions()) -> RankRe
         threads=bundle.meta.threads or None,
         calls_status=bundle.meta.counts.status,
         gpu=bundle.meta.gpu,
-        options={"event_loop": options.event_loop, "min_fraction": options.min_fraction, "top": options.top},
+        options={**options.analysis(bundle).model_dump(include={"event_loop", "min_fraction"}), "top": options.top},
         candidates=cands,
         excluded=excluded,
         notes=notes,

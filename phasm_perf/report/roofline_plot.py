@@ -2,7 +2,12 @@
 
 x: arithmetic intensity (FLOPs per byte), y: attainable FLOP/s. One diagonal roof per memory level, one flat roof
 for the dtype's peak. A surrogate at batch B sits at its whole-forward intensity and its predicted FLOP/s; points
-far below the roofs are latency-bound (launch and dispatch costs, not the roofs, set their time).
+far below the roofs are latency-bound (launch and dispatch costs, not the roofs, set their time). PyTorch operators
+measured by ``--torch-profiler`` sit at their achieved FLOP/s (:func:`place_operators`).
+
+Text from profiles (function, operator and memory-level names) goes through :func:`literal`: matplotlib reads
+``$...$`` as mathtext, which would typeset a name or fail on it. In the SVG, text is drawn as paths and repeated
+in XML comments that matplotlib escapes (``<``, ``>``, ``&``, and ``--``): no name can become markup.
 """
 
 from __future__ import annotations
@@ -10,9 +15,15 @@ from __future__ import annotations
 import io
 from typing import Sequence
 
+from ..collect.torch_ops import OperatorPoint
 from ..core.units import fmt_bandwidth, fmt_flops
 from ..hardware import HardwareProfile
 from ..model.surrogate import BatchPrediction
+
+
+def literal(text: str) -> str:
+    """``text`` as matplotlib draws it literally: every ``$`` escaped (no mathtext)."""
+    return text.replace("$", r"\$")
 
 
 def roofline_axes(ax, profile: HardwareProfile, dtype: str = "fp32", x_range=(1e-2, 1e4)) -> None:
@@ -23,7 +34,7 @@ def roofline_axes(ax, profile: HardwareProfile, dtype: str = "fp32", x_range=(1e
     xs = np.logspace(np.log10(x_range[0]), np.log10(x_range[1]), 200)
     for lvl in dev.levels:
         ax.plot(xs, np.minimum(dev.peak, xs * lvl.bandwidth), lw=1.2,
-                label=f"{lvl.name} {fmt_bandwidth(lvl.bandwidth)}")
+                label=literal(f"{lvl.name} {fmt_bandwidth(lvl.bandwidth)}"))
     ax.axhline(dev.peak, color="k", lw=0.8, ls="--", label=f"{dtype} peak {fmt_flops(dev.peak)}")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -37,11 +48,22 @@ def place_surrogate(ax, predictions: Sequence[BatchPrediction], label: str, anno
     pts = sorted(predictions, key=lambda p: p.batch)
     xs = [p.intensity for p in pts]
     ys = [p.flops_per_second for p in pts]
-    line, = ax.plot(xs, ys, marker="o", ms=3, lw=0.8, label=label)
+    line, = ax.plot(xs, ys, marker="o", ms=3, lw=0.8, label=literal(label))
     if annotate:
         for p in (pts[0], pts[len(pts) // 2], pts[-1]):
             ax.annotate(f"B={p.batch}", (p.intensity, p.flops_per_second), fontsize=7, color=line.get_color(),
                         xytext=(3, 3), textcoords="offset points")
+
+
+def place_operators(ax, points: Sequence[OperatorPoint]) -> None:
+    """Draw operator points (achieved FLOP/s at their intensity) on roofline axes."""
+    if not points:
+        return
+    ax.scatter([p.intensity for p in points], [p.flops_per_second for p in points], marker="s", s=18,
+               color="tab:red", zorder=5, label="PyTorch operators (measured)")
+    for p in points:
+        ax.annotate(literal(p.name.replace("aten::", "")), (p.intensity, p.flops_per_second), fontsize=7,
+                    color="tab:red", xytext=(3, -9), textcoords="offset points")
 
 
 def roofline_figure(profile: HardwareProfile, series: dict[str, Sequence[BatchPrediction]], dtype: str = "fp32",
@@ -57,7 +79,7 @@ def roofline_figure(profile: HardwareProfile, series: dict[str, Sequence[BatchPr
     roofline_axes(ax, profile, dtype, (min(lo, 0.1) / 2, max(hi, ridge) * 4))
     for label, preds in series.items():
         place_surrogate(ax, preds, label)
-    ax.set_title(title or f"Roofline of {profile.name} ({dtype})")
+    ax.set_title(literal(title or f"Roofline of {profile.name} ({dtype})"))
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig

@@ -64,8 +64,10 @@ def test_rank_example_table_json_csv_markdown(tmp_path):
     proc = run_cli("rank", "--bundle", bundle, "--event-loop", "run", EXAMPLES / "particles.py", "--events", "12")
     assert proc.returncode == 0, proc.stderr
     assert "boris_push" in proc.stdout and "Amdahl" in proc.stdout
-    data = json.loads(run_cli("rank", "--format", "json", "--event-loop", "run", bundle, check=True).stdout)
-    assert data["schema_version"] == 1
+    # the bundle remembers --event-loop: ranking it again needs no option
+    assert json.loads((bundle / "meta.json").read_text())["analysis"]["event_loop"] == "run"
+    data = json.loads(run_cli("rank", "--format", "json", bundle, check=True).stdout)
+    assert data["schema_version"] == 1 and data["options"]["event_loop"] == "run"
     top = data["candidates"][0]
     assert top["function"] == "boris_push"
     assert top["calls"] == 12 * 25
@@ -76,13 +78,16 @@ def test_rank_example_table_json_csv_markdown(tmp_path):
     read_out = next(c for c in data["candidates"] if c["function"] == "read_out")
     assert read_out["kind"] == "waiting"
     csv_file = tmp_path / "r.csv"
-    run_cli("rank", "-o", csv_file, "--event-loop", "run", bundle, check=True)
+    run_cli("rank", "-o", csv_file, bundle, check=True)
     import csv
 
     rows = list(csv.DictReader(csv_file.open()))
     assert rows[0]["function"] == "boris_push" and int(rows[0]["calls"]) == 300
-    md = run_cli("rank", "--format", "markdown", "--event-loop", "run", bundle, check=True).stdout
+    md = run_cli("rank", "--format", "markdown", bundle, check=True).stdout
     assert "| 1 | `boris_push` |" in md
+    # told otherwise, rank uses what it is told: without the loop restriction the driver `run` is ranked too
+    whole = json.loads(run_cli("rank", "--format", "json", "--event-loop", "main", bundle, check=True).stdout)
+    assert whole["options"]["event_loop"] == "main" and "run" in [c["function"] for c in whole["candidates"]]
 
 
 def test_shebang_script_and_command_after_dashes(tmp_path, programs):

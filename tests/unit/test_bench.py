@@ -408,7 +408,8 @@ def _report():
 
 
 def test_report_json_round_trip_and_html_escapes():
-    from phasm_perf.bench.report import BenchReport, render_html
+    from phasm_perf.bench.report import BenchReport
+    from phasm_perf.report.bench import render_html
 
     r = _report()
     data = json.loads(r.model_dump_json())

@@ -2,33 +2,31 @@
 
 Click a frame to zoom, search by substring, switch on-CPU / off-CPU / both, see the rank candidates outlined with
 their scores, and, for two profiles, the differential view (red: more in SOURCE, blue: less, both counts in the
-tooltip). Frame names travel as JSON inside ``<script type="application/json">`` with ``<``, ``>`` and ``&``
-escaped, and reach the page only through ``textContent`` and the canvas: a name is never markup.
+tooltip). The page is ``report/templates/flamegraph.html`` with its ``flamegraph.css`` and ``flamegraph.js``
+inlined. Frame names travel as JSON inside ``<script type="application/json">`` (``|tojson``: ``<``, ``>``, ``&``,
+``'``, U+2028 and U+2029 escaped), and reach the page only through ``textContent`` and the canvas: a name is never
+markup.
 """
 
 from __future__ import annotations
 
-import html
-import json
 import math
 
 from ...calltree.tree import function_key
+from ..pages import render_page
 from .data import FlameData
-from ._page import PAGE
 
 
-def payload(data: FlameData) -> dict:
-    order = data.order()
-    pos = {n: i for i, n in enumerate(order)}
-    trie = data.trie
-    parent = trie.parent.tolist()
-    frame = trie.frame.tolist()
-    merged = trie.merged.tolist()
+def _names(data: FlameData, order: list[int]) -> tuple[list[str], list[int], list[int]]:
+    """The distinct frame names in drawing order, each node's index into them, and per name the index of its
+    candidate (-1: not a candidate)."""
+    frame = data.trie.frame.tolist()
+    merged = data.trie.merged.tolist()
+    ranks = sorted({h.rank for h in data.highlights.values()})
+    cand_index = {rank: i for i, rank in enumerate(ranks)}
     names: list[str] = []
     name_id: dict[str, int] = {}
-    ranks = sorted({h.rank: h for h in data.highlights.values()}.items())
-    cand_index = {h.rank: i for i, (_, h) in enumerate(ranks)}
-    cand_of: list[int] = []   # per name: index into candidates, or -1
+    cand_of: list[int] = []
     node_name = []
     for n in order:
         if n == 0:
@@ -44,8 +42,18 @@ def payload(data: FlameData) -> dict:
             h = data.highlights.get(function_key(nm)) if n else None
             cand_of.append(cand_index[h.rank] if h else -1)
         node_name.append(i)
-    a = trie.incl[:, 0].tolist()
-    b = trie.incl[:, 1].tolist()
+    return names, node_name, cand_of
+
+
+def payload(data: FlameData) -> dict:
+    """What the page's script reads: plain lists, nodes in drawing order (depth first)."""
+    order = data.order()
+    pos = {n: i for i, n in enumerate(order)}
+    parent = data.trie.parent.tolist()
+    names, node_name, cand_of = _names(data, order)
+    a = data.trie.incl[:, 0].tolist()
+    b = data.trie.incl[:, 1].tolist()
+    ranked = sorted({h.rank: h for h in data.highlights.values()}.items())
     return {
         "title": data.title, "unit": data.unit, "spu": data.seconds_per_unit, "diff": data.diff,
         "labels": list(data.labels), "offKnown": data.off_cpu_known, "notes": data.notes,
@@ -55,9 +63,9 @@ def payload(data: FlameData) -> dict:
         "a": [_short(a[n]) for n in order],
         "b": [_short(b[n]) for n in order],
         "candidates": [[h.rank, h.share, _finite(h.amdahl_limit), h.kind, h.on_cpu_fraction, h.function]
-                       for _, h in ranks],
+                       for _, h in ranked],
         "cand": cand_of, "ranked": data.ranked,
-        "merged": int(trie.merged_paths), "minWidth": data.min_width,
+        "merged": int(data.trie.merged_paths), "minWidth": data.min_width,
     }
 
 
@@ -71,16 +79,8 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def safe_json(obj) -> str:
-    """JSON that cannot close the ``<script>`` element it sits in."""
-    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
 def render(data: FlameData, **_) -> str:
-    return (PAGE.replace("__TITLE__", html.escape(data.title))
-            .replace("__DATA__", safe_json(payload(data))))
+    return render_page("flamegraph.html", title=data.title, data=payload(data))
 
 
-__all__ = ["render", "payload", "safe_json"]
+__all__ = ["render", "payload"]

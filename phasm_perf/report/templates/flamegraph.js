@@ -1,55 +1,3 @@
-"""The HTML page of the interactive flame graph (inline CSS and JavaScript: it works offline)."""
-
-PAGE = r"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
-<title>__TITLE__ - phasm-perf flame graph</title>
-<style>
-body { font: 13px system-ui, sans-serif; margin: 0; color: #222; background: #fafafa; }
-header { padding: 8px 12px; background: #fff; border-bottom: 1px solid #ddd; display: flex; flex-wrap: wrap;
-         gap: 10px; align-items: center; }
-header h1 { font-size: 15px; margin: 0 12px 0 0; font-weight: 600; }
-#search { width: 220px; }
-#main { display: flex; }
-#chart { flex: 1; position: relative; }
-canvas { display: block; width: 100%; cursor: pointer; }
-aside { width: 300px; padding: 8px 12px; border-left: 1px solid #ddd; background: #fff; overflow-y: auto; }
-aside h2 { font-size: 13px; margin: 8px 0 4px; }
-#cands li { cursor: pointer; margin-bottom: 4px; }
-#cands li:hover { text-decoration: underline; }
-#tip { position: absolute; pointer-events: none; background: #fffff0; border: 1px solid #999; padding: 4px 6px;
-       font-size: 12px; max-width: 520px; display: none; white-space: pre-wrap; word-break: break-all; z-index: 2; }
-#status { color: #555; }
-.legend span { display: inline-block; width: 12px; height: 12px; vertical-align: middle; margin: 0 3px 0 8px; }
-#notes li { color: #555; }
-</style>
-</head>
-<body>
-<header>
-  <h1 id="title"></h1>
-  <span id="views">
-    <label><input type="radio" name="view" value="both" checked> both</label>
-    <label><input type="radio" name="view" value="on"> on-CPU</label>
-    <label><input type="radio" name="view" value="off"> off-CPU</label>
-  </span>
-  <input id="search" type="search" placeholder="search frames (substring)">
-  <button id="reset" type="button">reset zoom</button>
-  <span id="status"></span>
-  <span class="legend" id="legend"></span>
-</header>
-<div id="main">
-  <div id="chart"><canvas id="fg"></canvas><div id="tip"></div></div>
-  <aside>
-    <h2>Surrogate candidates (rank)</h2>
-    <ol id="cands"></ol>
-    <h2>Notes</h2>
-    <ul id="notes"></ul>
-  </aside>
-</div>
-<script type="application/json" id="flame-data">__DATA__</script>
-<script>
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("flame-data").textContent);
@@ -211,7 +159,3 @@ aside h2 { font-size: 13px; margin: 8px 0 4px; }
   document.body.setAttribute("data-rendered", String(N));
   draw();
 })();
-</script>
-</body>
-</html>
-"""
