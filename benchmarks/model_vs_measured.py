@@ -67,7 +67,7 @@ class Point:
     predicted: dict = field(default_factory=dict)    # approach -> seconds
     measured: list[float] = field(default_factory=list)
     loads: list[float] = field(default_factory=list)  # other processes' cores during each visit
-    speed: list[float] = field(default_factory=list)  # probe now / probe in the profile, at each visit
+    speed: list[dict] = field(default_factory=list)  # probes now / in the profile, per regime, at each visit
 
     @property
     def label(self) -> str:
@@ -141,26 +141,33 @@ def measure_point(fn, ctx, threads: int, seconds: float) -> tuple[float, float]:
     return statistics.median(times), mon.load.others_cores
 
 
-PROBE = (256, 101, 101)  # a node of the profile's linear table
-
-
-def probe(threads: int, dtype: str, profile) -> float:
-    """How fast the machine is right now against when the profile was measured: an ``F.linear`` at a node of the
-    profile's table, timed now, over the table's value (the calibration idea of issue 16, measured here)."""
-    b, i, o = PROBE
-    x = torch.randn(b, i).to(TORCH_DTYPE[dtype])
-    w, bias = torch.randn(o, i).to(TORCH_DTYPE[dtype]), torch.randn(o).to(TORCH_DTYPE[dtype])
+def probe(threads: int, dtype: str, profile) -> dict:
+    """How fast the machine is right now against when the profile was measured, per regime: a tiny ``F.linear``
+    (the fixed costs: batch 1, 13 -> 51), a mid-sized one (compute: batch 256, 101 -> 101) and an activation on 1M
+    elements (memory), each timed now over its value in the profile's tables (the calibration idea of issue 16)."""
+    tdt = TORCH_DTYPE[dtype]
+    dev = profile.device(dtype)
     torch.set_num_threads(threads)
+    out = {}
     with torch.inference_mode():
-        times, _ = time_groups(lambda: torch.nn.functional.linear(x, w, bias), seconds=0.004, threads=threads,
-                               group_seconds=5e-4, min_groups=3)
-    return statistics.median(times) / profile.device(dtype).linear_table(b, i, o)
+        for name, (b, i, o) in (("latency", (1, 13, 51)), ("compute", (256, 101, 101))):
+            x, w, bias = torch.randn(b, i).to(tdt), torch.randn(o, i).to(tdt), torch.randn(o).to(tdt)
+            times, _ = time_groups(lambda: torch.nn.functional.linear(x, w, bias), seconds=0.003, threads=threads,
+                                   group_seconds=5e-4, min_groups=3)
+            out[name] = statistics.median(times) / dev.linear_table(b, i, o)
+        x = torch.randn(1 << 20).to(tdt)
+        times, _ = time_groups(lambda: torch.relu(x), seconds=0.003, threads=threads, group_seconds=5e-4,
+                               min_groups=3)
+        out["memory"] = statistics.median(times) / dev.activation_tables["relu"](1 << 20)
+    return out
 
 
 def predictions(profile, p: Point) -> dict:
     mlp = MLP(p.widths)
     dev = profile.device(p.dtype, p.runtime)
-    out = {"tables": predict_batch(mlp, p.batch, dev, activation=p.activation).seconds_per_batch}
+    bp = predict_batch(mlp, p.batch, dev, activation=p.activation)
+    out = {"tables": bp.seconds_per_batch, "terms": {"latency": bp.latency_seconds, "compute": bp.compute_seconds,
+                                                     "memory": bp.memory_seconds}}
     roof = replace(dev, linear_table=None, activation_tables=None, write_allocate=True, threads=p.threads)
     out["roofline"] = predict_batch(mlp, p.batch, roof, activation=p.activation).seconds_per_batch
     return out
@@ -175,8 +182,10 @@ def error_stats(errs: list[float]) -> dict:
 
 
 def calibrated_error(p: Point) -> float:
-    """The tables' prediction scaled by the probe of each visit, against that visit's measurement: median."""
-    return statistics.median(p.predicted["tables"] * s / m - 1 for s, m in zip(p.speed, p.measured))
+    """The tables' prediction with each term (latency, compute, memory) scaled by its probe at each visit, against
+    that visit's measurement: the median over visits."""
+    terms = p.predicted["terms"]
+    return statistics.median(sum(terms[k] * s[k] for k in terms) / m - 1 for s, m in zip(p.speed, p.measured))
 
 
 def summarise(points: list[Point], quiet: float) -> list[dict]:
@@ -298,7 +307,7 @@ def print_summary(rows: list[dict], noise: dict, profiles: dict) -> None:
             continue
         print(f"| {r['grid']} | {r['threads']} | {r['runtime']} | {r['approach']} | {r['n']} | "
               f"{pct(r.get('signed_median'))} | {pct(r.get('median_abs')).lstrip('+')} | "
-              f"{pct(r.get('p90_abs')).lstrip('+')} | {pct(r.get('worst_abs')).lstrip('+')} ({r['worst_point']}) | "
+              f"{pct(r.get('p90_abs')).lstrip('+')} | {pct(r.get('worst_abs')).lstrip('+')} ({r['worst_point'] or '-'}) | "
               f"{q['n']}, {pct(q.get('median_abs')).lstrip('+')}, {pct(q.get('worst_abs')).lstrip('+')} | "
               f"{r['load_median']:.2f} |")
     print(f"\nnoise floor ({noise['repeats']} measurements of each of {len(noise['points'])} points, deviation "

@@ -178,13 +178,16 @@ def hardware(name: str = "local"):
 
 
 def measure_hardware(out: str | os.PathLike | None = None, quick: bool = False, threads: int | None = None,
-                     device: str = "cpu"):
+                     device: str = "cpu", runtimes: Sequence[str] | None = None):
     """``phasm-perf hw measure``: this machine's profile, written to ``out`` (default: the ``local`` profile's place)
-    and returned. ``threads=1`` gives the most repeatable figures on a shared machine; ``quick`` takes seconds."""
+    and returned. ``threads=1`` gives the most repeatable figures on a shared machine; ``quick`` takes seconds;
+    ``runtimes`` which runtimes' costs to measure (default eager, inference, functional, export)."""
     from .hardware import local_path
-    from .hardware.measure import MeasureOptions, measure_and_save
+    from .hardware.measure import DEFAULT_RUNTIMES, MeasureOptions, measure_and_save
 
-    return measure_and_save(out or local_path(), MeasureOptions(quick=quick, threads=threads, device=device))
+    opts = MeasureOptions(quick=quick, threads=threads, device=device,
+                          runtimes=tuple(runtimes) if runtimes else DEFAULT_RUNTIMES)
+    return measure_and_save(out or local_path(), opts)
 
 
 def hardware_names() -> list[str]:
@@ -212,12 +215,13 @@ def hardware_frame(names: Sequence[str] | None = None) -> pd.DataFrame:
 
 
 def predict(hardware: str = "local", inputs: int = 8, outputs: int = 8, surrogate: str = "mlp:64x64",
-            batches: Sequence[int] | None = None, dtype: str = "fp32") -> pd.DataFrame:
+            batches: Sequence[int] | None = None, dtype: str = "fp32", runtime: str = "eager",
+            activation: str = "relu") -> pd.DataFrame:
     """The model over a batch sweep as a DataFrame (one row per batch: time per batch and per call, bound,
-    utilisation, and the compute/memory/link/latency terms)."""
+    utilisation, and the compute/memory/link/latency terms), for the surrogate run by ``runtime``."""
     from .predict import predict_report
 
-    rep = predict_report(hardware, inputs, outputs, surrogate, batches, dtype)
+    rep = predict_report(hardware, inputs, outputs, surrogate, batches, dtype, runtime, activation)
     df = pd.DataFrame([r.model_dump(exclude={"speedup", "kernel_speedup"}) for r in rep.per_batch])
     df.insert(0, "hardware", rep.hardware)
     return df.set_index(["hardware", "batch"])

@@ -217,6 +217,8 @@ class Kernel:
     level: str
     threads: int = 1
     source: str = "roofline"
+    #: of ``seconds``, the fixed cost of an operator call (a table's time at its smallest node): latency, not work
+    fixed: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -273,8 +275,9 @@ def _roofline_kernel(name: str, flops: float, bytes_: float, out_elements: float
     return Kernel(name, flops, bytes_, t, bound, lvl.name, used)
 
 
-def _with_table(k: Kernel, seconds: float) -> Kernel:
-    return Kernel(k.name, k.flops, k.bytes, seconds, k.bound, k.level, k.threads, "table")
+def _with_table(k: Kernel, seconds: float, fixed: float) -> Kernel:
+    """A kernel timed by a table: of its time, the table's smallest node (an operator's fixed cost) is latency."""
+    return Kernel(k.name, k.flops, k.bytes, seconds, k.bound, k.level, k.threads, "table", min(seconds, fixed))
 
 
 def kernels(mlp: MLP, batch: int, device: Device, activation: str = "relu") -> list[Kernel]:
@@ -288,11 +291,12 @@ def kernels(mlp: MLP, batch: int, device: Device, activation: str = "relu") -> l
     for i, (a, b) in enumerate(mlp.layers):
         k = _roofline_kernel(f"linear{i + 1}", layer_flops(batch, a, b), layer_bytes(batch, a, b, s, wa),
                              batch * b, device)
-        out.append(_with_table(k, device.linear_table(batch, a, b)) if device.linear_table else k)
+        lt = device.linear_table
+        out.append(_with_table(k, lt(batch, a, b), lt.seconds[0]) if lt else k)
         if i < last:
             k = _roofline_kernel(f"{activation}{i + 1}", activation_flops(batch, b, activation),
                                  activation_bytes(batch, b, s, wa), batch * b, device)
-            out.append(_with_table(k, act_table(batch * b)) if act_table else k)
+            out.append(_with_table(k, act_table(batch * b), act_table.seconds[0]) if act_table else k)
     return out
 
 
@@ -326,9 +330,9 @@ def predict_batch(mlp: MLP, batch: int, device: Device, numpy_scalars: int = 0,
         raise ValueError("batch must be >= 1")
     ks = kernels(mlp, batch, device, activation)
     s = DTYPE_BYTES[device.dtype]
-    compute = sum(k.seconds for k in ks if k.bound == "compute")
-    memory = sum(k.seconds for k in ks if k.bound == "memory") + intermediate_seconds(mlp, batch, device)
-    latency = len(ks) * device.t_launch + device.t_dispatch
+    compute = sum(k.seconds - k.fixed for k in ks if k.bound == "compute")
+    memory = sum(k.seconds - k.fixed for k in ks if k.bound == "memory") + intermediate_seconds(mlp, batch, device)
+    latency = len(ks) * device.t_launch + device.t_dispatch + sum(k.fixed for k in ks)
     if device.offload:
         bw = device.pageable_bandwidth or 1.0
         link = link_time(batch, mlp.inputs, mlp.outputs, s, bw, device.link_latency)

@@ -203,3 +203,16 @@ def test_the_cuda_path_against_a_fake_device():
     assert prof.in_program.marshal == pytest.approx(2e-6)  # the host's marshalling is kept on a GPU profile
     dev = prof.device("fp32", "functional")
     assert dev.t_dispatch == pytest.approx(5e-6) and dev.kernel_min == pytest.approx(2e-6) and dev.offload
+
+
+def test_hw_measure_runtimes_option():
+    import argparse
+
+    from phasm_perf.cli.hw import _runtimes
+
+    assert _runtimes("all") == ("eager", "inference", "functional", "export", "compile")
+    assert _runtimes("no_grad,inference_mode,eager") == ("eager", "inference")
+    with pytest.raises(argparse.ArgumentTypeError, match="aoti runs from C"):
+        _runtimes("eager,aoti")
+    with pytest.raises(argparse.ArgumentTypeError, match="not known"):
+        _runtimes("jit")

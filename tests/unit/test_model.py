@@ -329,7 +329,14 @@ def test_a_prediction_with_tables_sums_the_tables_and_the_runtime():
                  t_launch=2e-6)
     p = predict_batch(MLP.of(2, [3], 1), 4, dev)
     assert p.seconds_per_batch == pytest.approx(27e-6)
-    assert p.latency_seconds == pytest.approx(16e-6) and p.bound == "latency"
+    # a table's smallest node is an operator's fixed cost: here all of each kernel's time, so all of it is latency
+    assert p.latency_seconds == pytest.approx(27e-6) and p.bound == "latency"
+    # a table that grows with the batch: 1 us fixed, + 1 ns per row: at B = 4096 the layers are 5.1 us of work each
+    grow = Table3((1, 8192), (1, 8), (1, 8), (1e-6,) * 4 + (1e-6 + 8191e-9,) * 4)
+    q = predict_batch(MLP.of(2, [3], 1), 4096, device(linear_table=grow, t_dispatch=0.0, t_launch=0.0))
+    assert sum(k.fixed for k in q.kernels if k.source == "table") == pytest.approx(2e-6)
+    assert q.latency_seconds == pytest.approx(2e-6)
+    assert q.compute_seconds + q.memory_seconds == pytest.approx(q.seconds_per_batch - 2e-6)
 
 
 def test_a_kernel_sees_the_cores_it_runs_on():
