@@ -76,8 +76,9 @@ def test_predict_json_matches_the_library_and_is_consistent(cli, tmp_path):
 def test_hw_measure_quick_writes_a_profile_predict_can_use(cli, tmp_path):
     pytest.importorskip("torch")
     dest = tmp_path / "local.yaml"
-    proc = cli("hw", "measure", "--quick", "--retries", "0", "--runtimes", "eager,functional", "-o", dest,
-               check=True)
+    # one thread: timed on the thread's CPU clock, the figures hold up on a machine shared with other work
+    proc = cli("hw", "measure", "--quick", "--threads", "1", "--retries", "0", "--runtimes", "eager,functional",
+               "-o", dest, check=True)
     assert "wrote" in proc.stderr
     prof = load_file(dest)
     assert prof.kind == "cpu" and prof.link is None
@@ -97,7 +98,9 @@ def test_hw_measure_quick_writes_a_profile_predict_can_use(cli, tmp_path):
     env = {"PHASM_PERF_LOCAL_PROFILE": str(dest)}
     rep = json.loads(cli("predict", "--hardware", "local", "--inputs", "7", "--outputs", "6", "--batch", "1,1024",
                          "--format", "json", env=env, check=True).stdout)
-    assert rep["hardware"] == "local" and rep["per_batch"][0]["bound"] == "latency" and rep["tables"] is True
+    assert rep["hardware"] == "local" and rep["tables"] is True
+    if not prof.quality.flags:  # a tiny MLP at batch 1 is all fixed costs (unless the measurement was disturbed)
+        assert rep["per_batch"][0]["bound"] == "latency"
     assert rep["flags"] == [f"{f.figure}: {f.reason}" for f in prof.quality.flags
                             if f.figure not in ("linear.bf16", "activation.bf16", "runtime.functional")]
     fn = json.loads(cli("predict", "--hardware", "local", "--inputs", "7", "--outputs", "6", "--batch", "1",

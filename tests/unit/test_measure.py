@@ -216,3 +216,14 @@ def test_hw_measure_runtimes_option():
         _runtimes("eager,aoti")
     with pytest.raises(argparse.ArgumentTypeError, match="not known"):
         _runtimes("jit")
+
+
+def test_two_passes_over_a_table_are_combined_and_checked():
+    from phasm_perf.hardware.measure.tables import check_passes, combine
+
+    assert combine(1.0, 1.2) == pytest.approx(1.1)       # close: the mean
+    assert combine(1.0, 450.0) == 1.0                    # a stall hit one pass: the lower
+    steady = {"passes": [[1.0] * 10, [1.1] * 10]}
+    stalled = {"passes": [[1.0] * 10, [1.0] * 8 + [3.0, 400.0]]}
+    assert check_passes("fp32", steady) == []
+    assert check_passes("fp32", stalled)[0].startswith("linear.fp32: the two passes over the table differ")

@@ -14,7 +14,7 @@ from .dispatch import runtime_costs
 from .gemm import gemm_peaks
 from .in_program import in_program_cost
 from .options import MeasureOptions, Progress
-from .tables import activation_table, fresh_pages, layer_efficiency, linear_table
+from .tables import activation_table, check_passes, fresh_pages, layer_efficiency, linear_table
 from .timing import usable_cores
 
 
@@ -35,9 +35,11 @@ class Context:
 
 
 def _merge_tables(tables: list[dict]) -> dict:
-    """The quietest value of each node over several attempts."""
+    """The quietest value of each node over several attempts (their passes: the two quietest)."""
     out = dict(tables[0])
     out["seconds"] = [min(vals) for vals in zip(*(t["seconds"] for t in tables))]
+    runs = [sorted(vals) for vals in zip(*(p for t in tables for p in t["passes"]))]
+    out["passes"] = [[r[0] for r in runs], [r[1] for r in runs]]
     return out
 
 
@@ -75,7 +77,8 @@ def _tables(ctx: Context, peaks: dict[str, float]) -> tuple[dict, dict]:
     for k, dt in enumerate(dts):
         span = (0.2 + 0.55 * k / len(dts), 0.2 + 0.55 * (k + 0.8) / len(dts))
         s = ctx.step(f"linear.{dt}", lambda: linear_table(dt, ctx.opts, ctx.threads, ctx.say, span),
-                     check=lambda t: check_layer_efficiency(dt, layer_efficiency(t, peaks[dt])), merge=_merge_tables)
+                     check=lambda t: check_layer_efficiency(dt, layer_efficiency(t, peaks[dt])) + check_passes(dt, t),
+                     merge=_merge_tables)
         linear[dt] = s.value
         span = (span[1], 0.2 + 0.55 * (k + 1) / len(dts))
         act[dt] = ctx.step(f"activation.{dt}", lambda: activation_table(dt, ctx.opts, ctx.threads, ctx.say,

@@ -6,7 +6,8 @@ counts, per dtype, with the threads of the profile; the model interpolates betwe
 The width nodes are not powers of two: a power of two runs about 10% faster than its neighbours (it fills the
 vector registers and the BLAS blocking exactly), and a width of 3 modulo 4 about 15% slower than one of 0, so nodes
 at 2^k (or at multiples of 64) would make every other width look faster than it is; the nodes mix the residues. Each node is the median over groups of calls (the statistic the benchmark compares with), measured in
-two passes; the node keeps their mean, and the spread between the passes is recorded.
+two passes; the node keeps their mean (their lower when they differ by more than 1.5x: a burst hit one), and the
+spread between the passes is recorded.
 """
 
 from __future__ import annotations
@@ -26,6 +27,17 @@ QUICK_ELEMENTS = (1, 4096, 65536, 1 << 20, 1 << 23)
 TORCH_DTYPE = {"fp64": "float64", "fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 
+#: two passes that differ by more than this factor at a node: a burst hit one of them, which is dropped
+BURST = 1.5
+
+
+def combine(a: float, b: float) -> float:
+    """A node's value from its two passes: their mean (what a program's time converges to on a shared machine), or
+    the lower when they differ by more than :data:`BURST` (a scheduling stall or a burst of load hit one pass)."""
+    lo, hi = min(a, b), max(a, b)
+    return lo if lo <= 0 or hi / lo > BURST else (a + b) / 2
+
+
 def activation_fn(torch, kind: str) -> Callable:
     """The out-of-place function ``nn.ReLU``, ``nn.SiLU``, ``nn.Tanh`` and ``nn.GELU`` call."""
     F = torch.nn.functional
@@ -36,11 +48,32 @@ def node_seconds(opts: MeasureOptions) -> float:
     return 0.002 if opts.quick else 0.004
 
 
+#: nodes with fewer outputs than this are not measured again with several threads: PyTorch runs them on one (its
+#: intra-op grain is 32,768 elements; BLAS libraries do not split smaller products either)
+THREADED_FROM = 4096
+
+
+def _linear_pass(torch, F, order, weights, tdt, gen, per_node: float, threads: int, say, label: str) -> dict:
+    secs: dict[tuple, float] = {}
+    for n, (b, i, o) in enumerate(order):
+        if n % 100 == 0:
+            say(f"{label}, batch {b}", n / max(1, len(order)))
+        x = torch.randn(b, i, generator=gen).to(tdt)
+        w, bias = weights[i, o]
+        secs[b, i, o] = median_time(lambda: F.linear(x, w, bias), seconds=per_node, threads=threads, min_groups=3)
+    return secs
+
+
 def linear_table(dtype: str, opts: MeasureOptions, threads: int, say: Progress, frac: tuple[float, float]) -> dict:
-    """``{batches, inputs, outputs, seconds, passes}`` of ``F.linear`` in ``dtype``: two passes over the grid (the
-    second in reverse order, a moment and an allocator history later), each node the mean of its two medians (the
-    statistic a program's time converges to on a shared machine; the lower of the two would be the quiet tail
-    only); ``passes`` holds both, and their spread is recorded."""
+    """``{batches, inputs, outputs, seconds, passes}`` of ``F.linear`` in ``dtype``: two passes over the grid on
+    one thread (the second in reverse order, a moment and an allocator history later), each node :func:`combine` of
+    its two medians; ``passes`` holds both, and their spread is recorded (and checked: :func:`check_passes`).
+
+    With several threads (thread-aware): the nodes with at least :data:`THREADED_FROM` outputs are measured again
+    with all of them, and keep the faster of the two; the smaller ones run on one thread in PyTorch anyway. On a
+    shared machine a multi-threaded operator waits for every core it was given (a descheduled thread stalls the
+    others at the next barrier, for milliseconds): the one-thread figure, on the thread's CPU clock, is the bound
+    such a stall cannot spoil."""
     import torch
 
     tdt = getattr(torch, TORCH_DTYPE[dtype])
@@ -51,27 +84,32 @@ def linear_table(dtype: str, opts: MeasureOptions, threads: int, say: Progress, 
                for i in widths for o in widths}
     per_node = node_seconds(opts) / 2
     nodes = [(b, i, o) for b in batches for i in widths for o in widths]
-    passes: list[list[float]] = []
+    span = frac[1] - frac[0]
+    stage = lambda k, n: lambda what, f: say(what, frac[0] + span * (k + f) / n)  # noqa: E731
+    parts = 3 if threads > 1 else 2
     with torch.inference_mode():
-        for k, order in enumerate((nodes, nodes[::-1])):
-            secs: dict[tuple, float] = {}
-            for n, (b, i, o) in enumerate(order):
-                if n % (len(widths) ** 2) == 0:
-                    say(f"F.linear {dtype}, pass {k + 1}, batch {b}",
-                        frac[0] + (frac[1] - frac[0]) * (k + n / len(order)) / 2)
-                x = torch.randn(b, i, generator=gen).to(tdt)
-                w, bias = weights[i, o]
-                secs[b, i, o] = median_time(lambda: F.linear(x, w, bias), seconds=per_node, threads=threads,
-                                            min_groups=3)
-            passes.append([secs[node] for node in nodes])
-    return {"batches": list(batches), "inputs": list(widths), "outputs": list(widths),
-            "seconds": [(a + b) / 2 for a, b in zip(*passes)], "passes": passes}
+        torch.set_num_threads(1)
+        try:
+            passes = [_linear_pass(torch, F, order, weights, tdt, gen, per_node, 1, stage(k, parts),
+                                   f"F.linear {dtype}, pass {k + 1}") for k, order in enumerate((nodes, nodes[::-1]))]
+        finally:
+            torch.set_num_threads(threads)
+        one = [combine(passes[0][n], passes[1][n]) for n in nodes]
+        seconds = one
+        if threads > 1:
+            big = [n for n in nodes if n[0] * n[2] >= THREADED_FROM]
+            many = _linear_pass(torch, F, big, weights, tdt, gen, per_node, threads, stage(2, parts),
+                                f"F.linear {dtype}, {threads} threads")
+            seconds = [min(t, many.get(n, t)) for n, t in zip(nodes, one)]
+    return {"batches": list(batches), "inputs": list(widths), "outputs": list(widths), "seconds": seconds,
+            "passes": [[p[n] for n in nodes] for p in passes]}
 
 
 def activation_table(dtype: str, opts: MeasureOptions, threads: int, say: Progress,
                      frac: tuple[float, float]) -> dict:
-    """``{elements, seconds: {kind: [...]}}``: each activation, out of place, over element counts; two passes,
-    each node the mean of its two medians."""
+    """``{elements, seconds: {kind: [...]}}``: each activation, out of place, over element counts; two passes on
+    one thread, each node :func:`combine` of its two medians; with several threads the nodes from 32,768 elements
+    (PyTorch's grain) measured again with all of them, keeping the faster (as :func:`linear_table`)."""
     import torch
 
     tdt = getattr(torch, TORCH_DTYPE[dtype])
@@ -83,9 +121,17 @@ def activation_table(dtype: str, opts: MeasureOptions, threads: int, say: Progre
         for k, kind in enumerate(opts.activations):
             say(f"{kind} {dtype}", frac[0] + (frac[1] - frac[0]) * k / len(opts.activations))
             fn = activation_fn(torch, kind)
-            row = [[median_time(lambda: fn(xs[n]), seconds=per_node, threads=threads, min_groups=3)
-                    for n in order] for order in (elements, elements[::-1])]
-            out[kind] = [(a + b) / 2 for a, b in zip(row[0], row[1][::-1])]
+            torch.set_num_threads(1)
+            try:
+                row = [[median_time(lambda: fn(xs[n]), seconds=per_node, threads=1, min_groups=3) for n in order]
+                       for order in (elements, elements[::-1])]
+            finally:
+                torch.set_num_threads(threads)
+            one = [combine(a, b) for a, b in zip(row[0], row[1][::-1])]
+            if threads > 1:
+                one = [min(t, median_time(lambda: fn(xs[n]), seconds=per_node, threads=threads, min_groups=3))
+                       if n >= 32768 else t for n, t in zip(elements, one)]
+            out[kind] = one
     return {"elements": list(elements), "seconds": out}
 
 
@@ -96,6 +142,16 @@ def table_spread(passes: list[list[float]]) -> dict:
     if not diffs:
         return {"median": 0.0, "p90": 0.0}
     return {"median": statistics.median(diffs), "p90": diffs[min(len(diffs) - 1, int(0.9 * len(diffs)))]}
+
+
+def check_passes(dtype: str, table: dict, limit: float = 0.5) -> list[str]:
+    """A table whose two passes differ by more than ``limit`` on a tenth of its nodes was measured while the
+    machine's speed kept changing."""
+    sp = table_spread(table["passes"])
+    if sp["p90"] > limit:
+        return [f"linear.{dtype}: the two passes over the table differ by more than {sp['p90']:.0%} on a tenth of "
+                f"its nodes (median {sp['median']:.0%}): the machine's speed kept changing"]
+    return []
 
 
 def layer_efficiency(table: dict, peak: float) -> float:
