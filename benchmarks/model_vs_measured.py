@@ -334,8 +334,11 @@ def plot(points: list[Point], path: str) -> None:
     for f, style in ((1.1, ":"), (1.3, "--")):
         ax.plot([lo, hi], [lo * f, hi * f], "k" + style, lw=0.6)
         ax.plot([lo, hi], [lo / f, hi / f], "k" + style, lw=0.6)
+    load = statistics.median(x for p in points for x in p.loads)
     ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi), xlabel="measured µs per forward",
-           ylabel="predicted µs per forward", title="predicted vs measured (dotted ±10%, dashed ±30%)")
+           ylabel="predicted µs per forward (cost tables)",
+           title=f"predicted vs measured (dotted ±10%, dashed ±30%)\nother processes used {load:.1f} of "
+                 f"{usable_cores()} cores (median over the points)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -361,7 +364,12 @@ def main(argv=None) -> int:
     ap.add_argument("--quiet-load", type=float, default=0.5, help="'quiet': other processes below this many cores")
     ap.add_argument("--json", metavar="FILE")
     ap.add_argument("--plot", metavar="PNG")
+    ap.add_argument("--replot", metavar="JSON", help="only draw --plot from a --json file of an earlier run")
     args = ap.parse_args(argv)
+    if args.replot:
+        pts = [Point(**{**d, "widths": tuple(d["widths"])}) for d in json.loads(Path(args.replot).read_text())["points"]]
+        plot(pts, args.plot)
+        return 0
     if args.quick:
         args.shapes, args.rounds, args.noise_repeats = 4, 2, 4
     say = lambda m: print(f"# {m}", file=sys.stderr, flush=True)  # noqa: E731

@@ -14,13 +14,15 @@ GRAIN = 32768  # PyTorch's intra-op grain: a triad of fewer elements runs on one
 
 
 #: the largest working set swept: a virtual machine can report its host's whole last-level cache (480 MB here),
-#: and sweeping 8x that takes a minute; beyond this the rate is main memory's on any machine of this kind
-MAX_WORKING_SET = 512 << 20
+#: and sweeping 8x that takes minutes; beyond this the rate is main memory's on any machine of this kind
+MAX_WORKING_SET = 256 << 20
 
 
 def triad_sizes(llc_bytes: int, quick: bool) -> list[int]:
-    """Working sets (bytes, three fp64 arrays) from 24 KB to 8x the last-level cache (at most 512 MB), ~2 points per
-    octave (main memory is read from the points beyond 3x the last-level cache, so there are usually several)."""
+    """Working sets (bytes, three fp64 arrays) from 24 KB to 8x the last-level cache (at most 256 MB), one point per
+    octave (two without ``quick``; main memory is read from the points beyond 3x the last-level cache, so there are
+    usually several). With measured cost tables the memory roofs only classify kernels (memory- or compute-bound) and
+    price the dtypes without a table: a coarse sweep is enough."""
     top = min(max(8 * llc_bytes, 64 << 20), MAX_WORKING_SET)
     sizes, ws = [], 24 << 10
     step = 2.0 if quick else 2 ** 0.5
