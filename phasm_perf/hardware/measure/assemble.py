@@ -68,7 +68,8 @@ def _in_program(r: dict, how: str) -> dict:
             "marshal": p["marshal"], "marshal_per_number": p["marshal_per_number"],
             "marshal_per_numpy_number": p["marshal_per_numpy_number"],
             "source": f"{how}: MLPs 8-h-h-8 fp32 at batch 1 (eager, no_grad), {p['calls']} single calls each after "
-                      f"an untimed sweep of {p['sweep_bytes'] / 2 ** 20:,.0f} MB (2x the core's private cache) and "
+                      f"an untimed sweep of {p['sweep_bytes'] / 2 ** 20:,.2f} MB (half the core's private cache: what the "
+                      "program's own work between two calls is assumed to touch) and "
                       f"again warm; cold extra by the weights' size ({pts}): cold_cache + W cold_cache_per_byte, "
                       "a least-squares line; marshal = a tuple of 8 Python floats into the input and 8 back, median in "
                       "a tight loop; marshal_per_number = (256 rows - 1 row) / (255 x 16 numbers), per numpy scalar "

@@ -1,8 +1,9 @@
 """What a forward costs inside a program beyond the same forward in a tight loop.
 
 - Cold caches: an MLP ``8 -> h -> h -> 8`` (fp32, batch 1, eager under ``no_grad``, as bench swaps it in) called
-  one call at a time; before each timed call a buffer twice the core's private cache is swept (read and written,
-  as a program's own work would; the sweep is not timed), then the same forward is timed again with warm caches.
+  one call at a time; before each timed call a buffer of half the core's private cache is swept (read and
+  written, as a program's own work between two calls would; the sweep is not timed: the assumption), then the same
+  forward is timed again with warm caches.
   The median of the paired differences (a pair shares the machine's state, so a slow moment cancels out) is the
   cold-cache cost; it grows with the weights the forward reads back (at h = 64, 256, 512: 0.02, 0.27, 1.06 MB),
   so a line ``cold = cold_cache + W cold_cache_per_byte`` is fitted over the three.
