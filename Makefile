@@ -1,15 +1,16 @@
 # The two commands of the README:
 #   make demo   sets everything up and runs `phasm-perf rank` on an example program
 #   make test   sets everything up and runs the test suite (and builds the playbook with --strict)
+# and: make fuzz (every reader fuzzed, 10,000 cases each), make test-pythons (the suite on CPython 3.10-3.13)
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip
 STAMP   = $(VENV)/.installed
 # extras installed for development and CI; torch is pinned to the CPU build by constraints/ci.txt
-EXTRAS ?= test,docs,gpu,bench,dist
+EXTRAS ?= test,docs,gpu,bench,dist,native,track,search
 
-.PHONY: setup system-deps examples demo test test-fast docs clean
+.PHONY: setup system-deps examples demo test test-fast test-pythons fuzz docs clean
 
 $(STAMP): pyproject.toml constraints/ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +23,8 @@ system-deps:
 
 # the compiled example programs (g++ comes with system-deps)
 examples: system-deps
-	@if command -v $${CXX:-g++} >/dev/null; then $(MAKE) -s -C examples/shower; \
-	else echo "examples: no C++ compiler, examples/shower not built (its tests skip; install g++)" >&2; fi
+	@if command -v $${CXX:-g++} >/dev/null; then $(MAKE) -s -C examples/shower && $(MAKE) -s -C examples/fieldmap; \
+	else echo "examples: no C++ compiler, examples/shower and examples/fieldmap not built (their tests skip; install g++)" >&2; fi
 
 setup: $(STAMP) system-deps examples
 
@@ -35,11 +36,37 @@ test: setup
 	$(PY) -m pytest -q tests
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q -d $(VENV)/site
 
+# the suite on every other Python the package claims (requires-python >= 3.10): the oldest and the newest in full
+# (slow end-to-end tests too), the ones between without the slow tests; one venv each (.venv-3.X), torch as pinned
+PYTHONS_FULL ?= 3.10 3.13
+PYTHONS_FAST ?= 3.12
+test-pythons: setup
+	@set -e; for v in $(PYTHONS_FULL) $(PYTHONS_FAST); do \
+	  py=$$(bash scripts/find-python.sh $$v); \
+	  $(MAKE) --no-print-directory .venv-$$v/.installed VENV=.venv-$$v STAMP=.venv-$$v/.installed PYTHON=$$py; \
+	  case " $(PYTHONS_FULL) " in *" $$v "*) mark="";; *) mark="not slow";; esac; \
+	  echo "== CPython $$v: pytest $${mark:+-m '$$mark'}"; start=$$(date +%s); \
+	  .venv-$$v/bin/python -m pytest -q -p no:cacheprovider $${mark:+-m "$$mark"} tests; \
+	  echo "== CPython $$v: passed in $$(( $$(date +%s) - start )) s"; \
+	done
+
 test-fast: setup
 	$(PY) -m pytest -q -m 'not slow' tests
+
+# every reader fuzzed with FUZZ_CASES cases (hypothesis), in two processes (one per core); a crash's input is kept
+# in .fuzz-crashes/ (copy it under tests/data/fuzz-regressions/FORMAT/); the counts go to .fuzz-stats/
+FUZZ_CASES ?= 10000
+FUZZ_TEXT   = folded or pyspy or perf or callgrind
+fuzz: $(STAMP)
+	rm -rf .fuzz-stats
+	@start=$$(date +%s); \
+	PHASM_FUZZ_CASES=$(FUZZ_CASES) $(PY) -m pytest -q -p no:cacheprovider tests/fuzz -k '$(FUZZ_TEXT)' & a=$$!; \
+	PHASM_FUZZ_CASES=$(FUZZ_CASES) $(PY) -m pytest -q -p no:cacheprovider tests/fuzz -k 'not ($(FUZZ_TEXT))' & b=$$!; \
+	wait $$a; ra=$$?; wait $$b; rb=$$?; \
+	$(PY) -m tests.fuzz.summary .fuzz-stats $$start && test $$ra -eq 0 -a $$rb -eq 0
 
 docs: setup
 	$(VENV)/bin/mkdocs serve
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-3.* build *.egg-info .fuzz-stats .fuzz-crashes

@@ -21,7 +21,9 @@ from .collect.program import Target, resolve_target
 from .collect.run import CountTarget, ProfileOptions, profile as _profile
 from .core.bundle import Analysis, Bundle, CallCount, CollectorInfo, CountsInfo, Meta, load_bundle
 from .core.errors import ProgramFailed, ProgramInterrupted, TooFewSamples
+from .core.output import write_output
 from .report import RankOptions, RankReport, build_report, selection_of
+from .track import Logged, Tracker, Tracking, TrackingError, open_tracker
 
 
 def profile(prog: str | Target, args: Sequence[str] = (), out: str | os.PathLike = "out.phasm",
@@ -80,13 +82,15 @@ def _stderr_tail(path: Path) -> str:
     return f"; last line of its stderr: {lines[-1].strip()[:200]}" if lines else ""
 
 
-def load_profile(path: str | os.PathLike, fmt: str | None = None, **options) -> Bundle:
+def load_profile(path: str | os.PathLike, fmt: str | None = None, force: bool = False, **options) -> Bundle:
     """A bundle directory, or a profile file in any format phasm-perf reads (detected from its content unless
-    ``fmt`` names it: see :data:`phasm_perf.calltree.readers.FORMATS`), as a :class:`Bundle`."""
+    ``fmt`` names it: see :data:`phasm_perf.calltree.readers.FORMATS`), as a :class:`Bundle`. Damaged input is one
+    :class:`~phasm_perf.core.errors.PhasmError`; ``force`` reads what can be read (the notes say what was
+    skipped)."""
     p = Path(path)
     if p.is_dir():
-        return load_bundle(p)
-    return bundle_from_profile(read_profile(p, fmt, **options), p)
+        return load_bundle(p, force=force)
+    return bundle_from_profile(read_profile(p, fmt, force=force, **options), p)
 
 
 def bundle_from_profile(profile: Profile, path: str | os.PathLike) -> Bundle:
@@ -146,7 +150,7 @@ def call_tree(source: Bundle | str | os.PathLike) -> CallTree:
 
 def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bundle | str | os.PathLike | None = None,
                input_format: str | None = None, view: str = "both", min_width: float = 1e-4,
-               candidates: bool | None = None, tree: CallTree | None = None,
+               candidates: bool | None = None, tree: CallTree | None = None, force: bool = False,
                **rank_options) -> tuple[str, list[str]]:
     """A flame graph of ``source`` (against ``other`` for a differential view) as text, and the notes to show.
     ``tree``: ``call_tree(source)`` if already built (its tables are reused); ``rank_options`` (as
@@ -154,10 +158,10 @@ def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bun
     ranks them unless the profile has more distinct stacks than :data:`~phasm_perf.report.flamegraph.RANK_LIMIT`."""
     from .report.flamegraph import render_flamegraph
 
-    bundle = source if isinstance(source, Bundle) else load_profile(source, input_format)
+    bundle = source if isinstance(source, Bundle) else load_profile(source, input_format, force=force)
     base = None
     if other is not None:
-        base = other if isinstance(other, Bundle) else load_profile(other, input_format)
+        base = other if isinstance(other, Bundle) else load_profile(other, input_format, force=force)
     text, notes = render_flamegraph(bundle, fmt, other=base, view=view, min_width=min_width, highlight=candidates,
                                     tree=tree, rank_options=RankOptions(**rank_options))
     return text, list(bundle.meta.notes) + notes
@@ -248,15 +252,198 @@ def roofline_figure(hardware: str = "local", series: dict | None = None, dtype: 
 
 
 def bench(prog: str, args: Sequence[str] = (), function: str = "", out: str | os.PathLike = "bench.out",
-          **options):
+          tracking: Tracking | None = None, **options):
     """``phasm-perf bench``: capture ``function`` (``MODULE:QUALNAME``) in ``prog args``, train, time, swap it in;
     ``options`` as :class:`phasm_perf.bench.run.BenchOptions`. Returns the :class:`~phasm_perf.bench.report.BenchReport`
-    (the surrogate and the sample are kept in ``out``)."""
+    (the surrogate, the sample, bench.json and bench.html are kept in ``out``). The run is tracked in MLflow
+    (``tracking``, default: the sqlite store in ``out``; ``Tracking(enabled=False)`` turns it off)."""
     from .bench.run import BenchOptions, bench as _bench
+    from .report.bench import render_html
 
-    return _bench(resolve_target(prog, args), function, BenchOptions(**options), out)
+    tracking = tracking or Tracking()
+    tracker, error = open_tracking(tracking, out)
+    report = _bench(resolve_target(prog, args), function, BenchOptions(**options), out)
+    text = report.model_dump_json(indent=2) + "\n"
+    write_output(text, str(Path(out) / "bench.json"))
+    write_output(render_html(report), str(Path(out) / "bench.html"))
+    if error is not None:
+        raise error.kept(f"{out}/")
+    if tracker is not None:
+        track_bench(report, out, tracker)
+    return report
+
+
+def vars(prog: str | Target, args: Sequence[str] = (), function: str = "", *, calls: int = 64,
+         event_loop: str | None = None, timeout: float | None = None, as_command: bool = False):
+    """``phasm-perf vars`` for a Python program: run ``prog args`` (or a :class:`Target`) and observe ``function``
+    (``MODULE:QUALNAME``) over a sample of its calls; returns its :class:`~phasm_perf.discover.schema.VarsReport`
+    (inputs, outputs, batching). A crash of the program raises
+    :class:`~phasm_perf.discover.python.ObservationFailed` carrying what was observed. (:func:`vars_native` for a
+    compiled program.)"""
+    from .discover.python import discover
+
+    if not isinstance(prog, Target):
+        if as_command and prog.endswith(".py") and os.path.isfile(prog):
+            as_command = False  # `-- prog.py ARGS`: a script, run with this Python
+        prog = resolve_target(prog, args, as_command=as_command)
+    return discover(prog, function, calls=calls, event_loop=event_loop, timeout=timeout)
+
+
+def largest_batch(report) -> int | None:
+    """The largest batch the program can form as it stands (1: its calls depend on each other)."""
+    from .discover import largest_batch as _largest
+
+    return _largest(report)
 
 
 def bench_frame(report) -> pd.DataFrame:
     """A bench report's per-batch table (measured and predicted seconds, error) as a DataFrame indexed by batch."""
     return pd.DataFrame([r.model_dump() for r in report.per_batch]).set_index("batch")
+
+
+def vars_native(target, function: str, **options):
+    """``phasm-perf vars`` for a compiled function: a :class:`~phasm_perf.discover.schema.VarsReport`."""
+    from .discover.native import NativeVarsOptions, discover  # frida and pyelftools: the `native` extra
+    return discover(target, function, NativeVarsOptions(**options))
+
+
+def bench_native(target, function: str, opts, out: str | os.PathLike = "bench.out", *, vars_calls: int = 10,
+                 inputs: Sequence[str] = (), outputs: Sequence[str] = (), on_status=None, on_progress=None):
+    """``phasm-perf bench`` on a compiled function: discover, capture, train, time the native runtime, swap it into
+    the unmodified binary. ``opts``: :class:`phasm_perf.bench.run.BenchOptions`. The ``local`` profile gets its
+    native runtime costs measured the first time (``hw measure`` measures them too)."""
+    from .bench.native.run import NativeExtras, bench_native as _bench_native
+
+    if opts.hardware == "local":
+        ensure_native_costs(on_status)
+    return _bench_native(target, function, opts, out, NativeExtras(vars_calls, tuple(inputs), tuple(outputs)),
+                         on_status=on_status, on_progress=on_progress)
+
+
+def ensure_native_costs(on_status=None, path: str | os.PathLike | None = None, force: bool = False):
+    """The local hardware profile with its native runtime costs (measured and saved when it has none)."""
+    from .bench.native.measure import measure_native
+    from .core.output import write_output
+    from .hardware import local_path
+    from .hardware.profile import dump, load_file
+    from .predict import profile_of
+
+    dest = Path(path) if path else local_path()
+    prof = load_file(dest) if dest.is_file() else profile_of("local", on_status=on_status)
+    if prof.native is not None and not force:
+        return prof
+    if on_status:
+        on_status("measuring the native runtime's in-program costs (once; hw measure does it too)")
+    native, raw = measure_native(on_status)
+    measured = dict(prof.measured or {}, native=raw)
+    prof = prof.model_copy(update={"native": native, "measured": measured})
+    write_output(dump(prof), dest)
+    return prof
+
+
+# ----------------------------------------------------------------------------------------------------- tracking
+def open_tracking(tracking: Tracking, folder: str | os.PathLike,
+                  on_status=None) -> tuple[Tracker | None, TrackingError | None]:
+    """The tracker for a run whose store (by default) lives in ``folder``, opened before the run so that an
+    unreachable server is known at once: ``(tracker, None)``, ``(None, None)`` when tracking is off (or MLflow is
+    not installed and no store was asked for: a status line says so), or ``(None, error)`` to raise once the
+    run's results are written."""
+    status = on_status or (lambda m: None)
+    try:
+        tracker = open_tracker(tracking, folder)
+    except TrackingError as exc:
+        if "needs MLflow" in str(exc) and tracking.uri is None and not os.environ.get("MLFLOW_TRACKING_URI"):
+            status("tracking off: MLflow is not installed (pip install 'phasm-perf[track]')")
+            return None, None
+        if exc.usage:
+            raise
+        status(f"not tracked: {exc}")
+        return None, exc
+    return tracker, None
+
+
+def sweep_point(surrogate: str, dtype: str, rows: list, built: dict):
+    """A ``--sweep`` point as :func:`phasm_perf.bench.sweep.run_sweep` hands it over, kept for tracking."""
+    from .track.records import SweepPoint
+
+    return SweepPoint(surrogate=surrogate, dtype=dtype, rows=list(rows), model_bytes=built.get("bytes"),
+                      trained=built.get("relative") is not None)
+
+
+def track_bench(report, out_dir: str | os.PathLike, tracker: Tracker, points: Sequence = ()) -> Logged:
+    """Log a bench run (its sweep points as child runs) with its files in ``out_dir`` and the surrogate as an
+    MLflow model; the plot is written to ``out_dir/bench.png`` for it."""
+    from .report.bench import plot_png
+    from .track.records import bench_record
+
+    out_dir = Path(out_dir)
+    write_output(plot_png(report), str(out_dir / "bench.png"))
+    return tracker.log(bench_record(report, out_dir, list(points)))
+
+
+def tracked_runs(store: str | os.PathLike, experiment: str | None = None) -> pd.DataFrame:
+    """The runs of a tracking store as a DataFrame (``mlflow.search_runs``: one row per run, ``params.*``,
+    ``metrics.*`` and ``tags.*`` columns). ``store``: a URI, or a folder holding the default ``mlflow.db``."""
+    from .track import DEFAULT_EXPERIMENT, default_uri
+    from .track.mlflow import runs_frame
+
+    uri = str(store) if "://" in str(store) else default_uri(store)
+    return runs_frame(uri, experiment or DEFAULT_EXPERIMENT)
+
+
+# ------------------------------------------------------------------------------------------------------- search
+def search_session(target, function: str, opts, out: str | os.PathLike, tracking: Tracking | None = None,
+                   store: str | os.PathLike | None = None, on_status=None, on_event=None):
+    """``phasm-perf search`` on a resolved target: the search (:func:`phasm_perf.search.run.run_search`), its files
+    in ``out`` (search.json, search.html, search.png, the trials' surrogates), and its MLflow parent run closed with
+    them as artifacts. The default tracking store lives in ``store`` (default ``out``). A tracking error does not
+    stop the search: it is kept on the report (``report._tracking_error``) for the caller to raise once its own
+    outputs are written."""
+    from .report.search import plot_png, render_html
+    from .search.results import summary_metrics
+    from .search.run import run_search, validate
+    from .track import RunRecord
+    from .track.records import SearchLog
+
+    out = Path(out)
+    validate(opts)
+    tracker, error = open_tracking(tracking or Tracking(), store or out, on_status)
+    report = run_search(target, function, opts, out, SearchLog(tracker) if tracker else None, on_status, on_event)
+    png = plot_png(report)
+    write_output(report.model_dump_json(indent=2) + "\n", str(out / "search.json"))
+    write_output(png, str(out / "search.png"))
+    write_output(render_html(report, png), str(out / "search.html"))
+    error = error or report._tracking_error
+    if tracker is not None and report.tracking and error is None:
+        files = [out / n for n in ("search.json", "search.html", "search.png")]
+        try:
+            tracker.finish(report.tracking["parent_run_id"],
+                           RunRecord(name=f"search {report.function}", metrics=summary_metrics(report),
+                                     artifacts=files, tags={"phasm_perf.status": report.status}),
+                           "KILLED" if report.status == "interrupted" else "FINISHED")
+        except TrackingError as exc:
+            error = exc
+    if error is not None and not isinstance(error, TrackingError):  # a store error met inside the search
+        error = TrackingError(str(error))
+    report._tracking_error = error.kept(f"{out}/") if error is not None else None
+    return report
+
+
+def search(prog: str, args: Sequence[str] = (), function: str = "", out: str | os.PathLike = "search.out",
+           tracking: Tracking | None = None, **options):
+    """``phasm-perf search`` from Python: ``options`` as :class:`phasm_perf.search.run.SearchOptions` (``space``: a
+    :class:`phasm_perf.search.space.Space`). Returns the :class:`~phasm_perf.search.schema.SearchReport`."""
+    from .search.run import SearchOptions
+
+    report = search_session(resolve_target(prog, args), function, SearchOptions(**options), out, tracking)
+    if report._tracking_error is not None:
+        raise report._tracking_error
+    return report
+
+
+def trials_frame(report) -> pd.DataFrame:
+    """A search report's trials as a DataFrame indexed by trial number (``on_front`` marks the Pareto front)."""
+    front = {p.number for p in report.pareto}
+    df = pd.DataFrame([t.model_dump(exclude={"errors"}) for t in report.trials]).set_index("number")
+    df["on_front"] = [n in front for n in df.index]
+    return df

@@ -12,7 +12,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAMS = Path(__file__).parent / "programs"
 EXAMPLES = ROOT / "examples"
-PEER_DATA = ROOT.parent / "shared" / "peer-data"
+PEER_DATA = Path(__file__).parent / "data" / "peer"  # ORIGIN.md: where each file comes from
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_local_profile(tmp_path_factory):
+    """The tests never read or write the user's measured profile (``~/.cache/phasm-perf/local.yaml``): a session
+    of its own measures this machine once, the first time a test needs ``--hardware local``."""
+    if "PHASM_PERF_LOCAL_PROFILE" in os.environ:
+        yield
+        return
+    os.environ["PHASM_PERF_LOCAL_PROFILE"] = str(tmp_path_factory.mktemp("hardware") / "local.yaml")
+    try:
+        yield
+    finally:
+        os.environ.pop("PHASM_PERF_LOCAL_PROFILE", None)
 
 
 def run_cli(*args: str, cwd: str | os.PathLike | None = None, env: dict | None = None, timeout: float = 300,
@@ -41,8 +55,8 @@ def programs() -> Path:
 
 @pytest.fixture
 def peer_data() -> Path:
-    if not PEER_DATA.is_dir():
-        pytest.skip(f"peer data not found at {PEER_DATA} (it lives beside the repository, in shared/)")
+    """Other projects' profiles (FlameGraph's perf tests, speedscope's samples), kept in the repository."""
+    assert PEER_DATA.is_dir(), f"{PEER_DATA} is missing: it is part of the repository"
     return PEER_DATA
 
 
@@ -53,3 +67,56 @@ def assert_one_line_error(proc: subprocess.CompletedProcess) -> str:
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("phasm-perf: error:")]
     assert len(errors) == 1, proc.stderr
     return errors[0]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    """A real ``mlflow server`` on a free port of 127.0.0.1 (sqlite backend, served artifacts), for the session;
+    yields its URI."""
+    import shutil
+    import time
+    import urllib.request
+
+    pytest.importorskip("mlflow")
+    exe = shutil.which("mlflow", path=str(Path(sys.executable).parent)) or shutil.which("mlflow")
+    if exe is None:
+        pytest.skip("the mlflow command is not installed")
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    uri = f"http://127.0.0.1:{port}"
+    log = (root / "server.log").open("wb")
+    proc = subprocess.Popen([exe, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+                             "--backend-store-uri", f"sqlite:///{root / 'server.db'}",
+                             "--artifacts-destination", str(root / "artifacts")],
+                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(uri + "/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"mlflow server did not start: {(root / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield uri
+    finally:
+        import os
+        import signal
+
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()

@@ -14,8 +14,7 @@ from __future__ import annotations
 import inspect
 from typing import Any, Callable, Iterable, Sequence
 
-#: the attribute ``bench`` sets on a swapped function: ``handler(self_or_None, calls) -> list``
-BATCH_ATTR = "__phasm_perf_batch__"
+from ..core.hook.trampoline import BATCH_ATTR  # set on a swapped function: ``handler(self_or_None, calls) -> list``
 
 
 def batch_point(func: Callable[..., Any], calls: Iterable[Sequence[Any]]) -> list:

@@ -8,33 +8,15 @@ with the reason and left out of the surrogate's inputs; a result that is not num
 
 from __future__ import annotations
 
-import ast
-import importlib.util
-import os
-import shutil
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ..collect.program import Target
 from ..core.errors import PhasmError
+from ..core.hook.function import FunctionRef, parse_function as _parse_function
 from .flatten import leaf_names, numpy_scalars as _numpy_scalars, width
 from .runs import run_program, seconds_per_timed_call
-
-
-@dataclass(frozen=True)
-class FunctionRef:
-    """``MODULE:QUALNAME``; ``script`` is set when MODULE is the program's own script (run as ``__main__``)."""
-
-    module: str
-    qualname: str
-    script: str | None = None
-
-    @property
-    def display(self) -> str:
-        return f"{self.module}:{self.qualname}"
 
 
 @dataclass
@@ -45,8 +27,8 @@ class Capture:
     Y: np.ndarray
     input_names: list[str]
     output_names: list[str]
-    inputs: list[dict]  # [{"name", "schema", "width"}]: the arguments the surrogate reads, in order
-    skipped: list[dict]  # [{"name", "reason"}]: arguments left out
+    inputs: list[dict]  # [{"name", "root", "schema", "width"}]: the variables the surrogate reads, in order
+    skipped: list[dict]  # [{"name", "reason"}]: inputs left out
     result_schema: dict
     function_seconds: float
     seconds_per_call: float
@@ -57,107 +39,54 @@ class Capture:
     first_call_original: bool
     batch_sizes: dict[int, int] = field(default_factory=dict)
     stdout: str = ""
+    outputs: list[dict] = field(default_factory=list)  # [{"name", "root", "schema", "width"}]: what it writes
 
     @property
     def numpy_scalars(self) -> int:
         """How many of the flat inputs and outputs the program passes as numpy scalars."""
-        return sum(_numpy_scalars(i["schema"]) for i in self.inputs) + _numpy_scalars(self.result_schema)
+        return sum(_numpy_scalars(i["schema"]) for i in self.inputs + self.outputs)
 
     @property
     def constant_inputs(self) -> list[str]:
+        """Inputs that do not change over the sample: a spread (standard deviation) within :data:`CONSTANT_RTOL` of
+        the input's size (so 0.1 + 2e-17 still counts as constant; an exact 0 as well)."""
         if len(self.X) < 2:
             return []
-        return [n for n, s in zip(self.input_names, self.X.std(axis=0)) if s == 0]
+        scale = np.maximum(np.abs(self.X).max(axis=0), np.finfo(float).tiny)
+        return [n for n, s, m in zip(self.input_names, self.X.std(axis=0), scale) if s <= CONSTANT_RTOL * m]
+
+
+#: relative spread under which an input counts as constant (bench's notes say which inputs, and this tolerance)
+CONSTANT_RTOL = 1e-9
 
 
 def parse_function(spec: str, target: Target) -> FunctionRef:
     """Check ``MODULE:QUALNAME`` against the program before running it (a quick, static look)."""
-    if ":" not in spec:
-        raise PhasmError(f"--function {spec!r}: give MODULE:QUALNAME, e.g. particles:boris_push "
-                         "(the script's own name for functions defined in it)")
-    module, qualname = spec.split(":", 1)
-    if not module or not qualname or not all(p.isidentifier() for p in module.split(".")) or \
-            not all(p.isidentifier() or p == "<locals>" for p in qualname.split(".")):
-        raise PhasmError(f"--function {spec!r} is not MODULE:QUALNAME (dotted Python names)")
-    script = target.program if target.program and target.program.suffix == ".py" else None
-    if script is not None and module == script.stem:
-        _check_source(script, qualname, spec)
-        return FunctionRef(module, qualname, str(script))
-    source = _find_module_source(module, target, script)
-    if source is not None:
-        _check_source(source, qualname, spec)
-    return FunctionRef(module, qualname, None)
-
-
-def _find_module_source(module: str, target: Target, script: Path | None) -> Path | None:
-    """The module's source file, looked up the way the program would (its folder first), when we can."""
-    exe = shutil.which(target.argv[0]) or target.argv[0]
-    if os.path.realpath(exe) != os.path.realpath(sys.executable):
-        return None  # another interpreter: leave it to the run to say whether the module is there
-    extra = [str(script.parent)] if script else []
-    saved = list(sys.path)
-    sys.path[:0] = extra + [os.getcwd()]
-    try:
-        try:
-            found = importlib.util.find_spec(module)
-        except (ImportError, ValueError):
-            found = None
-    finally:
-        sys.path[:] = saved
-    if found is None:
-        where = f" (looked in {extra[0]}, the working directory and the environment)" if extra else ""
-        raise PhasmError(f"unknown module {module!r}{where}; for a function of the script itself use "
-                         f"{script.stem + ':FUNCTION' if script else 'SCRIPT:FUNCTION'}")
-    origin = found.origin
-    return Path(origin) if origin and origin.endswith(".py") else None
-
-
-def _check_source(path: Path, qualname: str, spec: str) -> None:
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=str(path))
-    except SyntaxError:
-        return  # the run will say what is wrong with it
-    if "<locals>" in qualname:
-        return
-    defs = _definitions(tree.body, "")
-    if qualname not in defs:
-        top = sorted(d for d in defs if "." not in d)
-        listed = ", ".join(top[:12]) + (" ..." if len(top) > 12 else "")
-        raise PhasmError(f"no function {qualname!r} in {path.name} (--function {spec}); "
-                         f"it defines: {listed or 'no functions'}")
-
-
-def _definitions(body: list, prefix: str) -> set[str]:
-    out: set[str] = set()
-    for node in body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            out.add(prefix + node.name)
-        elif isinstance(node, ast.ClassDef):
-            out.add(prefix + node.name)
-            out |= _definitions(node.body, f"{prefix}{node.name}.")
-        elif isinstance(node, (ast.If, ast.Try, ast.With)):
-            for part in ("body", "orelse", "finalbody", "handlers"):
-                for sub in getattr(node, part, []) or []:
-                    out |= _definitions([sub] if not isinstance(sub, ast.ExceptHandler) else sub.body, prefix)
-    return out
+    return _parse_function(spec, target.program, target.argv[0])
 
 
 def capture(target: Target, fn: FunctionRef, *, budget: int = 4096, seed: int = 0, min_samples: int = 64,
-            cwd: str | None = None, timeout: float | None = None) -> Capture:
-    """Run the program once, capture up to ``budget`` calls of ``fn``, and check there is something to train on."""
-    spec = {"mode": "capture", "module": fn.module, "qualname": fn.qualname, "script": fn.script,
-            "budget": budget, "seed": seed}
+            cwd: str | None = None, timeout: float | None = None, variables: dict | None = None) -> Capture:
+    """Run the program once, capture up to ``budget`` calls of ``fn``, and check there is something to train on.
+
+    ``variables`` (``{"inputs": [...], "outputs": [...]}``, see :mod:`.plan`) says what to read before each call
+    and after it; without it, the arguments and the return value."""
+    spec = dict(fn.spec(), mode="capture", budget=budget, seed=seed)
+    if variables:
+        spec["variables"] = variables
     run = run_program(target, spec, cwd=cwd, timeout=timeout)
     r = run.report
     _check_status(r.get("status", ""), fn)
     if r.get("result_error"):
-        raise PhasmError(f"{fn.display} returns something that is not numeric ({r['result_error']}); "
+        what = "returns" if r["result_error"].startswith("the result") else "writes"
+        raise PhasmError(f"{fn.display} {what} something that is not numeric ({r['result_error']}); "
                          "a surrogate needs numbers out")
     params = r.get("params") or []
     inputs = [p for p in params if not p["skipped"] and p["schema"] is not None]
     skipped = [{"name": p["name"], "reason": p["skipped"]} for p in params if p["skipped"]]
     if not inputs or sum(width(p["schema"]) for p in inputs) == 0:
-        why = "; ".join(s["reason"] for s in skipped) or "it takes no arguments"
+        why = "; ".join(f"{s['name']}: {s['reason']}" if s["name"] not in s["reason"] else s["reason"]
+                        for s in skipped) or "it takes no arguments"
         raise PhasmError(f"{fn.display} has no numeric inputs ({why}); a surrogate needs numbers in")
     X = np.asarray(r["X"], dtype=np.float64).reshape(len(r["X"]), -1)
     Y = np.asarray(r["Y"], dtype=np.float64).reshape(len(r["Y"]), -1)
@@ -169,14 +98,22 @@ def capture(target: Target, fn: FunctionRef, *, budget: int = 4096, seed: int = 
                          f"need at least {min_samples} (give the program more work, or lower --min-samples)")
     per_call = seconds_per_timed_call(r)
     input_names = [n for p in inputs for n in leaf_names(p["schema"], p["name"])]
-    output_names = leaf_names(r["result_schema"], "out") if r["result_schema"]["kind"] != "float" else ["out"]
+    outputs = [dict(o, width=width(o["schema"])) for o in r.get("outputs") or []]
+    output_names = [n for o in outputs for n in _output_names(o)]
     return Capture(
-        function=fn, calls=calls, X=X, Y=Y, input_names=input_names, output_names=output_names,
-        inputs=[{"name": p["name"], "schema": p["schema"], "width": width(p["schema"])} for p in inputs],
+        function=fn, calls=calls, X=X, Y=Y, input_names=input_names, output_names=output_names, outputs=outputs,
+        inputs=[{"name": p["name"], "root": p.get("root", "arg"), "schema": p["schema"], "width": width(p["schema"])}
+                for p in inputs],
         skipped=skipped, result_schema=r["result_schema"], function_seconds=per_call * calls,
         seconds_per_call=per_call, program_seconds=run.program_seconds, wall_seconds=run.wall_seconds,
         budget=budget, swap=r.get("swap"), first_call_original=bool(r.get("first_call_original")),
         batch_sizes={int(k): int(v) for k, v in (r.get("batch_sizes") or {}).items()}, stdout=run.stdout)
+
+
+def _output_names(o: dict) -> list[str]:
+    if o["root"] != "return":
+        return leaf_names(o["schema"], o["name"])
+    return ["out"] if o["schema"]["kind"] == "float" else leaf_names(o["schema"], "out")
 
 
 def _check_status(status: str, fn: FunctionRef) -> None:

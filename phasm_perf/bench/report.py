@@ -18,8 +18,9 @@ SCHEMA_VERSION = 2
 
 class InputInfo(BaseModel):
     name: str
-    width: int = Field(description="how many numbers this argument flattens to")
+    width: int = Field(description="how many numbers this variable flattens to")
     kind: str = Field(description="float, int, bool, tuple, list, dict, ndarray")
+    root: str = Field("arg", description="where it lives: arg (a parameter), global, cell (closure), return")
 
 
 class SkippedInput(BaseModel):
@@ -43,6 +44,12 @@ class CaptureSummary(BaseModel):
     program_seconds: float = Field(description="the capture run's program time (capture work included)")
     swapped_at: str | None = Field(description="definition (the def bound the name) or first call")
     batch_points: dict[str, int] = Field(description="batch size -> batches, from batch_point calls")
+    outputs: list[InputInfo] = Field(default_factory=list, description="what the surrogate writes: the return "
+                                                                       "value, arrays in place, attributes, globals")
+    dropped_constants: list[str] = Field(default_factory=list, description="inputs `vars` found constant: left out "
+                                                                           "of the surrogate's inputs")
+    counters: list[str] = Field(default_factory=list, description="variables stepped by a constant per call: "
+                                                                  "replayed after each surrogate call")
 
 
 class OutputErrorRow(BaseModel):

@@ -18,9 +18,11 @@ import numpy as np
 
 from .. import __version__
 from ..collect.program import Target
-from . import report as R
-from .capture import Capture, capture, parse_function
+from ..discover.python import discover
 from ..model.laws import batched_seconds, end_to_end
+from . import report as R
+from .capture import CONSTANT_RTOL, Capture, capture, parse_function
+from .plan import Plan, plan
 from .predict import Prediction, load_profile, predict, profile_threads
 from .runs import seconds_per_timed_call, timed_calls
 from .swap import compare_output, run_session
@@ -51,6 +53,7 @@ class BenchOptions:
     timing_repeats: int = 25
     swap: bool = True
     timeout: float | None = None
+    discover_calls: int = 32  # calls `vars` observes in full before thinning (the discovery run)
 
 
 def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.PathLike, *,
@@ -66,9 +69,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
     threads = opts.threads or profile_threads(profile) or 1
     dev = resolve_device(opts.device, threads)
 
-    status(f"capture run: {fn.display}, budget {opts.samples} samples")
-    cap = capture(target, fn, budget=opts.samples, seed=opts.seed, min_samples=opts.min_samples,
-                  timeout=opts.timeout)
+    pl, cap = _discover_and_capture(target, fn, opts, status)
     status(f"captured {len(cap.X)} of {cap.calls} calls; training {opts.surrogate} ({len(cap.input_names)} -> "
            f"{len(cap.output_names)})")
     trained = train(cap.X, cap.Y, cap.output_names,
@@ -77,8 +78,9 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
                                  threads=dev.threads or 1), progress=on_progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = save(trained, out_dir / "surrogate.pt2",
-                {"function": fn.display, "inputs": cap.inputs, "result_schema": cap.result_schema,
-                 "input_names": cap.input_names, "output_names": cap.output_names})
+                {"function": fn.display, "inputs": cap.inputs, "outputs": cap.outputs, "counters": pl.counters,
+                 "result_schema": cap.result_schema, "input_names": cap.input_names,
+                 "output_names": cap.output_names})
     widths = [len(cap.input_names), *hidden, len(cap.output_names)]
     np.savez_compressed(out_dir / "samples.npz", X=cap.X, Y=cap.Y, input_names=np.array(cap.input_names),
                         output_names=np.array(cap.output_names))
@@ -140,9 +142,16 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
                      f"{dev.threads} -o FILE` and pass --hardware FILE)")
     if not pred.ok:
         notes.append(f"prediction {pred.status}: measured numbers only")
+    if pl.dropped:
+        notes.append(f"left out of the surrogate's inputs, constant in every call `vars` observed: "
+                     f"{', '.join(pl.dropped)} (the surrogate is valid only at these values)")
+    if pl.counters:
+        notes.append("replayed after each surrogate call (counters): " +
+                     ", ".join(f"{c['name']} ({c['step']:+g})" for c in pl.counters))
     if cap.constant_inputs:
-        notes.append(f"inputs constant in every sample: {', '.join(cap.constant_inputs)} (the surrogate learns "
-                     "nothing about them; it is valid only at these values)")
+        notes.append(f"inputs constant in every sample (spread within {CONSTANT_RTOL:g} of their size): "
+                     f"{', '.join(cap.constant_inputs)} (the surrogate learns nothing about them; it is valid only "
+                     "at these values)")
     if dev.device == "cpu":
         notes.append(f"CUDA {dev.cuda}: timed on the CPU")
 
@@ -156,7 +165,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
         device=R.DeviceSummary(device=dev.device, name=dev.name, threads=dev.threads, cuda=dev.cuda,
                                runtime=opts.runtime, clock=default_clock(dev.device)[1]),
         options={k: v for k, v in vars(opts).items()},
-        capture=_capture_summary(cap),
+        capture=_capture_summary(cap, pl),
         training=R.Training(
             surrogate=hidden_text(t.hidden), widths=widths, activation=t.activation, dtype=t.dtype,
             parameters=t.parameters, seed=opts.seed, samples_train=t.n_train, samples_validation=t.n_val,
@@ -168,6 +177,19 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
                                     t_in_program=pred.t_in_program if pred.ok else None),
         per_batch=rows, per_batch_median_error=per_batch_error, end_to_end=e2e, end_to_end_error=e2e_error,
         verdict=verdict, notes=notes)
+
+
+def _discover_and_capture(target: Target, fn, opts: BenchOptions, status: Status) -> tuple[Plan, Capture]:
+    """The discovery run (what the function reads and writes: ``phasm-perf vars``), the refusal of what a surrogate
+    cannot reproduce, then the capture run of every discovered input and output."""
+    status(f"discovery run: what {fn.display} reads and writes (phasm-perf vars)")
+    found = discover(target, fn.display, calls=opts.discover_calls, timeout=opts.timeout)
+    pl = plan(found)
+    status(f"capture run: {fn.display}, budget {opts.samples} samples")
+    cap = capture(target, fn, budget=opts.samples, seed=opts.seed, min_samples=opts.min_samples,
+                  timeout=opts.timeout, variables=pl.spec())
+    cap.skipped += [s for s in pl.skipped if s["name"] not in {x["name"] for x in cap.skipped}]
+    return pl, cap
 
 
 def uniform_slowdown(rows, threshold: float = 0.25, spread: float = 0.15) -> float | None:
@@ -183,10 +205,14 @@ def uniform_slowdown(rows, threshold: float = 0.25, spread: float = 0.15) -> flo
     return mid
 
 
-def _capture_summary(cap: Capture) -> R.CaptureSummary:
+def _capture_summary(cap: Capture, pl: Plan) -> R.CaptureSummary:
     return R.CaptureSummary(
         calls=cap.calls, samples=len(cap.X), budget=cap.budget,
-        inputs=[R.InputInfo(name=i["name"], width=i["width"], kind=i["schema"]["kind"]) for i in cap.inputs],
+        inputs=[R.InputInfo(name=i["name"], width=i["width"], kind=i["schema"]["kind"], root=i.get("root", "arg"))
+                for i in cap.inputs],
+        outputs=[R.InputInfo(name=o["name"], width=o["width"], kind=o["schema"]["kind"], root=o["root"])
+                 for o in cap.outputs],
+        dropped_constants=list(pl.dropped), counters=[c["name"] for c in pl.counters],
         skipped_inputs=[R.SkippedInput(**s) for s in cap.skipped], input_names=cap.input_names,
         output_names=cap.output_names, constant_inputs=cap.constant_inputs, result_kind=cap.result_schema["kind"],
         seconds_per_call=cap.seconds_per_call, function_seconds=cap.function_seconds,

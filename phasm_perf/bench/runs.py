@@ -1,19 +1,15 @@
-"""One run of the user's program with the bench hook (``_sitehook``) on ``PYTHONPATH``, and what it reported."""
+"""One run of the user's program with phasm-perf's hook (:mod:`phasm_perf.core.hook`) loading bench's agent, and what
+it reported."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import tempfile
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..collect.program import Target
-from ..core.errors import PhasmError, ProgramFailed
+from ..core.errors import PhasmError
+from ..core.hook.run import run_with_hook
 
-HOOK_DIR = Path(__file__).parent / "_sitehook"
+AGENT = "phasm_perf.bench._runtime"  # the module the hook loads in the program (its ``install(spec)``)
 
 
 @dataclass
@@ -48,36 +44,6 @@ def run_program(target: Target, spec: dict, *, cwd: str | None = None, timeout: 
     if target.kind != "python":
         raise PhasmError(f"bench needs a Python program (a .py script or `-- python ...`); "
                          f"{target.display!r} is {target.kind}")
-    with tempfile.TemporaryDirectory(prefix="phasm-bench-") as tmp:
-        spec = dict(spec, out=str(Path(tmp) / "report.json"))
-        spec_path = Path(tmp) / "spec.json"
-        spec_path.write_text(json.dumps(spec), encoding="utf-8")
-        env = dict(os.environ)
-        env["PHASM_PERF_BENCH_SPEC"] = str(spec_path)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HOOK_DIR), env.get("PYTHONPATH", "")) if p)
-        out_path, err_path = Path(tmp) / "stdout.txt", Path(tmp) / "stderr.txt"
-        with out_path.open("wb") as out, err_path.open("wb") as err:
-            t = time.perf_counter()
-            try:
-                proc = subprocess.run(target.argv, cwd=cwd, env=env, stdout=out, stderr=err,
-                                      stdin=subprocess.DEVNULL, timeout=timeout)
-            except subprocess.TimeoutExpired:
-                raise PhasmError(f"the {spec['mode']} run exceeded {timeout:.0f} s (raise --timeout)") from None
-            except OSError as exc:
-                raise PhasmError(f"could not start {target.argv[0]!r}: {exc.strerror}") from None
-            wall = time.perf_counter() - t
-        stdout = out_path.read_text(encoding="utf-8", errors="replace")
-        lines = [ln for ln in err_path.read_text(encoding="utf-8", errors="replace").splitlines() if ln.strip()]
-        tail = lines[-1].strip()[:200] if lines else ""
-        rpath = Path(spec["out"])
-        report = json.loads(rpath.read_text(encoding="utf-8")) if rpath.exists() else {}
-    if report.get("status") == "hook_failed":
-        raise PhasmError(f"the {spec['mode']} run could not load phasm-perf's hook in the program's Python: "
-                         f"{'; '.join(report.get('errors', []))}")
-    if proc.returncode != 0:
-        last = f"; last line of its stderr: {tail}" if tail else ""
-        raise ProgramFailed(f"the program exited with status {proc.returncode} in the {spec['mode']} run{last}")
-    if not report:
-        raise PhasmError(f"the {spec['mode']} run ended without phasm-perf's report (did the program call "
-                         "os._exit, or run under another Python?)")
-    return Run(spec["mode"], proc.returncode, wall, report, stdout, tail)
+    spec = dict(spec, agent=AGENT)
+    run = run_with_hook(target.argv, spec, what=spec["mode"], cwd=cwd, timeout=timeout)
+    return Run(spec["mode"], run.returncode, run.wall_seconds, run.report, run.stdout, run.stderr_tail)

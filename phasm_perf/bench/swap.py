@@ -101,7 +101,7 @@ def run_session(target: Target, fn: FunctionRef, surrogate: str, *, repeats: int
                 threads: int | None = None, device: str = "cpu", runtime: str = "eager", cwd: str | None = None,
                 timeout: float | None = None, on_status: Callable[[str], None] | None = None) -> list[Variant]:
     """Baseline and surrogate runs, interleaved; with ``batched`` also the surrogate one call at a time."""
-    base = {"module": fn.module, "qualname": fn.qualname, "script": fn.script}
+    base = fn.spec()
     sur = dict(base, mode="surrogate", surrogate=str(surrogate), threads=threads, device=device, runtime=runtime)
     specs = {"baseline": dict(base, mode="baseline"), "timed": dict(base, mode="capture", budget=0),
              "surrogate": sur}

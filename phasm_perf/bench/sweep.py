@@ -13,9 +13,11 @@ A local cluster by default, or any scheduler (``--scheduler tcp://host:8786``; a
 from __future__ import annotations
 
 import io
+import logging
 import socket
 import statistics
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -100,8 +102,17 @@ def _client(opts: SweepOptions):
             return Client(opts.scheduler, timeout="10s"), None
         except (OSError, TimeoutError) as exc:
             raise PhasmError(f"cannot reach the Dask scheduler at {opts.scheduler!r}: {exc}") from None
-    cluster = LocalCluster(n_workers=opts.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    with warnings.catch_warnings():  # "port 8787 is already in use": another cluster on the machine, harmless
+        warnings.simplefilter("ignore", UserWarning)
+        cluster = LocalCluster(n_workers=opts.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)  # not the nannies' shutdown warnings
     return Client(cluster), cluster
+
+
+def connect(scheduler: str | None, workers: int = 2):
+    """``(client, cluster)``: a client of the scheduler at ``scheduler``, or of a new local cluster of ``workers``
+    single-threaded worker processes (``cluster``, to close after the client; ``None`` for an address)."""
+    return _client(SweepOptions(scheduler=scheduler, workers=workers))
 
 
 def check_scheduler(opts: SweepOptions) -> None:
@@ -122,8 +133,11 @@ def _client_classes():
 
 
 def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
-              on_status: Callable[[str], None] | None = None) -> R.SweepSummary:
-    """Run the sweep around the surrogate saved at ``surrogate_path`` (its inputs, outputs, normalisation)."""
+              on_status: Callable[[str], None] | None = None,
+              on_point: Callable[[str, str, list[R.SweepRow], dict], None] | None = None) -> R.SweepSummary:
+    """Run the sweep around the surrogate saved at ``surrogate_path`` (its inputs, outputs, normalisation).
+    ``on_point(surrogate, dtype, rows, built)`` is called for each shape and dtype once timed (``built``: the
+    surrogate's saved ``bytes`` and its validation error ``relative``; tracking logs each as a run)."""
     status = on_status or (lambda m: None)
     module, meta = load(surrogate_path)
     n_in, n_out = len(meta["input_names"]), len(meta["output_names"])
@@ -181,6 +195,8 @@ def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
                                        measured_seconds=r["seconds"], predicted_seconds=p,
                                        error=(p / r["seconds"] - 1) if p else None,
                                        validation_relative_error=built[(h, d)]["relative"], worker=r["worker"]))
+            if on_point is not None:
+                on_point("mlp:" + "x".join(map(str, h)), d, rows[-len(opts.batches):], built[(h, d)])
     errs = [abs(r.error) for r in rows if r.error is not None]
     if overlaps:
         raise PhasmError(f"{overlaps} timed sweep trials overlapped on {opts.device}: the lock {lock!r} did not hold")

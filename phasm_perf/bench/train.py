@@ -28,6 +28,7 @@ import numpy as np
 from ..core.errors import PhasmError
 from ..core.output import output_file
 from ..model.spec import ACTIVATIONS, TORCH_DTYPES, hidden_text, parse_dtype, parse_hidden
+from .capture import CONSTANT_RTOL
 
 
 
@@ -43,6 +44,10 @@ class TrainOptions:
     seed: int = 0
     dtype: str = "fp32"
     threads: int = 1
+    normalise: str = "standard"  # inputs: standard (mean, std), minmax (mid-range, half range) or none
+
+
+NORMALISATIONS = ("standard", "minmax", "none")
 
 
 @dataclass
@@ -127,10 +132,18 @@ def fold(model, dtype: str = "fp32"):
     return net.to(getattr(torch, TORCH_DTYPES[parse_dtype(dtype)]))
 
 
-def _stats(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    mean = a.mean(axis=0)
-    std = a.std(axis=0)
-    std[~np.isfinite(std) | (std == 0)] = 1.0
+def _stats(a: np.ndarray, how: str = "standard") -> tuple[np.ndarray, np.ndarray]:
+    """Offset and scale per column: ``standard`` mean and std, ``minmax`` mid-range and half range (to [-1, 1]),
+    ``none`` 0 and 1. Any affine normalisation folds into the first layer alike."""
+    if how == "none":
+        return np.zeros(a.shape[1], np.float32), np.ones(a.shape[1], np.float32)
+    if how == "minmax":
+        lo, hi = a.min(axis=0), a.max(axis=0)
+        mean, std = (lo + hi) / 2, (hi - lo) / 2
+    else:
+        mean, std = a.mean(axis=0), a.std(axis=0)
+    # a column constant up to rounding (Capture.constant_inputs) is not scaled up by its rounding noise
+    std[~np.isfinite(std) | (std <= CONSTANT_RTOL * np.abs(a).max(axis=0, initial=0.0))] = 1.0
     return mean.astype(np.float32), std.astype(np.float32)
 
 
@@ -157,7 +170,9 @@ def train(X: np.ndarray, Y: np.ndarray, output_names: Sequence[str], opts: Train
     if n - n_val < 2:
         raise PhasmError(f"too few samples to train: {n} (need a training and a validation set)")
     val_idx, tr_idx = order[:n_val], order[n_val:]
-    xm, xs = _stats(X[tr_idx])
+    if opts.normalise not in NORMALISATIONS:
+        raise PhasmError(f"normalisation {opts.normalise!r}: choose one of {', '.join(NORMALISATIONS)}")
+    xm, xs = _stats(X[tr_idx], opts.normalise)
     ym, ys = _stats(Y[tr_idx])
     model = build_surrogate(X.shape[1], Y.shape[1], opts.hidden, opts.activation, xm, xs, ym, ys)
     xt = torch.as_tensor(X, dtype=torch.float32)

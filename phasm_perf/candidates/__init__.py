@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
 import pandas as pd
 
 from ..calltree.tree import CallTree
+from ..core.errors import PhasmError
+from ..core.folded import split_frame
 from . import filters
 from .filters import make_is_user_code
 
@@ -67,4 +71,28 @@ def select(tree: CallTree, options: SelectOptions = SelectOptions(),
     return Selection(work, df, total, notes)
 
 
-__all__ = ["SelectOptions", "Selection", "select", "filters", "make_is_user_code"]
+def check_event_loop(stacks: list[Counter], symbol: str | None, where: str) -> None:
+    """Refuse an ``--event-loop`` that names no frame of the profile, with the closest names it has (or, when
+    none is close, its heaviest functions)."""
+    if not symbol:
+        return
+    weight: Counter = Counter()
+    for c in stacks:
+        for frames, w in c.items():
+            for f in set(frames):
+                weight[f] += w
+    if any(filters.frame_matches(f, symbol) for f in weight):
+        return
+    by_name: Counter = Counter()
+    for f, w in weight.items():
+        by_name[split_frame(f)[0]] += w
+    close = difflib.get_close_matches(symbol, list(by_name), n=5, cutoff=0.6)
+    if close:
+        raise PhasmError(f"--event-loop {symbol!r} names no frame of {where}; the closest names in it: "
+                         f"{', '.join(close)}")
+    heavy = [n for n, _ in by_name.most_common(5)]
+    raise PhasmError(f"--event-loop {symbol!r} names no frame of {where} (nothing close); its heaviest frames: "
+                     f"{', '.join(heavy) or 'none'}")
+
+
+__all__ = ["SelectOptions", "Selection", "select", "check_event_loop", "filters", "make_is_user_code"]

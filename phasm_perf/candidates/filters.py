@@ -98,7 +98,8 @@ def make_is_user_code(user_roots: Iterable[str] = (), library_prefixes: Iterable
 
 # -- stack filters ---------------------------------------------------------------------------------------------
 
-def _frame_matches(frame: str, symbol: str) -> bool:
+def frame_matches(frame: str, symbol: str) -> bool:
+    """Whether ``frame`` is the one ``--event-loop SYMBOL`` names (by name, last dotted part, or whole frame)."""
     name, file, _ = split_frame(frame)
     return name == symbol or name.rsplit(".", 1)[-1] == symbol or frame == symbol or function_key(frame) == symbol
 
@@ -109,7 +110,7 @@ def restrict_to_event_loop(stacks: Counter, symbol: str | None) -> Counter:
         return Counter(stacks)
     out: Counter = Counter()
     for frames, w in stacks.items():
-        if any(_frame_matches(f, symbol) for f in frames):
+        if any(frame_matches(f, symbol) for f in frames):
             out[frames] += w
     return out
 
@@ -174,7 +175,7 @@ def drop_event_loop_and_callers(df: pd.DataFrame, stacks: Counter, symbol: str) 
     above: set[str] = set()
     for frames in stacks:
         for i, f in enumerate(frames):
-            if _frame_matches(f, symbol):
+            if frame_matches(f, symbol):
                 above.update(function_key(g) for g in frames[: i + 1])
                 break
     return _exclude(df, df["function"].isin(above), "event loop")
@@ -222,5 +223,5 @@ def flag_waiting(df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
 
 __all__ = [
     "Stack", "attribute_library_leaves", "fold_comprehensions", "drop_event_loop_and_callers", "drop_library_functions", "drop_runtime_frames", "drop_tiny",
-    "drop_tower_bases", "flag_waiting", "is_runtime_frame", "make_is_user_code", "restrict_to_event_loop",
+    "drop_tower_bases", "flag_waiting", "frame_matches", "is_runtime_frame", "make_is_user_code", "restrict_to_event_loop",
 ]

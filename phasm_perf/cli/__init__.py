@@ -15,7 +15,7 @@ from .. import __version__
 from ..core.errors import PhasmError
 
 #: subcommand modules, in the order ``--help`` lists them
-COMMANDS = ["rank", "profile", "predict", "hw", "bench", "flamegraph"]
+COMMANDS = ["rank", "profile", "vars", "predict", "hw", "bench", "search", "flamegraph"]
 
 
 class Parser(argparse.ArgumentParser):

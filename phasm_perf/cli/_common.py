@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import os
 
 from rich.console import Console
 
@@ -25,21 +27,25 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
                         "a compiled program, callgrind where perf is not permitted)")
     g.add_argument("--torch-profiler", action="store_true",
                    help="also record the PyTorch operators (FLOPs, bytes, time) of a Python program")
-    g.add_argument("--interval", type=float, default=0.001, metavar="SECONDS",
-                   help="time between samples (default 0.001)")
+    g.add_argument("--interval", type=seconds(), default=0.001, metavar="SECONDS",
+                   help="time between samples (default 0.001; below the sampler's floor, e.g. Austin's 50 µs, the "
+                        "floor is used and said)")
     g.add_argument("--no-counts", dest="counts", action="store_false",
                    help="skip the exact call-counting pass (a second run of the program)")
-    g.add_argument("--count-top", type=int, default=10, metavar="N", help="count calls of the top N candidates")
+    g.add_argument("--count-top", type=whole_number(), default=10, metavar="N",
+                   help="count calls of the top N candidates")
     g.add_argument("--show-output", action="store_true",
                    help="let the program print to the terminal (default: kept in the bundle's stdout.txt)")
-    g.add_argument("--force", action="store_true", help="replace an existing bundle directory")
+    g.add_argument("--force", action="store_true",
+                   help="replace an existing bundle directory; read a damaged profile or bundle as far as it can be "
+                        "read (the notes say what was skipped)")
 
 
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("candidates")
     g.add_argument("--event-loop", metavar="SYMBOL",
                    help="only consider time under this frame (the event loop; default: what a bundle was made with)")
-    g.add_argument("--min-fraction", type=float, default=None, metavar="F",
+    g.add_argument("--min-fraction", type=fraction(), default=None, metavar="F",
                    help="drop functions under this share of the run (default 0.02, or what a bundle was made with)")
 
 
@@ -95,6 +101,38 @@ def whole_number(minimum: int = 1):
     return convert
 
 
+def fraction(upper_open: bool = False):
+    """An argparse ``type=`` for a share: a number in [0, 1] (or [0, 1) with ``upper_open``)."""
+    top = "1)" if upper_open else "1]"
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (0 <= value < 1 if upper_open else 0 <= value <= 1):
+            raise argparse.ArgumentTypeError(f"{text!r}: give a share of the whole, in [0, {top} (0.02 is 2%)")
+        return value
+
+    convert.__name__ = "fraction"
+    return convert
+
+
+def seconds():
+    """An argparse ``type=`` for a duration: a number of seconds above zero."""
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0 (e.g. 0.001)")
+        return value
+
+    convert.__name__ = "seconds"
+    return convert
+
+
 def split_command(cmd: list[str]) -> tuple[list[str], bool]:
     """``['--', 'python', '-m', 'x']`` -> (``['python', '-m', 'x']``, True)."""
     if cmd and cmd[0] == "--":
@@ -102,8 +140,12 @@ def split_command(cmd: list[str]) -> tuple[list[str], bool]:
     return cmd, False
 
 
-def target_from(cmd: list[str]) -> Target:
+def target_from(cmd: list[str], usage: str = "phasm-perf rank prog.py [ARGS...]  or  -- COMMAND [ARGS...]") -> Target:
+    """The program of ``PROG ARGS`` or ``-- COMMAND ARGS``; ``-- prog.py ARGS`` (a script file) runs under this
+    Python, as ``prog.py ARGS`` does."""
     words, as_command = split_command(cmd)
     if not words:
-        raise PhasmError("no program given: phasm-perf rank prog.py [ARGS...]  or  -- COMMAND [ARGS...]")
+        raise PhasmError(f"no program given: {usage}")
+    if as_command and words[0].endswith(".py") and os.path.isfile(words[0]):
+        as_command = False
     return resolve_target(words[0], words[1:], as_command=as_command)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import os
 from pathlib import Path
 
 from ..core.errors import PhasmError
 from ..core.output import check_output, write_output
-from ..model.spec import DEFAULT_RUNTIME, parse_runtime, ACTIVATIONS, parse_batches, parse_dtype
-from ._common import add_program_arguments, architecture, split_command, stderr, vocabulary, whole_number
+from ..model.spec import ACTIVATIONS, DEFAULT_RUNTIME, parse_batches, parse_dtype, parse_runtime
+from ..track import TrackingError
+from ._common import add_program_arguments, architecture, seconds, stderr, target_from, vocabulary, whole_number
+from ._tracking import add_tracking_arguments, tracking_of
 
 NAME = "bench"
 #: the runtimes bench can swap in (of the vocabulary in phasm_perf.model.spec.RUNTIMES)
@@ -25,8 +26,9 @@ BENCH_RUNTIMES = ("eager", "export")
 HELP = "train and time a real surrogate, swap it in, and compare with the prediction"
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--function", required=True, metavar="MODULE:QUALNAME",
-                        help="the function to replace, e.g. particles:boris_push (the script's name for its own)")
+    parser.add_argument("--function", required=True, metavar="MODULE:QUALNAME|SYMBOL",
+                        help="the function to replace, e.g. particles:boris_push (the script's name for its own), "
+                             "or a C/C++ function of a compiled program, e.g. fmap::FieldMap::lookup")
     s = parser.add_argument_group("surrogate")
     s.add_argument("--surrogate", type=vocabulary(architecture), default="mlp:64x64", metavar="mlp:HIDDEN",
                    help="hidden widths (default mlp:64x64)")
@@ -57,7 +59,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                    help="baseline and surrogate runs of the program each, interleaved (default 3)")
     t.add_argument("--timing-repeats", type=whole_number(), default=25, metavar="N", help="repeats per batch size")
     t.add_argument("--no-swap", dest="swap", action="store_false", help="skip the end-to-end runs")
-    t.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="limit for each program run")
+    t.add_argument("--timeout", type=seconds(), default=None, metavar="SECONDS", help="limit for each program run")
     w = parser.add_argument_group("sweep (on Dask)")
     w.add_argument("--sweep", action="store_true",
                    help="also time surrogate shapes x batch sizes x dtypes as Dask trials")
@@ -67,12 +69,20 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     w.add_argument("--sweep-train", action="store_true", help="train every shape too (its validation error)")
     w.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler (default: a local cluster)")
     w.add_argument("--workers", type=whole_number(), default=2, metavar="N", help="local cluster workers (default 2)")
+    n = parser.add_argument_group("compiled programs (an ELF binary built with -g; --function ns::Class::method)")
+    n.add_argument("--vars-calls", type=whole_number(), default=10, metavar="N",
+                   help="calls traced to discover the inputs and outputs (default 10)")
+    n.add_argument("--vars-input", action="append", default=[], metavar="NAME:TYPE[N]",
+                   help="as `vars --input`: what a pointer points to when the types do not say")
+    n.add_argument("--vars-output", action="append", default=[], metavar="NAME:TYPE[N]",
+                   help="as `vars --output`")
     o = parser.add_argument_group("output")
     o.add_argument("--out", metavar="DIR", help="where to keep surrogate.pt2, bench.json, bench.html")
     o.add_argument("--format", choices=["table", "json"], default="table", help="what to print (default table)")
     o.add_argument("-o", "--output", metavar="FILE", help="also write the JSON report here")
     o.add_argument("--html", metavar="FILE", help="also write the HTML report here")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    add_tracking_arguments(parser)
     add_program_arguments(parser, "-- PROG")
 
 
@@ -84,19 +94,8 @@ def _dtypes(text: str) -> list[str]:
     return [parse_dtype(x) for x in text.split(",") if x.strip()]
 
 
-def _target(cmd: list[str]):
-    from ..collect.program import resolve_target
-
-    words, as_command = split_command(cmd)
-    if not words:
-        raise PhasmError("no program given: phasm-perf bench --function MODULE:QUALNAME -- prog.py [ARGS...]")
-    if as_command and words[0].endswith(".py") and os.path.isfile(words[0]):
-        as_command = False  # `-- prog.py ARGS`: a script, run with this Python
-    return resolve_target(words[0], words[1:], as_command=as_command)
-
-
 def run(args: argparse.Namespace) -> int:
-    target = _target(args.cmd)
+    target = target_from(args.cmd, "phasm-perf bench --function MODULE:QUALNAME -- prog.py [ARGS...]")
     if args.runtime not in BENCH_RUNTIMES:
         raise PhasmError(f"--runtime {args.runtime}: bench runs a surrogate as {' or '.join(BENCH_RUNTIMES)}; "
                          f"predict --runtime {args.runtime} predicts it without running it")
@@ -136,14 +135,27 @@ def run(args: argparse.Namespace) -> int:
             epochs=min(args.epochs, 200), seed=args.seed, scheduler=args.scheduler, workers=args.workers,
             runtime=args.runtime)
         check_scheduler(sweep_opts)
+    if target.kind == "native" and sweep_opts is not None:
+        raise PhasmError("--sweep is for Python functions; a compiled one is benched with the native runtime")
+    from .. import api
+
+    tracker, tracking_error = api.open_tracking(tracking_of(args), Path(args.out or "phasm-out"), status)
+    points: list = []
     progress, on_epoch = _progress(args.quiet)
     with progress:
-        report = bench(target, args.function, opts, out_dir, on_status=status, on_progress=on_epoch)
+        if target.kind == "native":
+            from .. import api
+            report = api.bench_native(target, args.function, opts, out_dir, vars_calls=args.vars_calls,
+                                      inputs=args.vars_input, outputs=args.vars_output, on_status=status,
+                                      on_progress=on_epoch)
+        else:
+            report = bench(target, args.function, opts, out_dir, on_status=status, on_progress=on_epoch)
         if sweep_opts is not None:
             from ..bench.sweep import run_sweep
 
             sweep_opts.device, sweep_opts.threads = report.device.device, report.device.threads
-            report.sweep = run_sweep(Path(report.training.path), sweep_opts, on_status=status)
+            report.sweep = run_sweep(Path(report.training.path), sweep_opts, on_status=status,
+                                     on_point=lambda *p: points.append(api.sweep_point(*p)))
     text = report.model_dump_json(indent=2) + "\n"
     write_output(text, str(out_dir / "bench.json"))
     write_output(render_html(report), str(out_dir / "bench.html"))
@@ -152,6 +164,12 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         write_output(render_html(report), args.html)
     status(f"kept {out_dir}/surrogate.pt2, bench.json, bench.html")
+    if tracker is not None:
+        try:
+            logged = api.track_bench(report, out_dir, tracker, points)
+            status(f"tracked: run {logged.run_id} in {tracker.uri} (experiment {tracker.experiment!r})")
+        except TrackingError as exc:
+            tracking_error = exc
     if args.format == "json":
         write_output(text, None)
     else:
@@ -161,6 +179,8 @@ def run(args: argparse.Namespace) -> int:
         if not console.is_terminal:
             console = Console(highlight=False, width=132)
         render_terminal(report, console)
+    if tracking_error is not None:
+        raise tracking_error.kept(f"{out_dir}/")
     return 0
 
 

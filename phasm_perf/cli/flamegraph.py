@@ -16,8 +16,8 @@ from ..api import flamegraph
 from ..calltree.readers import FORMATS
 from ..core.errors import PhasmError
 from ..report.flamegraph import DEFAULT_MIN_WIDTH, RANK_LIMIT, WRITERS, format_for
-from ..core.output import check_output, write_output
-from ._common import add_selection_arguments, stderr
+from ..core.output import STDOUT, check_output, write_output
+from ._common import add_selection_arguments, fraction, stderr
 
 NAME = "flamegraph"
 HELP = "draw a profile as a flame graph (html, svg, folded, speedscope), or compare two"
@@ -29,9 +29,11 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=sorted(WRITERS), help="html (default), svg, folded or speedscope")
     parser.add_argument("--diff", metavar="OTHER", help="compare SOURCE against this profile (html and svg)")
     parser.add_argument("--input-format", choices=FORMATS, help="the format of SOURCE and OTHER (default: detected)")
+    parser.add_argument("--force", action="store_true",
+                        help="read a damaged profile as far as it can be read (the notes say what was skipped)")
     parser.add_argument("--view", choices=["both", "on", "off"], default="both",
                         help="which stacks svg, folded and speedscope outputs hold (default both; html has a toggle)")
-    parser.add_argument("--min-width", type=float, default=DEFAULT_MIN_WIDTH, metavar="F",
+    parser.add_argument("--min-width", type=fraction(upper_open=True), default=DEFAULT_MIN_WIDTH, metavar="F",
                         help=f"merge call paths narrower than this share of the total (default {DEFAULT_MIN_WIDTH:g})")
     cand = parser.add_mutually_exclusive_group()
     cand.add_argument("--candidates", dest="candidates", action="store_true", default=None,
@@ -47,13 +49,11 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.output)
     if args.diff and fmt not in ("html", "svg"):
         raise PhasmError(f"--diff draws html or svg, not {fmt}")
-    if not 0 <= args.min_width < 1:
-        raise PhasmError("--min-width is a share of the total, between 0 and 1")
     text, notes = flamegraph(args.source, fmt=fmt, other=args.diff, input_format=args.input_format, view=args.view,
                              min_width=args.min_width, candidates=args.candidates, event_loop=args.event_loop,
-                             min_fraction=args.min_fraction)
+                             min_fraction=args.min_fraction, force=args.force)
     write_output(text, args.output)
-    if args.output:
+    if args.output and args.output != STDOUT:
         stderr.print(f"[dim]phasm-perf: wrote {args.output} ({fmt})[/]")
     for n in notes:
         stderr.print(f"[dim]phasm-perf: note: {escape(n)}[/]", highlight=False)

@@ -17,7 +17,7 @@ from ..hardware import HardwareProfile, available, dump, load, local_path
 from ..model.spec import DTYPES, RUNTIMES, parse_runtime
 from ..hardware.measure.options import DEFAULT_RUNTIMES
 from ..core.output import check_output, write_output
-from ._common import stderr
+from ._common import stderr, whole_number
 
 NAME = "hw"
 HELP = "list, show or measure hardware profiles"
@@ -35,7 +35,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                    help=f"where to write it (default: {local_path()}, or $PHASM_PERF_LOCAL_PROFILE)")
     m.add_argument("--quick", action="store_true", help="a few seconds, smaller problems (noisier roofs)")
     m.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="what to measure (default cpu)")
-    m.add_argument("--threads", type=int, metavar="N", help="PyTorch threads (default: PyTorch's choice)")
+    m.add_argument("--threads", type=whole_number(), metavar="N", help="PyTorch threads (default: PyTorch's choice)")
     m.add_argument("--runtimes", type=_runtimes, default=DEFAULT_RUNTIMES, metavar="LIST",
                    help=f"runtimes to measure, comma-separated, or all (default {','.join(DEFAULT_RUNTIMES)}; "
                         "compile adds about 30 s; aoti runs from C++ and is not measured here)")
@@ -46,13 +46,16 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 def _runtimes(text: str) -> tuple[str, ...]:
     """``--runtimes eager,export`` (or ``all``: every runtime hw measure can time)."""
     if text.strip().lower() == "all":
-        return tuple(r for r in RUNTIMES if r != "aoti")
+        return tuple(r for r in RUNTIMES if r not in ("aoti", "native"))
     try:
         out = tuple(dict.fromkeys(parse_runtime(t) for t in text.split(",") if t.strip()))
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     if "aoti" in out:
         raise argparse.ArgumentTypeError("aoti runs from C++: hw measure cannot time it (measure the others)")
+    if "native" in out:
+        raise argparse.ArgumentTypeError("native: hw measure times the native runtime on its own where Frida and g++ "
+                                         "are (the profile's native section); leave it out of --runtimes")
     return out or DEFAULT_RUNTIMES
 
 
@@ -97,6 +100,11 @@ def render_profile(p: HardwareProfile, console: Console) -> None:
             fp = p.tables.fresh_pages
             t.add_row("fresh pages", f"{fp.seconds_per_byte * 1e12:.3g} ps/B from {fmt_bytes(fp.from_bytes)}",
                       escape(fp.source))
+    if p.native:
+        n = p.native
+        t.add_row("native surrogate call", f"runtime {n.runtime}: {fmt_seconds(n.dispatch)} + FLOPs at "
+                                           f"{fmt_flops(n.flops)}; interception {fmt_seconds(n.call)}, "
+                                           f"{fmt_seconds(n.marshal_per_number)} per number", escape(n.source))
     t.add_row("achievable", f"compute {p.achievable.compute:.0%}, memory {p.achievable.memory:.0%}",
               escape(p.achievable.source))
     console.print(t)
@@ -173,6 +181,7 @@ def _measure(args) -> int:
         task = progress.add_task("measuring", total=1.0)
         prof = measure_and_save(dest, opts, on_progress=lambda what, frac: progress.update(
             task, completed=frac, description=what))
+    prof = _measure_native(dest, prof)
     render_profile(prof, _console())
     stderr.print(f"phasm-perf: wrote {dest} in {prof.measured.get('seconds', 0):.1f} s"
                  + ("" if args.output else " (the 'local' hardware)"))
@@ -183,6 +192,25 @@ def _measure(args) -> int:
         for f in flags:
             stderr.print(f"  {escape(f.figure)}: {escape(f.reason)}", highlight=False)
     return 0
+
+
+def _measure_native(dest: str, prof):
+    """The native surrogate runtime's in-program costs, where Frida and a C++ compiler are (else said, skipped)."""
+    import importlib.util
+    import shutil
+
+    from .. import api
+    if importlib.util.find_spec("frida") is None or importlib.util.find_spec("elftools") is None:
+        stderr.print("[dim]phasm-perf: native runtime costs not measured (pip install 'phasm-perf[native]')[/]")
+        return prof
+    if not shutil.which("g++") or not shutil.which("gcc"):
+        stderr.print("[dim]phasm-perf: native runtime costs not measured (no gcc/g++)[/]")
+        return prof
+    try:
+        return api.ensure_native_costs(lambda m: stderr.print(f"[dim]phasm-perf: {m}[/]"), dest, force=True)
+    except PhasmError as exc:
+        stderr.print(f"[dim]phasm-perf: native runtime costs not measured: {escape(str(exc))}[/]")
+        return prof
 
 
 def run(args: argparse.Namespace) -> int:

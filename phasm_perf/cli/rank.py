@@ -12,11 +12,11 @@ from pathlib import Path
 
 from .. import api
 from ..core.errors import PhasmError
-from ..core.output import check_output, write_output
+from ..core.output import STDOUT, check_output, write_output
 from ..report import RENDERERS, SUFFIX_FORMATS
 from ..report.render import render_table
 from ._common import add_collect_arguments, add_program_arguments, add_selection_arguments, \
-    console_for_stdout, profile_options, split_command, status, stderr, target_from
+    console_for_stdout, profile_options, split_command, status, stderr, target_from, whole_number
 from ._prediction import add_prediction_arguments, check_prediction_arguments, prediction_options
 
 NAME = "rank"
@@ -27,7 +27,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--format", choices=sorted(RENDERERS), help="table (default), json, csv or markdown")
     out.add_argument("-o", "--output", metavar="FILE", help="write the report here (format from the suffix)")
-    out.add_argument("--top", type=int, default=10, metavar="N", help="how many candidates to list (default 10)")
+    out.add_argument("--top", type=whole_number(), default=10, metavar="N",
+                     help="how many candidates to list (default 10)")
     out.add_argument("--bundle", metavar="DIR", help="where to keep the profile (default: phasm-out/NAME-TIME)")
     add_selection_arguments(parser)
     add_prediction_arguments(parser)
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     for dest in (args.output, args.html):
         check_output(dest)
     if is_profile:
-        bundle = api.load_profile(first)
+        bundle = api.load_profile(first, force=args.force)
     else:
         target = target_from(args.cmd)
         dest = Path(args.bundle) if args.bundle else _default_bundle_dir(target.display_name)
@@ -70,12 +71,13 @@ def run(args: argparse.Namespace) -> int:
     if bundle.on_cpu or bundle.off_cpu:
         if args.html:
             write_output(api.rank_html(report, args.hardware), args.html)
-            stderr.print(f"[dim]phasm-perf: wrote {args.html}[/]")
+            if args.html != STDOUT:
+                stderr.print(f"[dim]phasm-perf: wrote {args.html}[/]")
         if fmt == "table" and not args.output:
             render_table(report, console_for_stdout())
         else:
             write_output(RENDERERS[fmt](report), args.output)
-            if args.output:
+            if args.output and args.output != STDOUT:
                 stderr.print(f"[dim]phasm-perf: wrote {args.output}[/]")
     api.check_outcome(bundle)
     return 0

@@ -20,6 +20,7 @@ from .base import Collector, attach_hint, find_tool, tool_version
 class Austin(Collector):
     name = "austin"
     off_cpu = True
+    min_interval = 50e-6
 
     def __init__(self, interval: float = 0.001) -> None:
         super().__init__(interval)
@@ -34,7 +35,7 @@ class Austin(Collector):
         return v.split()[-1] if v else None
 
     def command(self, pid: int, out: Path) -> list[str]:
-        us = max(50, int(round(self.interval * 1e6)))
+        us = max(int(self.min_interval * 1e6), int(round(self.interval * 1e6)))
         return [self.exe, "--full", "--children", f"--interval={us}", "--timeout=2s", f"--pid={pid}",
                 f"--output={out}"]
 

@@ -29,6 +29,8 @@ class Collector:
     launches: ClassVar[bool] = False
     #: why off-CPU stacks are missing when they could have been recorded (shown as a note), else None
     off_cpu_note: str | None = None
+    #: the shortest interval the sampler takes (seconds); a shorter ``--interval`` is raised to it, and said
+    min_interval: ClassVar[float] = 0.0
 
     def __init__(self, interval: float = 0.001) -> None:
         self.interval = interval

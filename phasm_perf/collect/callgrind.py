@@ -82,7 +82,8 @@ class Callgrind(Collector):
             if log_text.strip():
                 self.notes.append(f"callgrind wrote no profile: {first_message(log_text)}")
             return s
-        prof = read_callgrind(raw)
+        prof = read_callgrind(raw, force=True)  # an interrupted run's file may be cut short: keep what it holds
+        self.notes.extend(prof.notes)
         j = prof.event_index
         # bare frame names, as the perf reader names them; the program's own get their source file afterwards
         stacks = prof.stacks()

@@ -276,6 +276,7 @@ class Perf(Collector):
 
     name = "perf"
     launches = True      # runs the program itself: command() wraps its argv
+    min_interval = 10e-6  # a cpu-clock period under 10 µs costs more than it measures
 
     def __init__(self, interval: float = 0.001, access: PerfAccess | None = None) -> None:
         super().__init__(interval)
@@ -297,7 +298,7 @@ class Perf(Collector):
 
     @property
     def period_ns(self) -> int:
-        return max(10_000, int(round(self.interval * 1e9)))
+        return max(int(round(self.min_interval * 1e9)), int(round(self.interval * 1e9)))
 
     @property
     def version(self) -> str | None:

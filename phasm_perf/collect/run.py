@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .. import __version__
-from ..core.errors import PhasmError
+from ..core.errors import PhasmError, ProgramInterrupted
 from ..core.output import output_error
 from ..calltree.readers.base import Profile
 from ..core.bundle import Analysis, Bundle, BundleWriter, CollectorInfo, CountsInfo, Meta, load_bundle
@@ -115,34 +115,82 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
     collector = make_collector(name, options.interval)
     writer = BundleWriter(out, overwrite=options.force)
     state = _RunState(notes=[choice_note] if choice_note else [])
+    state.notes.extend(_interval_notes(options.interval, collector, say))
     extra = RunExtras(collector, target, options, writer, state.notes)
     procs: list[subprocess.Popen] = []
+    path: Path | None = None
     try:
-        raw = writer.file(f"{collector.name}.raw")
-        ran = _run(target, options, collector, extra, writer, raw, state, say, procs)
-        samples = extra.parse(raw)
-        _check_sampled(samples, ran, collector, writer)
-        status = _status(ran.rc, state)
-        state.notes.extend(_sample_notes(samples, collector))
-        writer.write_stacks("oncpu.folded", samples.on_cpu)
-        writer.write_stacks("offcpu.folded", samples.off_cpu)
-        raw.unlink(missing_ok=True)
-        counts = _counts(target, samples, status, options, extra, writer, say, state, choose)
-        meta = _meta(target, options, collector, extra, samples, ran, status, counts, state)
-        writer.write_json("counts.json", counts.model_dump())
-        path = writer.commit(meta)
+        with _abort_on_signals():  # while the program runs, _run forwards signals to it instead
+            raw = writer.file(f"{collector.name}.raw")
+            ran = _run(target, options, collector, extra, writer, raw, state, say, procs)
+            samples = extra.parse(raw)
+            _check_sampled(samples, ran, collector, writer)
+            status = _status(ran.rc, state)
+            state.notes.extend(_sample_notes(samples, collector))
+            writer.write_stacks("oncpu.folded", samples.on_cpu)
+            writer.write_stacks("offcpu.folded", samples.off_cpu)
+            raw.unlink(missing_ok=True)
+            counts = _counts(target, samples, status, options, extra, writer, say, state, choose)
+            meta = _meta(target, options, collector, extra, samples, ran, status, counts, state)
+            writer.write_json("counts.json", counts.model_dump())
+            with _signals_held():  # the rename and knowing it happened are one step
+                path = writer.commit(meta)
     except BaseException as exc:
-        for proc in procs:
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        writer.abort()
+        _kill(procs)
+        if path is None:
+            writer.abort()
         if isinstance(exc, OSError):  # writing the bundle (a full disk, a folder that went away)
             raise output_error(out, exc) from None
+        if isinstance(exc, KeyboardInterrupt) and path is not None:
+            raise ProgramInterrupted(f"phasm-perf was interrupted ({_Stopped.name(exc)}) just after it wrote the "
+                                     f"bundle {str(path)!r}, which is complete") from None
+        if isinstance(exc, KeyboardInterrupt):  # phasm-perf itself, after the program: nothing half-written is kept
+            raise ProgramInterrupted(f"phasm-perf was interrupted ({_Stopped.name(exc)}) while it wrote the bundle: "
+                                     f"nothing was kept in {str(out)!r}") from None
         raise
     return load_bundle(path)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP held back (delivered at the end of the block)."""
+    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, sigs)
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP (or SIGINT) to phasm-perf when no program runs: stop, as Ctrl-C does."""
+
+    @staticmethod
+    def name(exc: BaseException) -> str:
+        return signal.Signals(exc.args[0]).name if isinstance(exc, _Stopped) else "SIGINT"
+
+
+@contextmanager
+def _abort_on_signals() -> Iterator[None]:
+    def handler(signum, frame):  # noqa: ARG001
+        raise _Stopped(signum)
+
+    sigs = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+    old = {s: signal.signal(s, handler) for s in sigs}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _kill(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _run(target: Target, options: ProfileOptions, collector, extra: RunExtras, writer: BundleWriter, raw: Path,
@@ -193,6 +241,20 @@ def _stop(sampler: subprocess.Popen) -> bool:
         except subprocess.TimeoutExpired:
             sampler.kill()
         return False
+
+
+def _interval_notes(interval: float, collector, say) -> list[str]:
+    """A warning (said now, kept in the notes) for an interval the sampler cannot keep, or too long to be useful."""
+    floor = collector.min_interval
+    if interval < floor:
+        note = (f"--interval {interval:g} s is below {collector.name}'s floor of {floor * 1e6:g} µs: sampled every "
+                f"{floor * 1e6:g} µs")
+    elif interval > 1.0:
+        note = f"--interval {interval:g} s: fewer than one sample a second, so short functions may not be seen"
+    else:
+        return []
+    say(f"warning: {note}")
+    return [note]
 
 
 def _check_sampled(samples: Profile, ran: _Ran, collector, writer: BundleWriter) -> None:
@@ -252,7 +314,11 @@ def _meta(target: Target, options: ProfileOptions, collector, extra: RunExtras, 
                                 off_cpu=collector.off_cpu, command=extra.command_shown()),
         weight_unit=samples.weight_unit, seconds_per_unit=samples.seconds_per_unit, samples=samples.samples,
         threads=samples.threads, host=host_info(), counts=counts, analysis=options.analysis, notes=state.notes,
+        partial=status == "interrupted",
     )
+    if meta.partial:
+        meta.notes.insert(0, f"partial: the run was cut short ({meta.signal or 'interrupted'}) after "
+                             f"{ran.wall:.2f} s; the bundle holds the {samples.samples:,} samples taken until then")
     meta.gpu = extra.gpu_status(meta.host.get("gpu", {}).get("status", "unavailable"))
     return meta
 

@@ -23,27 +23,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
-from .errors import PhasmError
+from .errors import OS_REASONS as _REASONS, RUN_FAILURES as _RUN_FAILURES, PhasmError
 
 STDOUT = "-"
-
-#: errors of the machine rather than of the path the user chose: exit 1 (a run failure), not 2 (usage)
-_RUN_FAILURES = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}
-
-_REASONS = {
-    errno.ENOENT: "no such file or folder",
-    errno.ENOTDIR: "a part of the path is not a folder",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "operation not permitted",
-    errno.EROFS: "read-only file system",
-    errno.ENOSPC: "no space left on the device",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.EISDIR: "it is a folder; give a file name",
-    errno.ENXIO: "nothing can be written to it (a socket, or a FIFO with no reader)",
-    errno.EIO: "input/output error",
-    errno.EFBIG: "file too large",
-}
-
 
 class OutputError(PhasmError):
     """An output file that cannot be written: one line naming the path and the reason."""

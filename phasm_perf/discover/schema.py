@@ -44,6 +44,9 @@ class Variable(BaseModel):
     in_signature: bool = Field(True, description="reached through the function's parameters or return value "
                                                  "(False: a global, a closure variable, ...)")
     type: str | None = Field(None, description="the source language's type where known (C++: `const double&`)")
+    counter: float | None = Field(None, description="a counter: the function steps it by this much in every "
+                                                    "observed call (replayed by bench, not a surrogate input or "
+                                                    "output)")
     note: str | None = None
 
 

@@ -109,6 +109,20 @@ class InProgram(_Strict):
         return self.cold_cache + self.marshal
 
 
+class NativeRuntime(_Strict):
+    """A surrogate run natively inside a compiled program (bench for C/C++): measured by ``hw measure``."""
+
+    runtime: str = Field("mlp-cpp", description="the runtime: mlp-cpp (phasm-perf's C++ MLP forward)")
+    dispatch: float = Field(ge=0, description="seconds: the fixed part of one forward (a fit over MLP shapes)")
+    flops: float = Field(gt=0, description="FLOP/s the runtime reaches on an MLP forward of one row (the fit's "
+                                           "slope)")
+    call: float = Field(ge=0, description="seconds per call: the program's call through the interception to the "
+                                          "replacement and back (a pass-through replacement, measured)")
+    marshal_per_number: float = Field(ge=0, description="seconds per number read from or written to the "
+                                                        "program's memory by the replacement")
+    source: str = Field(min_length=3)
+
+
 class HardwareProfile(_Strict):
     schema_version: int = SCHEMA_VERSION
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
@@ -129,6 +143,8 @@ class HardwareProfile(_Strict):
                                                             "eager's is dispatch and launch_latency")
     tables: Tables | None = None
     quality: Quality | None = None
+    native: NativeRuntime | None = Field(None, description="the native surrogate runtime in a compiled program "
+                                                           "(measured by `hw measure` where Frida and g++ are)")
     measured: dict | None = Field(None, description="raw measurements, for a profile written by `hw measure`")
     notes: list[str] = []
 
@@ -230,6 +246,21 @@ class HardwareProfile(_Strict):
         other = {f"{kind}.{d}" for kind in ("peak", "linear", "activation") for d in DTYPES if d != dtype}
         other |= {f"runtime.{r}" for r in RUNTIMES if r != runtime}
         return tuple(f"{f.figure}: {f.reason}" for f in self.quality.flags if f.figure not in other)
+
+    def native_device(self, numbers: int, dtype: str = "fp32") -> Device:
+        """The model's view of a surrogate run natively inside a compiled program, one call at a time: the
+        runtime's measured rate as the compute roof, its fixed cost as the dispatch, and the interception plus
+        the marshalling of ``numbers`` inputs and outputs as the in-program cost per forward."""
+        nat = self.native
+        if nat is None:
+            raise PhasmError(f"{self.name} has no native runtime costs: measure them with `phasm-perf hw measure` "
+                             f"(needs Frida and g++)")
+        base = self.device(dtype)
+        return Device(name=f"{self.name} (native {nat.runtime})", dtype=dtype, peak=nat.flops, levels=base.levels,
+                      t_launch=0.0, t_dispatch=nat.dispatch, nominal_peak=base.nominal_peak,
+                      t_in_program=nat.call + numbers * nat.marshal_per_number,
+                      t_marshal_number=nat.marshal_per_number, t_marshal_numpy_number=nat.marshal_per_number,
+                      write_allocate=base.write_allocate, cores=1, threads=1, runtime="native")
 
     def _numpy_number(self) -> float:
         ip = self.in_program

@@ -31,6 +31,7 @@ RUNTIMES: dict[str, str] = {
     "export": "the torch.export program's module (ExportedProgram.module(): a GraphModule with shape checks)",
     "compile": "torch.compile(module) (Inductor), once compiled",
     "aoti": "an AOTInductor package run from C++ (libtorch's AOTIModelPackageLoader)",
+    "native": "phasm-perf's C++ MLP runtime inside a compiled program, one call at a time (bench on compiled code)",
 }
 #: what bench swaps into the program unless told otherwise, and so what a prediction is for by default
 DEFAULT_RUNTIME = "eager"

@@ -127,19 +127,28 @@ def rows_of(predictions: Sequence[BatchPrediction]) -> list[BatchRow]:
     return [_row(p) for p in predictions]
 
 
+#: collectors of compiled programs: their functions would run a native surrogate (bench's native runtime)
+NATIVE_COLLECTORS = {"perf", "callgrind", "uftrace"}
+
+
 def predict_function(T: float, T_f: float, n: int, share: float, profile: HardwareProfile, hidden: Sequence[int],
                      dtype: str, inputs: int, outputs: int, batches: Sequence[int] | None = None,
                      io_source: str = "given", numpy_scalars: int = 0, runtime: str = DEFAULT_RUNTIME,
-                     activation: str = "relu", independent: int | None = None) -> Prediction:
+                     activation: str = "relu", independent: int | None = None, native: bool = False) -> Prediction:
     """The prediction for a function of inclusive time ``T_f`` called ``n`` times in a program of time ``T``
     (``share`` = T_f / T). ``numpy_scalars``: how many of the inputs and outputs the program passes as numpy
     scalars (marshalled at the profile's ``marshal_per_numpy_number``); ``independent``: how many calls the
-    program can put in one batch (``vars``' batchability; None: all of them)."""
+    program can put in one batch (``vars``' batchability; None: all of them). ``native``: a compiled program, whose
+    surrogate runs natively in the process one call at a time (the profile's ``native`` figures, when it has
+    them)."""
     if not n or not T_f:
         raise ValueError("a per-call prediction needs the function's exact call count")
     t_f = T_f / n
     mlp = mlp_of(inputs, outputs, hidden)
-    device = device_of(profile, dtype, runtime)
+    if (native or runtime == "native") and profile.native:
+        device = profile.native_device(inputs + outputs, dtype)
+    else:
+        device = device_of(profile, dtype, runtime)
     bs = [b for b in batches if not independent or b <= independent] if batches else None
     preds = sweep(mlp, bs or default_batches(n, independent=independent), device, numpy_scalars, activation)
     rows = [_row(p, T, T_f, n, t_f, independent) for p in preds]

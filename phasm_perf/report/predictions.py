@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..hardware import HardwareProfile
-from ..predict import mlp_of, predict_function, profile_of
+from ..predict import NATIVE_COLLECTORS, mlp_of, predict_function, profile_of
 from ..predict.schema import Prediction
 from .schema import Candidate, RankReport
 
@@ -28,12 +28,12 @@ class PredictOptions:
 def predict_candidate(cand: Candidate, T: float, profile: HardwareProfile, hidden: Sequence[int],
                       dtype: str, inputs: int, outputs: int, batches: Sequence[int] | None = None,
                       io_source: str = "given", numpy_scalars: int = 0, runtime: str = "eager",
-                      activation: str = "relu", independent: int | None = None) -> Prediction:
+                      activation: str = "relu", independent: int | None = None, native: bool = False) -> Prediction:
     """The prediction for one candidate of a program of time ``T``: needs its call count and time per call."""
     if not cand.calls or not cand.seconds_per_call:
         raise ValueError("a per-call prediction needs the candidate's exact call count")
     return predict_function(T, cand.inclusive_seconds, cand.calls, cand.share, profile, hidden, dtype, inputs,
-                            outputs, batches, io_source, numpy_scalars, runtime, activation, independent)
+                            outputs, batches, io_source, numpy_scalars, runtime, activation, independent, native)
 
 
 def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None, ...]],
@@ -48,7 +48,8 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
     device = profile.device(options.dtype, options.runtime)  # a dtype the device lacks: one error, before any
     # candidate; and its flagged figures are said once, in the report's notes
     T = report.sampled_seconds
-    notes = list(report.notes)
+    notes = list(report.notes) + _native_note(report, profile)
+    native = report.collector.split()[0] in NATIVE_COLLECTORS
     cands = []
     for c in report.candidates:
         cap_in, cap_out, *rest = captured.get(c.key, (None, None))
@@ -67,7 +68,7 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
         else:
             src = "given" if (options.inputs and options.outputs) or not (cap_in and cap_out) else "captured"
             pred = predict_candidate(c, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np,
-                                     options.runtime, options.activation, options.independent)
+                                     options.runtime, options.activation, options.independent, native)
         cands.append(c.model_copy(update={"predicted": pred}))
     notes += [f"prediction made with a flagged figure of {profile.name}: {f}" for f in device.flags]
     notes += list(device.notes)
@@ -78,3 +79,14 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
                  "runtime": options.runtime, "activation": options.activation, "independent": options.independent,
                  "batch": list(options.batches) if options.batches else "sweep"})
     return report.model_copy(update={"candidates": cands, "notes": notes, "options": opts})
+
+
+def _native_note(report: RankReport, profile: HardwareProfile) -> list[str]:
+    """A compiled program's surrogate runs natively in the process: say with which figures it was predicted."""
+    if report.collector.split()[0] not in NATIVE_COLLECTORS:
+        return []
+    if profile.native:
+        return [f"compiled program: predicted for the native runtime in the process ({profile.native.runtime}, "
+                f"measured by hw measure), not PyTorch's dispatch"]
+    return [f"compiled program: {profile.name} has no native runtime costs (run `phasm-perf hw measure` and use "
+            f"--hardware local): predicted with its PyTorch dispatch cost"]

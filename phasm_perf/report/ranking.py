@@ -9,7 +9,7 @@ import pandas as pd
 
 from .. import __version__
 from ..calltree.tree import CallTree
-from ..candidates import SelectOptions, Selection, select
+from ..candidates import SelectOptions, Selection, check_event_loop, select
 from ..core.bundle import Analysis, Bundle
 from ..model.laws import amdahl_limit
 from .schema import Candidate, Excluded, RankReport
@@ -62,6 +62,7 @@ def _user_roots(bundle: Bundle) -> tuple[str, ...]:
 def selection_of(bundle: Bundle, options: RankOptions = RankOptions()) -> Selection:
     tree = CallTree(bundle.on_cpu, bundle.off_cpu, bundle.meta.seconds_per_unit)
     analysis = options.analysis(bundle)
+    check_event_loop([bundle.on_cpu, bundle.off_cpu], analysis.event_loop, repr(str(bundle.path)))
     return select(tree, SelectOptions(event_loop=analysis.event_loop, min_fraction=analysis.min_fraction,
                                       user_roots=_user_roots(bundle)))
 

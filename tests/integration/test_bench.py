@@ -31,10 +31,13 @@ def test_bench_particles_end_to_end(tmp_path):
     assert report["schema_version"] == 2 and report["function"] == "particles:boris_push"
     cap = report["capture"]
     assert cap["calls"] == 100 and cap["samples"] == 80 and cap["swapped_at"] == "definition"
-    assert cap["input_names"] == ["x", "y", "z", "vx", "vy", "vz", "nsteps"] and len(cap["output_names"]) == 6
-    assert "nsteps" in cap["constant_inputs"]
+    # every particle starts at the origin and nsteps is fixed: vars found them constant, and the field's globals
+    assert cap["input_names"] == ["vx", "vy", "vz"] and len(cap["output_names"]) == 6
+    assert cap["dropped_constants"] == ["x", "y", "z", "nsteps", "R_SOLENOID", "B0", "Q_OVER_M", "DT"]
+    assert [o["name"] for o in cap["outputs"]] == ["return"]
+    assert any(n.startswith("left out of the surrogate's inputs") and "nsteps" in n for n in report["notes"])
     t = report["training"]
-    assert t["widths"] == [7, 64, 64, 6] and t["samples_train"] + t["samples_validation"] == 80
+    assert t["widths"] == [3, 64, 64, 6] and t["samples_train"] + t["samples_validation"] == 80
     assert [e["name"] for e in t["errors"]] == cap["output_names"]
     # each output's statistics are consistent (mae <= rmse <= max) and the surrogate learnt the push: the
     # validation error is a few percent of each output's mean size, not the size itself
@@ -72,6 +75,45 @@ def test_bench_heat_numpy_scalars_via_python_command(tmp_path):
 
 
 @pytest.mark.slow
+def test_bench_a_kernel_that_writes_into_its_array_argument(tmp_path):
+    """Surface.refract returns None and writes its result into a row of an array: captured from what vars found
+    (attributes, globals), trained, swapped in, the row written in place and the ray counter replayed."""
+    report, out, proc = _bench(tmp_path, "optics:Surface.refract", EXAMPLES / "optics.py", "--exposures", "4",
+                               extra=["--samples", "200"])
+    cap = report["capture"]
+    assert cap["calls"] == 256 and cap["samples"] == 200
+    assert cap["input_names"] == [f"ray[{i}]" for i in range(5)] + ["self.temperature"]
+    assert [(o["name"], o["root"], o["width"]) for o in cap["outputs"]] == [("out", "arg", 5)]
+    assert cap["output_names"] == [f"out[{i}]" for i in range(5)] and cap["result_kind"] == "none"
+    assert cap["counters"] == ["RAYS_TRACED"]
+    assert set(cap["dropped_constants"]) == {"self.curvature", "self.n_before", "self.glass.index",
+                                             "self.glass.dn_dt", "WAVELENGTHS", "CONFIG['aperture']",
+                                             "CONFIG['vignetting']"}
+    assert report["training"]["widths"] == [6, 64, 64, 5]
+    v = report["end_to_end"]["variants"][0]
+    assert v["calls_surrogate"] == 256 and v["calls_original"] == 0
+    pairs = v["output_change"]["first_pairs"]  # transmission, spot x, spot y, rays: written by the surrogate
+    assert pairs[-1] == [256.0, 256.0]  # the counter replayed: as many rays as the original traced
+    assert pairs[0][1] != pairs[0][0] and abs(pairs[0][1] / pairs[0][0] - 1) < 0.1  # the rows were written
+    assert any("replayed after each surrogate call (counters): RAYS_TRACED (+1)" in n for n in report["notes"])
+    assert report["per_batch"][0]["predicted_seconds"] > 0 and report["end_to_end"]["measured_speedup"] > 0
+
+
+@pytest.mark.slow
+def test_bench_refuses_a_function_whose_effects_it_cannot_reproduce(tmp_path):
+    (tmp_path / "noisy.py").write_text("def noisy(x):\n    print('x is', x)\n    return x + 1.0\n"
+                                       "for i in range(200):\n    noisy(float(i))\n")
+    proc = run_cli("bench", "--function", "noisy:noisy", *FAST, "--out", tmp_path / "o", "--", tmp_path / "noisy.py",
+                   cwd=tmp_path)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr
+    assert lines[0] == ("phasm-perf: error: noisy:noisy has effects a surrogate cannot reproduce: prints (print()); "
+                        "bench refuses it (swap the numeric kernel it calls instead; `phasm-perf vars` lists what it "
+                        "does)")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
 def test_bench_batch_point_measures_batched_and_single(tmp_path):
     report, _, _ = _bench(tmp_path, "particles:boris_push", EXAMPLES / "particles_batched.py", "--events", "4",
                           extra=["--samples", "100"])
@@ -86,9 +128,10 @@ def test_bench_batch_point_measures_batched_and_single(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("function, prog, message", [
     ("nosuchmodule:f", "strs.py", r"unknown module 'nosuchmodule'"),
-    ("strs:nope", "strs.py", r"no function 'nope' in strs\.py"),
+    ("strs:nope", "strs.py", r"no function 'nope' in strs\.py \(--function strs:nope\); it defines: few, label"),
+    ("strs:nevr", "strs.py", r"no function 'nevr' in strs\.py \(--function strs:nevr\); did you mean never\?"),
     ("strs:never", "strs.py", r"strs:never was never called during the run"),
-    ("strs:label", "strs.py", r"strs:label has no numeric inputs \(name is a str; rng is a random\.Random\)"),
+    ("strs:label", "strs.py", r"strs:label has no varying numeric inputs \(name is a str\)"),
     ("strs:few", "strs.py", r"too few samples to train: strs:few was called 10 time\(s\)"),
     ("strs:text", "strs.py", r"strs:text returns something that is not numeric"),
     ("strs", "strs.py", r"give MODULE:QUALNAME"),

@@ -87,3 +87,19 @@ def test_each_page_renders_from_the_installed_package_data(installed, tmp_path):
     assert rank.findall(".//{http://www.w3.org/2000/svg}svg")
     bench = html5lib.parse((tmp_path / "bench.html").read_text(), namespaceHTMLElements=False)
     assert bench.find(".//h1/code").text == "m:<f>&" and "border-collapse" in bench.find(".//style").text
+
+
+@pytest.mark.slow
+def test_the_in_program_hook_runs_from_the_installed_package_data(installed, tmp_path):
+    """`vars` puts the hook's sitecustomize (package data) on the program's PYTHONPATH: from an installed copy too."""
+    from tests.conftest import PROGRAMS
+
+    target, env = installed
+    assert (target / "phasm_perf" / "core" / "hook" / "_site" / "sitecustomize.py").is_file()
+    proc = _run(["-m", "phasm_perf", "vars", "--format", "json", "--function", "legacy:step", "--",
+                 PROGRAMS / "legacy.py", "4"], env, tmp_path)
+    import json
+
+    report = json.loads(proc.stdout)
+    assert report["calls"] == 32 and {v["name"] for v in report["outputs"]} == {"out", "stage.last", "CALLS",
+                                                                              "return"}

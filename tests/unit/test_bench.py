@@ -15,7 +15,8 @@ from phasm_perf.bench import batch_point
 from phasm_perf.model.spec import TORCH_DTYPES
 from phasm_perf.bench._runtime import Runtime
 from phasm_perf.bench.batching import BATCH_ATTR
-from phasm_perf.bench.capture import _definitions, parse_function
+from phasm_perf.bench.capture import parse_function
+from phasm_perf.core.hook.function import definitions as _definitions
 from phasm_perf.bench.flatten import (Unflattenable, compile_flattener, compile_unflattener, flatten, leaf_names,
                                       schema_of, unflatten, width)
 from phasm_perf.bench.predict import BatchPredicted, Prediction
@@ -417,3 +418,26 @@ def test_report_json_round_trip_and_html_escapes():
     page = render_html(r)
     assert "m:&lt;f&gt;&amp;" in page and "<f>&" not in page and "&lt;s&gt;" in page
     assert 'src="data:image/png;base64,' in page and math.isfinite(data["per_batch"][0]["error"])
+
+
+def test_an_input_constant_up_to_rounding_is_constant_and_not_scaled_by_its_noise():
+    """The issue's case: 0.1 computed two ways (a spread of 1e-17) is constant, as an exact constant is; a real input
+    of small values (uniform in [0, 1e-11]) is not."""
+    import numpy as np
+
+    from phasm_perf.bench.capture import CONSTANT_RTOL, Capture, FunctionRef
+    from phasm_perf.bench.train import _stats
+
+    n = 200
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.uniform(0, 1, n),                       # x: varies
+                         np.where(np.arange(n) % 2, 0.1, 0.1 + 2e-17),  # dt: constant up to rounding
+                         np.full(n, 0.06),                                   # exactly constant
+                         rng.uniform(0, 1e-11, n)])                  # tiny but varying
+    cap = Capture(FunctionRef("m", "f", None), n, X, X[:, :1], ["x", "dt", "steps", "tiny"], ["y"], [], [], {},
+                  1.0, 1e-3, 1.0, 1.0, n, None, False)
+    assert cap.constant_inputs == ["dt", "steps"]
+    X[:, 1] = 0.1 + rng.normal(0, 6e-14, n)  # std 6e-14 on 0.1: within the tolerance
+    assert "dt" in cap.constant_inputs and 6e-14 / 0.1 < CONSTANT_RTOL
+    _, std = _stats(X)
+    assert std[1] == 1.0 and std[2] == 1.0 and std[0] != 1.0 and std[3] != 1.0

@@ -135,8 +135,13 @@ def test_speedscope_malformed_is_one_clear_error(tmp_path):
     f = tmp_path / "x.speedscope.json"
     f.write_text('{"$schema": "https://www.speedscope.app/file-format-schema.json", "shared": {"frames": []}, '
                  '"profiles": [{"type": "sampled", "unit": "none", "samples": [[3]], "weights": [1]}]}')
-    with pytest.raises(PhasmError, match="malformed speedscope"):
+    with pytest.raises(PhasmError, match=r"1 sample\(s\) cannot be read \(a sample names frames that do not exist"):
         read_profile(f)
+    with pytest.raises(PhasmError, match="holds no sample"):  # --force: nothing else to read
+        read_profile(f, force=True)
+    f.write_text('{"shared": {"frames": []}, "profiles": [{"type": "evented", "events": [{"at": 1}]}]}')
+    with pytest.raises(PhasmError, match="malformed speedscope profile"):
+        read_profile(f, "speedscope")
 
 
 # -- callgrind, against callgrind_annotate ----------------------------------------------------------------------
@@ -256,7 +261,7 @@ def test_every_peer_file_is_detected(peer_data):
               "speedscope": "speedscope", "stackcollapse": "folded"}
     seen = 0
     for path in sorted(peer_data.rglob("*")):
-        if not path.is_file() or "expected" in path.parts or path.name.startswith(("LICENSE", "README")) \
+        if not path.is_file() or "expected" in path.parts or path.name.startswith(("LICENSE", "README", "ORIGIN")) \
                 or path.name == "file-format-schema.json":
             continue
         kind = next(v for k, v in expect.items() if k in path.parts)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ...core.errors import PhasmError
+from ...core.errors import PhasmError, input_error
 from . import austin, callgrind, folded, perf_script, scalene, speedscope
-from .base import Profile
+from .base import Profile, check_weights
 from .callgrind import CallgrindProfile, read_callgrind
 from .perf_script import read_perf_script
 from .text import head_text
@@ -45,9 +45,10 @@ def detect_format(path: str | os.PathLike) -> str:
                      f"directory, a profile file, or --input-format, one of: {', '.join(FORMATS)}")
 
 
-def read_profile(path: str | os.PathLike, fmt: str | None = None, **options) -> Profile:
+def read_profile(path: str | os.PathLike, fmt: str | None = None, force: bool = False, **options) -> Profile:
     """Read any supported profile file. ``options`` go to the reader (e.g. ``kernel=True`` for perf-script,
-    ``event='Ir'`` for callgrind)."""
+    ``event='Ir'`` for callgrind). A damaged file (cut short, not what its format says, weights that are not counts)
+    is one :class:`PhasmError`; ``force`` reads what can be read and says what was skipped in ``Profile.notes``."""
     p = Path(path)
     if p.is_dir():
         raise PhasmError(f"{str(p)!r} is a directory; give a profile file")
@@ -56,9 +57,14 @@ def read_profile(path: str | os.PathLike, fmt: str | None = None, **options) -> 
     name = fmt or detect_format(p)
     if name not in READERS:
         raise PhasmError(f"unknown input format {name!r}; choose one of: {', '.join(FORMATS)}")
-    if name in ("folded", "pyspy-raw"):
-        return folded.read(p, fmt=name)
-    return READERS[name].read(p, **options)
+    try:
+        if name in ("folded", "pyspy-raw"):
+            profile = folded.read(p, fmt=name, force=force)
+        else:
+            profile = READERS[name].read(p, force=force, **options)
+    except OSError as exc:  # the file went away, or the disk failed, while it was read
+        raise input_error(p, exc) from None
+    return check_weights(profile, p, force)
 
 
 __all__ = ["Profile", "READERS", "FORMATS", "detect_format", "read_profile", "read_perf_script", "read_callgrind",

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ...core.errors import PhasmError
 from ...core.folded import make_frame
-from .base import Profile
+from .base import Profile, damaged
+from .text import open_text_lines
 
 _SAMPLE = re.compile(r"^P\d+;T[\w:.-]+;.* [\d,]+$", re.M)
 
@@ -25,68 +26,86 @@ def _austin_frame(text: str) -> str | None:
 
 
 def parse_austin(path: Path) -> Profile:
-    """Austin 3 full-mode output into on-CPU and off-CPU stacks weighted in microseconds of wall time."""
+    """Austin 3 full-mode output into on-CPU and off-CPU stacks weighted in microseconds of wall time (a file that
+    does not exist: no sample)."""
     s = Profile(format="austin", weight_unit="us", seconds_per_unit=1e-6)
     threads: set[str] = set()
-    try:
-        fh = open(path, encoding="utf-8", errors="replace")
-    except FileNotFoundError:
+    if not Path(path).exists():
         return s
-    with fh:
-        for line in fh:
-            if not line.startswith("P"):
-                continue
-            head, _, metrics = line.rstrip("\n").rpartition(" ")
-            fields = metrics.split(",")
-            try:
-                delta = int(fields[0])
-                idle = len(fields) > 1 and fields[1] == "1"
-            except ValueError:
-                s.invalid += 1
-                continue
-            parts = head.split(";")
-            if len(parts) < 2:
-                s.invalid += 1
-                continue
-            threads.add(parts[0] + ";" + parts[1])
-            s.samples += 1
-            raw = parts[2:]
-            if not raw:  # a thread with no Python frame (starting up or finishing)
-                continue
-            if any(f.startswith(":INVALID:") or f == "INVALID" for f in raw):
-                s.invalid += 1
-                continue
-            frames = tuple(f for f in (_austin_frame(r) for r in raw) if f)
-            if not frames:
-                s.invalid += 1
-                continue
+    for line in open_text_lines(Path(path)):
+        if not line.startswith("P"):
+            continue
+        sample = _sample(line.rstrip("\n"))
+        s.samples += 1
+        if sample is None:
+            s.invalid += 1
+            continue
+        thread, frames, delta, idle = sample
+        threads.add(thread)
+        if frames is None:
+            s.invalid += 1
+        elif frames:  # () : a thread with no Python frame (starting up or finishing)
             (s.off_cpu if idle else s.on_cpu)[frames] += delta
     s.threads = len(threads)
     return s
+
+
+def _sample(line: str) -> tuple[str, tuple[str, ...] | None, int, bool] | None:
+    """``(thread, frames, microseconds, idle)`` of one sample line; frames None: unreadable frames; None: not a
+    sample (no thread, no metric, a negative one)."""
+    head, _, metrics = line.rpartition(" ")
+    fields = metrics.split(",")
+    try:
+        delta = int(fields[0])
+    except ValueError:
+        return None
+    parts = head.split(";")
+    if len(parts) < 2 or delta < 0:
+        return None
+    raw = parts[2:]
+    if any(f.startswith(":INVALID:") or f == "INVALID" for f in raw):
+        return parts[0] + ";" + parts[1], None, delta, False
+    frames = tuple(f for f in (_austin_frame(r) for r in raw) if f)
+    return parts[0] + ";" + parts[1], (frames if frames or not raw else None), delta, len(fields) > 1 and fields[1] == "1"
 
 
 def sniff(head: str) -> bool:
     return head.startswith("# austin:") or bool(_SAMPLE.search(head))
 
 
-def read(path: Path) -> Profile:
+def read(path: Path, force: bool = False) -> Profile:
     s = parse_austin(Path(path))
     if not s.on_cpu and not s.off_cpu:
         raise PhasmError(f"{str(path)!r} holds no Austin sample with Python frames")
+    notes = []
+    if _cut_short(Path(path)):
+        notes.append(damaged(path, "it was cut short (its last line has no end)", force))
+    if s.invalid > s.samples - s.invalid:
+        notes.append(damaged(path, f"most of its samples cannot be read ({s.invalid} of {s.samples})", force))
+    elif s.invalid:
+        notes.append(f"{s.invalid} invalid sample(s) skipped")
     full = any(ln.startswith("# mode: full") for ln in _header(path))
-    notes = [f"{s.invalid} invalid sample(s) skipped"] if s.invalid else []
     s.off_cpu_known = full or bool(s.off_cpu)
     s.notes = notes
     return s
 
 
+def _cut_short(path: Path) -> bool:
+    """Austin ends every line; a last line without an end was being written when the file was cut."""
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        if fh.tell() == 0:
+            return False
+        fh.seek(-1, 2)
+        return fh.read(1) not in (b"\n", b"\x00")
+
+
 def _header(path: Path) -> list[str]:
     out = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if not line.startswith("#"):
-                break
-            out.append(line.strip())
+    for line in open_text_lines(Path(path)):
+        if not line.startswith("#"):
+            break
+        out.append(line.strip())
     return out
 
 

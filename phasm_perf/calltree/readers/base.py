@@ -3,8 +3,12 @@ they weigh."""
 
 from __future__ import annotations
 
+import math
+import os
 from collections import Counter
 from dataclasses import dataclass, field
+
+from ...core.errors import PhasmError
 
 from ..tree import CallTree
 
@@ -41,4 +45,34 @@ def invalid_note(invalid: list[tuple[int, str]], what: str = "line") -> list[str
     return [f"{len(invalid)} invalid {what}(s) skipped (line {nums})"]
 
 
-__all__ = ["Profile", "invalid_note"]
+FORCE_HINT = "pass --force to read what can be read"
+
+
+def damaged(path: str | os.PathLike, what: str, force: bool, readable: bool = True) -> str:
+    """A damaged profile: with ``force`` (and something left to read) the note that says what was skipped, else
+    the one-line error (with the hint to ``--force`` when it would help)."""
+    if force and readable:
+        return f"read with --force although {what}"
+    hint = f"; {FORCE_HINT}" if readable else ""
+    raise PhasmError(f"{str(path)!r}: {what}{hint}")
+
+
+def check_weights(profile: Profile, path: str | os.PathLike, force: bool = False) -> Profile:
+    """What every reader's result must be: stacks whose weights are finite and not negative, and whose total is not
+    zero. Bad weights are an error (with ``force``: dropped, and said); nothing left to rank always is."""
+    for name in ("on_cpu", "off_cpu"):
+        stacks: Counter = getattr(profile, name)
+        bad = [s for s, w in stacks.items() if not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0]
+        if bad:
+            profile.notes.append(damaged(path, f"{len(bad)} stack(s) have a negative, infinite or non-numeric "
+                                                f"weight (first: {';'.join(bad[0])[:60]!r})", force))
+            for s in bad:
+                del stacks[s]
+    if not profile.on_cpu and not profile.off_cpu:
+        raise PhasmError(f"{str(path)!r} holds no stack to rank")
+    if profile.total_weight <= 0:
+        raise PhasmError(f"{str(path)!r}: every stack's weight is zero: there is no time to rank")
+    return profile
+
+
+__all__ = ["Profile", "invalid_note", "damaged", "check_weights", "FORCE_HINT"]

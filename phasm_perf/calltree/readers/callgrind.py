@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from ...core.errors import PhasmError
-from ...core.folded import make_frame
+from ...core.folded import MAX_WEIGHT, make_frame
 from ..tree import CallTree
-from .base import Profile
+from .base import Profile, damaged
 from .text import open_text_lines
 
 _NAME = re.compile(r"^\((\d+)\)(?: (.*))?$")
@@ -133,156 +133,248 @@ class CallgrindProfile:
                        notes=list(self.notes) + [f"weights are {unit} (callgrind counts events, not seconds)"])
 
 
-def read_callgrind(path: str | os.PathLike, event: str | None = None) -> CallgrindProfile:
-    """Read a callgrind file. ``event`` picks the event type for :meth:`~CallgrindProfile.stacks` (default: first)."""
-    path = Path(path)
-    names: dict[str, dict[str, str]] = {"fl": {}, "fn": {}, "ob": {}}
-    events: list[str] = []
-    positions = ["line"]
-    self_cost: dict[str, np.ndarray] = {}
-    call_in: dict[str, np.ndarray] = {}
-    call_out: dict[str, np.ndarray] = {}
-    calls_in: Counter = Counter()
-    edges: dict[tuple[str, str], list] = {}
-    meta: dict[str, tuple[str, str, str]] = {}
-    first_line: dict[str, int] = {}
-    owner: dict[str, str] = {}
-    totals = None
-    cmd = ""
+class _Parser:
+    """The state of reading one callgrind file, a line at a time (:meth:`feed`); :meth:`profile` at the end.
 
-    def uncompress(kind: str, text: str) -> str:
+    A line it cannot read raises ``ValueError`` with the line's number; a record cut short (``calls=`` with no cost
+    line after it, a ``summary:`` with no ``totals:``, costs that do not add up to the totals) is kept in
+    :attr:`damage` for :func:`read_callgrind` to refuse (or, with ``force``, to note)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, dict[str, str]] = {"fl": {}, "fn": {}, "ob": {}}
+        self.events: list[str] = []
+        self.positions = ["line"]
+        self.prev_pos = [0]
+        self.self_cost: dict[str, np.ndarray] = {}
+        self.call_in: dict[str, np.ndarray] = {}
+        self.call_out: dict[str, np.ndarray] = {}
+        self.calls_in: Counter = Counter()
+        self.edges: dict[tuple[str, str], list] = {}
+        self.meta: dict[str, tuple[str, str, str]] = {}
+        self.first_line: dict[str, int] = {}
+        self.owner: dict[str, str] = {}
+        self.totals: np.ndarray | None = None
+        self.summary: np.ndarray | None = None
+        self.cmd = ""
+        self.obj = self.fl = self.cur_file = self.cur = self.cfile = self.cfn_key = ""
+        self.fn: str | None = None
+        self.pending_calls = 0
+        self.pending_line = 0
+        self.damage: list[str] = []
+
+    @property
+    def nev(self) -> int:
+        return len(self.events)
+
+    def uncompress(self, kind: str, text: str) -> str:
         m = _NAME.match(text.strip())
         if not m:
             return text.strip()
-        table = names[kind]
+        table = self.names[kind]
         if m.group(2) is not None:
             table[m.group(1)] = m.group(2)
             return m.group(2)
         return table.get(m.group(1), f"({m.group(1)})")
 
-    obj = fl = cur_file = ""
-    fn: str | None = None
-    cur = ""
-    cfile = ""
-    cfn_key = ""
-    pending_calls = 0
-    prev_pos = [0] * len(positions)
-    nev = 0
+    def feed(self, lineno: int, line: str) -> None:
+        c0 = line[0]
+        if c0.isdigit() or c0 in "+-*" or line.startswith("0x"):
+            self.cost_line(lineno, line)
+            return
+        if self.pending_calls:
+            self.damage.append(f"the call on line {self.pending_line} has no cost line after it")
+            self.pending_calls = 0
+        key, sep, value = line.partition("=")
+        if sep and key in _SPECS:
+            getattr(self, _SPECS[key])(lineno, key, value)
+        else:
+            self.header(lineno, line)
+
+    def positions_of(self, lineno: int, tokens: list[str]) -> list[int]:
+        vals = []
+        for i, tok in enumerate(tokens):
+            if not _POS.match(tok):
+                raise ValueError(f"line {lineno}: bad position {tok!r}")
+            if tok == "*":
+                v = self.prev_pos[i]
+            elif tok[0] in "+-":
+                v = self.prev_pos[i] + int(tok)
+            else:
+                v = int(tok, 16) if tok.startswith("0x") else int(tok)
+            vals.append(v)
+        self.prev_pos = vals + self.prev_pos[len(vals):]
+        return vals
+
+    def cost_line(self, lineno: int, line: str) -> None:
+        if self.fn is None:
+            raise ValueError(f"line {lineno}: a cost line before any fn=")
+        parts = line.split()
+        npos = len(self.positions)
+        pos_vals = self.positions_of(lineno, parts[:npos])
+        cost = np.zeros(self.nev)
+        vals = parts[npos:npos + self.nev]
+        if vals:
+            cost[:len(vals)] = [_count(v, lineno) for v in vals]
+        if self.pending_calls:
+            self.call_cost(cost)
+            return
+        self.self_cost[self.cur] += cost
+        ln = pos_vals[self.positions.index("line")] if "line" in self.positions and pos_vals else None
+        if ln and (self.cur not in self.first_line or ln < self.first_line[self.cur]):
+            self.first_line[self.cur] = ln
+
+    def call_cost(self, cost: np.ndarray) -> None:
+        """The cost line after ``calls=``: the call's inclusive cost, added to the edge and both ends."""
+        cur, callee, n = self.cur, self.cfn_key, self.pending_calls
+        e = self.edges.setdefault((cur, callee), [0, np.zeros(self.nev)])
+        e[0] += n
+        e[1] += cost
+        self.calls_in[callee] += n
+        self.call_in[callee] = self.call_in.get(callee, np.zeros(self.nev)) + cost
+        self.call_out[cur] = self.call_out.get(cur, np.zeros(self.nev)) + cost
+        self.pending_calls = 0
+
+    def spec_fn(self, lineno: int, key: str, value: str) -> None:  # noqa: ARG002
+        self.fn = self.uncompress("fn", value)
+        self.cur_file = self.fl
+        self.function(f"{self.cur_file}:{self.fn}", self.fn, self.cur_file, self.obj)
+
+    def function(self, key: str, name: str, file: str, obj: str) -> None:
+        self.cur = key
+        self.self_cost.setdefault(key, np.zeros(self.nev))
+        self.meta.setdefault(key, (name, file, obj))
+
+    def spec_fl(self, lineno: int, key: str, value: str) -> None:  # noqa: ARG002
+        self.fl = self.cur_file = self.uncompress("fl", value)
+
+    def spec_fi(self, lineno: int, key: str, value: str) -> None:
+        if self.fn is None:
+            raise ValueError(f"line {lineno}: {key}= before any fn=")
+        self.cur_file = self.uncompress("fl", value)
+        key = f"{self.cur_file}:{self.fn}"
+        if self.cur_file != self.fl:
+            self.owner.setdefault(key, f"{self.fl}:{self.fn}")
+        self.function(key, self.fn, self.cur_file, self.obj)
+
+    def spec_ob(self, lineno: int, key: str, value: str) -> None:  # noqa: ARG002
+        if key == "ob":
+            self.obj = self.uncompress("ob", value)
+        else:
+            self.uncompress("ob", value)
+
+    def spec_cfl(self, lineno: int, key: str, value: str) -> None:  # noqa: ARG002
+        self.cfile = self.uncompress("fl", value)
+
+    def spec_cfn(self, lineno: int, key: str, value: str) -> None:  # noqa: ARG002
+        cfunc = self.uncompress("fn", value)
+        file = self.cfile or self.cur_file
+        self.cfn_key = f"{file}:{cfunc}"
+        self.meta.setdefault(self.cfn_key, (cfunc, file, ""))
+        self.self_cost.setdefault(self.cfn_key, np.zeros(self.nev))
+        self.cfile = ""
+
+    def spec_calls(self, lineno: int, key: str, value: str) -> None:  # noqa: ARG002
+        words = value.split()
+        if not words or not words[0].isdigit():
+            raise ValueError(f"line {lineno}: bad call count {value[:20]!r}")
+        self.pending_calls, self.pending_line = int(words[0]), lineno
+
+    def spec_jump(self, lineno: int, key: str, value: str) -> None:  # noqa: ARG002
+        if key in ("jfi", "jfn"):
+            self.uncompress("fl" if key == "jfi" else "fn", value)
+
+    def header(self, lineno: int, line: str) -> None:
+        if line.startswith("events:"):
+            if self.self_cost:
+                raise ValueError(f"line {lineno}: 'events:' after costs")
+            self.events = line.split(":", 1)[1].split()
+        elif line.startswith("positions:"):
+            self.positions = line.split(":", 1)[1].split() or ["line"]
+            self.prev_pos = [0] * len(self.positions)
+        elif line.startswith(("totals:", "summary:")):
+            values = [_count(v, lineno) for v in line.split(":", 1)[1].split()][:self.nev] or [0.0]
+            setattr(self, "totals" if line.startswith("totals:") else "summary", np.array(values))
+        elif line.startswith("cmd:"):
+            self.cmd = line.split(":", 1)[1].strip()
+        elif not re.match(r"^[a-z]+:", line):
+            raise ValueError(f"line {lineno}: not a callgrind line: {line[:60]!r}")
+        # else: version, creator, pid, part, desc, event: ...
+
+    def finish(self) -> None:
+        """The checks of a whole file: the last call's cost line, and the costs against the totals."""
+        if self.pending_calls:
+            self.damage.append(f"it was cut short (the call on line {self.pending_line} has no cost line)")
+        if self.summary is not None and self.totals is None:
+            self.damage.append("it was cut short (its summary: line is not matched by a totals: line at the end)")
+        expected = self.totals if self.totals is not None else self.summary
+        if expected is not None and expected.any():
+            computed = sum(self.self_cost.values(), np.zeros(self.nev))
+            n = min(len(expected), len(computed))
+            if not np.allclose(computed[:n], expected[:n], rtol=1e-6, atol=0.5):
+                self.damage.append(f"its costs add up to {computed[0]:,.0f} {self.events[0]} but its totals say "
+                                   f"{expected[0]:,.0f}: records are missing or damaged")
+
+    def profile(self, event: str | None, path: Path) -> CallgrindProfile:
+        funcs: dict[str, CallgrindFunction] = {}
+        nev = self.nev
+        for key, sc in self.self_cost.items():
+            name, file, ob = self.meta.get(key, (key, "", ""))
+            incl = self.call_in[key] if key in self.call_in else sc + self.call_out.get(key, np.zeros(nev))
+            funcs[key] = CallgrindFunction(key, name, file, ob, self.first_line.get(key), sc, incl,
+                                           int(self.calls_in.get(key, 0)))
+        computed = sum((f.self_cost for f in funcs.values()), np.zeros(nev))
+        if event is None:
+            event = self.events[0]
+        elif event not in self.events:
+            raise PhasmError(f"event {event!r} is not in {str(path)!r}; it has: {', '.join(self.events)}")
+        totals = self.totals if self.totals is not None and self.totals.any() and len(self.totals) == nev \
+            else computed
+        return CallgrindProfile(self.events, funcs, {k: (v[0], v[1]) for k, v in self.edges.items()}, totals,
+                                event, self.cmd, {k: v for k, v in self.owner.items() if v in funcs})
+
+
+_SPECS = {"fn": "spec_fn", "fl": "spec_fl", "fi": "spec_fi", "fe": "spec_fi", "ob": "spec_ob", "cob": "spec_ob",
+          "cfi": "spec_cfl", "cfl": "spec_cfl", "cfn": "spec_cfn", "calls": "spec_calls", "jump": "spec_jump",
+          "jcnd": "spec_jump", "jfi": "spec_jump", "jfn": "spec_jump"}
+
+
+def _count(text: str, lineno: int) -> float:
+    """A cost: a whole number (decimal or 0x hex), not negative, that a float64 holds."""
+    try:
+        v = float(int(text, 16) if text.startswith("0x") else int(text))
+    except (ValueError, OverflowError):
+        raise ValueError(f"line {lineno}: {text[:20]!r} is not a cost") from None
+    if not 0 <= v <= MAX_WEIGHT:
+        raise ValueError(f"line {lineno}: cost {text[:20]} is out of range")
+    return v
+
+
+def read_callgrind(path: str | os.PathLike, event: str | None = None, force: bool = False) -> CallgrindProfile:
+    """Read a callgrind file. ``event`` picks the event type for :meth:`~CallgrindProfile.stacks` (default: first).
+    A file cut short or whose costs disagree with its totals is an error; ``force`` reads it anyway (and notes it).
+    """
+    path = Path(path)
+    parser = _Parser()
     try:
         for lineno, raw in enumerate(open_text_lines(path), 1):
             line = raw.rstrip("\n")
-            if not line.strip() or line.startswith("#"):
-                continue
-            c0 = line[0]
-            if c0.isdigit() or c0 in "+-*" or line.startswith("0x"):
-                parts = line.split()
-                npos = len(positions)
-                pos_vals = []
-                for i, tok in enumerate(parts[:npos]):
-                    if not _POS.match(tok):
-                        raise ValueError(f"line {lineno}: bad position {tok!r}")
-                    if tok == "*":
-                        v = prev_pos[i]
-                    elif tok[0] in "+-":
-                        v = prev_pos[i] + int(tok)
-                    else:
-                        v = int(tok, 16) if tok.startswith("0x") else int(tok)
-                    pos_vals.append(v)
-                prev_pos = pos_vals + prev_pos[len(pos_vals):]
-                cost = np.zeros(nev)
-                vals = parts[npos:npos + nev]
-                if vals:
-                    cost[:len(vals)] = [float(int(v, 16) if v.startswith("0x") else v) for v in vals]
-                if fn is None:
-                    raise ValueError(f"line {lineno}: a cost line before any fn=")
-                if pending_calls:
-                    e = edges.setdefault((cur, cfn_key), [0, np.zeros(nev)])
-                    e[0] += pending_calls
-                    e[1] += cost
-                    calls_in[cfn_key] += pending_calls
-                    call_in[cfn_key] = call_in.get(cfn_key, np.zeros(nev)) + cost
-                    call_out[cur] = call_out.get(cur, np.zeros(nev)) + cost
-                    pending_calls = 0
-                else:
-                    self_cost[cur] += cost
-                    ln = pos_vals[positions.index("line")] if "line" in positions and pos_vals else None
-                    if ln and (cur not in first_line or ln < first_line[cur]):
-                        first_line[cur] = ln
-                continue
-            key, sep, value = line.partition("=")
-            if sep and key in ("fn",):
-                fn = uncompress("fn", value)
-                cur_file = fl
-                cur = f"{cur_file}:{fn}"
-                self_cost.setdefault(cur, np.zeros(nev))
-                meta.setdefault(cur, (fn, cur_file, obj))
-            elif sep and key == "fl":
-                fl = uncompress("fl", value)
-                cur_file = fl
-            elif sep and key in ("fi", "fe"):
-                if fn is None:
-                    raise ValueError(f"line {lineno}: {key}= before any fn=")
-                cur_file = uncompress("fl", value)
-                cur = f"{cur_file}:{fn}"
-                if cur_file != fl:
-                    owner.setdefault(cur, f"{fl}:{fn}")
-                self_cost.setdefault(cur, np.zeros(nev))
-                meta.setdefault(cur, (fn, cur_file, obj))
-            elif sep and key == "ob":
-                obj = uncompress("ob", value)
-            elif sep and key == "cob":
-                uncompress("ob", value)
-            elif sep and key in ("cfi", "cfl"):
-                cfile = uncompress("fl", value)
-            elif sep and key == "cfn":
-                cfunc = uncompress("fn", value)
-                cfn_key = f"{cfile or cur_file}:{cfunc}"
-                meta.setdefault(cfn_key, (cfunc, cfile or cur_file, ""))
-                self_cost.setdefault(cfn_key, np.zeros(nev))
-                cfile = ""
-            elif sep and key == "calls":
-                pending_calls = int(value.split()[0])
-            elif sep and key in ("jump", "jcnd"):
-                pass
-            elif sep and key in ("jfi", "jfn"):
-                uncompress("fl" if key == "jfi" else "fn", value)
-            elif line.startswith("events:"):
-                events = line.split(":", 1)[1].split()
-                nev = len(events)
-            elif line.startswith("positions:"):
-                positions = line.split(":", 1)[1].split() or ["line"]
-                prev_pos = [0] * len(positions)
-            elif line.startswith("totals:") or line.startswith("summary:"):
-                totals = np.array([float(v) for v in line.split(":", 1)[1].split()][:nev] or [0.0])
-            elif line.startswith("cmd:"):
-                cmd = line.split(":", 1)[1].strip()
-            elif re.match(r"^[a-z]+:", line):
-                pass  # version, creator, pid, part, desc, event: ...
-            else:
-                raise ValueError(f"line {lineno}: not a callgrind line: {line[:60]!r}")
+            if line.strip() and not line.startswith("#"):
+                parser.feed(lineno, line)
+        parser.finish()
     except ValueError as exc:
         raise PhasmError(f"{str(path)!r}: malformed callgrind file ({exc})") from None
-    if not events:
+    if not parser.events:
         raise PhasmError(f"{str(path)!r} is not a callgrind file (no 'events:' line)")
-    if not self_cost:
+    if not parser.self_cost:
         raise PhasmError(f"{str(path)!r} holds no function cost")
-    funcs: dict[str, CallgrindFunction] = {}
-    for key, sc in self_cost.items():
-        name, file, ob = meta.get(key, (key, "", ""))
-        incl = call_in[key] if key in call_in else sc + call_out.get(key, np.zeros(nev))
-        funcs[key] = CallgrindFunction(key, name, file, ob, first_line.get(key), sc, incl, int(calls_in.get(key, 0)))
-    computed = sum((f.self_cost for f in funcs.values()), np.zeros(nev))
-    if event is None:
-        event = events[0]
-    elif event not in events:
-        raise PhasmError(f"event {event!r} is not in {str(path)!r}; it has: {', '.join(events)}")
-    return CallgrindProfile(events, funcs, {k: (v[0], v[1]) for k, v in edges.items()},
-                            computed if totals is None or not totals.any() else totals, event, cmd,
-                            {k: v for k, v in owner.items() if v in funcs})
+    notes = [damaged(path, what, force) for what in parser.damage[:3]]
+    prof = parser.profile(event, path)
+    prof.notes = notes
+    return prof
 
 
-def read(path: Path, event: str | None = None) -> Profile:
-    return read_callgrind(path, event).profile()
+def read(path: Path, event: str | None = None, force: bool = False) -> Profile:
+    return read_callgrind(path, event, force).profile()
 
 
 __all__ = ["read_callgrind", "CallgrindProfile", "CallgrindFunction", "read", "sniff"]

@@ -7,9 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ...core.errors import PhasmError
 from ...core.folded import parse_folded_lines
-from .base import Profile, invalid_note
+from .base import Profile, damaged, invalid_note
 from .text import open_text_lines
 
 _LINE = re.compile(r"^[^\s#/][^\n]* \d+(\.\d*)?([eE][-+]?\d+)?\s*$", re.M)
@@ -25,13 +24,11 @@ def is_pyspy(head: str) -> bool:
     return bool(_PYSPY_FRAME.search(head))
 
 
-def read(path: Path, fmt: str = "folded") -> Profile:
+def read(path: Path, fmt: str = "folded", force: bool = False) -> Profile:
     parsed = parse_folded_lines(open_text_lines(path))
-    if not parsed.stacks:
-        first = f" (line {parsed.invalid[0][0]}: {parsed.invalid[0][1][:60]!r})" if parsed.invalid else ""
-        raise PhasmError(f"{str(path)!r} holds no valid folded stack{first}; "
-                         "expected lines like 'main;solve;step 42'")
-    notes = invalid_note(parsed.invalid)
+    damage = parsed.damage()
+    notes = [damaged(path, damage, force, readable=bool(parsed.stacks) and parsed.total > 0)] if damage else []
+    notes += invalid_note(parsed.invalid)
     if parsed.decimal:
         notes.append("decimal weights were read as given (flame graph outputs round them to integers)")
     return Profile(parsed.stacks, format=fmt, notes=notes)

@@ -18,7 +18,8 @@ import pandas as pd
 
 from ...core.errors import PhasmError
 from ...core.folded import make_frame
-from .base import Profile
+from .base import Profile, damaged
+from .text import read_text
 
 SPLIT = (("n_cpu_percent_python", "[python]"), ("n_cpu_percent_c", "[native]"), ("n_sys_percent", "[system]"))
 
@@ -31,8 +32,8 @@ def sniff(head: str) -> bool:
 
 def _load(path: Path) -> dict:
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = json.loads(read_text(Path(path)))
+    except ValueError as exc:
         raise PhasmError(f"{str(path)!r} is not valid JSON ({exc}); expected a Scalene profile") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("files"), dict) or "elapsed_time_sec" not in doc:
         raise PhasmError(f"{str(path)!r} is not a Scalene 2.x JSON profile (no 'files' and 'elapsed_time_sec')")
@@ -40,7 +41,7 @@ def _load(path: Path) -> dict:
 
 
 def _function_of(functions: list[dict]):
-    starts = sorted((f.get("lineno", 0), str(f.get("line", "?")).strip()) for f in functions)
+    starts = sorted((int(f.get("lineno", 0)), str(f.get("line", "?")).strip()) for f in functions)
     keys = [s for s, _ in starts]
 
     def name(lineno: int, start: int | None) -> str:
@@ -74,24 +75,58 @@ def scalene_lines(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def read(path: Path) -> Profile:
+def _line_stacks(file: str, fname, ln: dict, elapsed: float) -> list[tuple[tuple[str, str], float]]:
+    """One profiled line's CPU seconds, split (ValueError, TypeError, AttributeError: not a Scalene line)."""
+    lineno = int(ln.get("lineno", 0))
+    start = ln.get("start_function_line") or None
+    frame = make_frame(fname(lineno, int(start) if start is not None else None), file, lineno)
+    out = []
+    for key, leaf in SPLIT:
+        pct = float(ln.get(key, 0.0) or 0.0)
+        if not 0 <= pct <= 100:
+            raise ValueError(f"{key} {pct} is not a percentage")
+        if pct > 0:
+            out.append(((frame, leaf), elapsed * pct / 100))
+    return out
+
+
+def read(path: Path, force: bool = False) -> Profile:
     doc = _load(path)
-    elapsed = float(doc.get("elapsed_time_sec") or 0.0)
+    try:
+        elapsed = float(doc.get("elapsed_time_sec") or 0.0)
+        if not 0 <= elapsed < float("inf"):
+            raise ValueError(f"elapsed_time_sec {elapsed}")
+    except (TypeError, ValueError) as exc:
+        raise PhasmError(f"{str(path)!r}: malformed Scalene profile ({exc})") from None
     stacks: Counter = Counter()
+    bad: list[str] = []
     for file, data in doc["files"].items():
-        fname = _function_of(data.get("functions", []))
-        for ln in data.get("lines", []):
-            lineno = int(ln.get("lineno", 0))
-            frame = make_frame(fname(lineno, ln.get("start_function_line") or None), file, lineno)
-            for key, leaf in SPLIT:
-                pct = float(ln.get(key, 0.0) or 0.0)
-                if pct > 0:
-                    stacks[(frame, leaf)] += elapsed * pct / 100
+        try:
+            fname = _function_of(data.get("functions", []))
+            lines = data.get("lines", [])
+            iter(lines)
+        except (AttributeError, TypeError, ValueError, OverflowError) as exc:
+            bad.append(f"file {file[:40]!r}: {type(exc).__name__}: {str(exc)[:60]}")
+            continue
+        for ln in lines:
+            try:
+                for stack, seconds in _line_stacks(str(file), fname, ln, elapsed):
+                    stacks[stack] += seconds
+            except (AttributeError, TypeError, ValueError, OverflowError) as exc:
+                bad.append(f"{file[:40]!r}: {type(exc).__name__}: {str(exc)[:60]}")
+    notes = [damaged(path, f"{len(bad)} of its entries cannot be read (first: {bad[0]})", force)] if bad else []
     if not stacks:
         raise PhasmError(f"{str(path)!r}: Scalene recorded no CPU time (the program ran too briefly?)")
-    notes = [f"Scalene: line-level CPU time split into [python], [native] and [system]; peak memory "
-             f"{float(doc.get('max_footprint_mb') or 0):.1f} MB (see scalene_lines() for memory per line)"]
+    notes.append(f"Scalene: line-level CPU time split into [python], [native] and [system]; peak memory "
+                 f"{_number(doc.get('max_footprint_mb')):.1f} MB (see scalene_lines() for memory per line)")
     return Profile(stacks, format="scalene", weight_unit="seconds", seconds_per_unit=1.0, notes=notes)
+
+
+def _number(value) -> float:
+    try:
+        return float(value or 0)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 __all__ = ["read", "sniff", "scalene_lines"]

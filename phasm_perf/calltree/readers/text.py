@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 from typing import Iterator
 
-from ...core.errors import PhasmError
+from ...core.errors import PhasmError, input_error
 
 
 def head_bytes(path: Path, n: int = 65536) -> bytes:
@@ -19,7 +19,7 @@ def head_bytes(path: Path, n: int = 65536) -> bytes:
     except IsADirectoryError:
         raise PhasmError(f"{str(path)!r} is a directory, not a profile file") from None
     except OSError as exc:
-        raise PhasmError(f"cannot read {str(path)!r}: {exc.strerror}") from None
+        raise input_error(path, exc) from None
 
 
 def encoding_of(head: bytes) -> str:
@@ -31,9 +31,19 @@ def encoding_of(head: bytes) -> str:
 
 
 def head_text(path: Path, n: int = 65536) -> str:
-    """The start of a file as text (for format detection)."""
+    """The start of a file as text (for format detection), CRLF folded to LF."""
     head = head_bytes(path, n)
-    return head.decode(encoding_of(head), errors="replace")
+    return head.decode(encoding_of(head), errors="replace").replace("\r\n", "\n")
+
+
+def read_text(path: Path) -> str:
+    """A whole (small) text file, decoded from its BOM (UTF-8 default), CRLF folded; one-line errors."""
+    enc = encoding_of(head_bytes(path, 4))
+    try:
+        with io.open(path, encoding=enc, errors="replace", newline=None) as fh:
+            return fh.read()
+    except OSError as exc:
+        raise input_error(path, exc) from None
 
 
 def open_text_lines(path: Path) -> Iterator[str]:
@@ -43,4 +53,4 @@ def open_text_lines(path: Path) -> Iterator[str]:
         yield from fh
 
 
-__all__ = ["head_bytes", "head_text", "encoding_of", "open_text_lines"]
+__all__ = ["head_bytes", "head_text", "encoding_of", "open_text_lines", "read_text"]

@@ -15,6 +15,34 @@ import os
 import sys
 
 
+def _source_qualnames(path, files):
+    """``{first line: qualified name}`` of the functions defined in ``path`` (one of the target ``files``; else
+    empty): what ``co_qualname`` says from Python 3.11 on. A decorated function's code starts at its first
+    decorator, so both lines map to it."""
+    if path not in files:
+        return {}
+    import ast  # only on Python < 3.11, once per target file
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    out = {}
+
+    def walk(body, prefix):
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for line in [node.lineno] + [d.lineno for d in node.decorator_list]:
+                    out.setdefault(line, prefix + node.name)
+                walk(node.body, prefix + node.name + ".<locals>.")
+            elif isinstance(node, ast.ClassDef):
+                walk(node.body, prefix + node.name + ".")
+
+    walk(tree.body, "")
+    return out
+
+
 def _install():
     spec_path = os.environ.get("PHASM_PERF_COUNT_SPEC")
     if not spec_path:
@@ -46,8 +74,15 @@ def _install():
         seen_in.setdefault(key, []).append(_numeric_size(values))
         np_in.setdefault(key, []).append(_numpy_scalars(values))
 
+    qualnames = {}  # Python < 3.11 (no co_qualname): (file, first line) -> qualified name, from the targets' source
+
     def qualname(code):
-        return getattr(code, "co_qualname", code.co_name)
+        q = getattr(code, "co_qualname", None)
+        if q is not None:
+            return q
+        if code.co_filename not in qualnames:
+            qualnames[code.co_filename] = _source_qualnames(code.co_filename, {f for f, _ in targets})
+        return qualnames[code.co_filename].get(code.co_firstlineno, code.co_name)
 
     def dump():
         rows = [

@@ -55,9 +55,10 @@ def measure(opts: MeasureOptions = MeasureOptions(), on_progress: Progress | Non
     except ImportError:
         raise PhasmError("hw measure needs PyTorch: pip install 'phasm-perf[bench]'") from None
     say = on_progress or (lambda what, frac: None)
-    unknown = [r for r in opts.runtimes if r == "aoti"]
+    unknown = [r for r in opts.runtimes if r in ("aoti", "native")]
     if unknown:
-        raise PhasmError("hw measure cannot time the aoti runtime (it runs from C++): measure the other runtimes")
+        raise PhasmError(f"hw measure cannot time the {unknown[0]} runtime here (it runs from C++): measure the other "
+                         "runtimes")
     if opts.device != "cpu":
         if not torch.cuda.is_available():
             raise PhasmError(f"--device {opts.device}: no CUDA device is visible to PyTorch "
