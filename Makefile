@@ -36,17 +36,24 @@ test: setup
 	$(PY) -m pytest -q tests
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q -d $(VENV)/site
 
-# the suite on every other Python the package claims (requires-python >= 3.10): the oldest and the newest in full
-# (slow end-to-end tests too), the ones between without the slow tests; one venv each (.venv-3.X), torch as pinned
+# the suite on every other Python the package claims (requires-python >= 3.10), one venv each (.venv-3.X, torch as
+# pinned): every test but the slow end-to-end ones, and on the oldest and the newest also the slow tests of what
+# reaches into the interpreter (PYTHON_SLOW_TESTS: the counting hook, capture and swap, vars, the Python collectors,
+# signals); the slow tests of compiled programs, tracking, search and the docs run once, on the machine's Python
 PYTHONS_FULL ?= 3.10 3.13
 PYTHONS_FAST ?= 3.12
+PYTHON_SLOW_TESTS ?= tests/integration/test_bench.py tests/integration/test_vars.py \
+	tests/integration/test_profile_python.py tests/integration/test_interrupted.py
 test-pythons: setup
 	@set -e; for v in $(PYTHONS_FULL) $(PYTHONS_FAST); do \
 	  py=$$(bash scripts/find-python.sh $$v); \
+	  start=$$(date +%s); \
 	  $(MAKE) --no-print-directory .venv-$$v/.installed VENV=.venv-$$v STAMP=.venv-$$v/.installed PYTHON=$$py; \
-	  case " $(PYTHONS_FULL) " in *" $$v "*) mark="";; *) mark="not slow";; esac; \
-	  echo "== CPython $$v: pytest $${mark:+-m '$$mark'}"; start=$$(date +%s); \
-	  .venv-$$v/bin/python -m pytest -q -p no:cacheprovider $${mark:+-m "$$mark"} tests; \
+	  echo "== CPython $$v: venv in $$(( $$(date +%s) - start )) s; pytest -m 'not slow'"; start=$$(date +%s); \
+	  .venv-$$v/bin/python -m pytest -q -p no:cacheprovider -m "not slow" tests; \
+	  case " $(PYTHONS_FULL) " in *" $$v "*) \
+	    echo "== CPython $$v: pytest -m slow $(PYTHON_SLOW_TESTS)"; \
+	    .venv-$$v/bin/python -m pytest -q -p no:cacheprovider -m slow $(PYTHON_SLOW_TESTS);; esac; \
 	  echo "== CPython $$v: passed in $$(( $$(date +%s) - start )) s"; \
 	done
 

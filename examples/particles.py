@@ -72,15 +72,43 @@ def read_out(hits, out):
     os.fsync(out.fileno())
 
 
+#: the program's own measure of each stage's inclusive time, seconds (the truth a profiler's shares are checked
+#: against: benchmarks/accuracy.py, with --timings)
+TIMERS = {}
+
+
 def run(events, nparticles, nsteps, seed, out):
     rng = random.Random(seed)
     checksum = 0.0
+    clock = time.perf_counter
+    t = TIMERS
     for _ in range(events):
+        t0 = clock()
         parts = generate_event(rng, nparticles)
+        t1 = clock()
         hits = [boris_push(*p, nsteps) for p in parts]
+        t2 = clock()
         checksum += sum(h[0] + h[1] + h[2] for h in hits)
+        t3 = clock()
         read_out(hits, out)
+        t4 = clock()
+        for name, dt in (("generate_event", t1 - t0), ("boris_push", t2 - t1), ("read_out", t4 - t3)):
+            t[name] = t.get(name, 0.0) + dt
     return checksum
+
+
+def field_at_seconds(calls, samples=200000):
+    """field_at's share of boris_push, measured apart: its time per call over a sample of typical positions,
+    times the calls the run made (timing each of its million calls would double its cost)."""
+    pts = [(0.3 * math.cos(i), 0.3 * math.sin(i), 0.001 * (i % 500)) for i in range(samples)]
+    t0 = time.perf_counter()
+    for x, y, z in pts:
+        field_at(x, y, z)
+    loop = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for x, y, z in pts:
+        pass
+    return (loop - (time.perf_counter() - t0)) / samples * calls
 
 
 def main(argv=None):
@@ -90,13 +118,25 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--output", default=None, help="hits file (default: a temporary file)")
+    ap.add_argument("--timings", default=None, help="write the program's own timings (JSON) to this file")
     args = ap.parse_args(argv)
+    timers = TIMERS
+    t_start = time.perf_counter()
     if args.output:
         out = open(args.output, "w")
     else:
         out = tempfile.TemporaryFile("w")
     with out:
+        t_run = time.perf_counter()
         checksum = run(args.events, args.particles, args.steps, args.seed, out)
+        timers["run"] = time.perf_counter() - t_run
+    timers["main"] = time.perf_counter() - t_start
+    if args.timings:
+        import json
+
+        timers["field_at"] = field_at_seconds(args.events * args.particles * args.steps)
+        with open(args.timings, "w") as fh:
+            json.dump(timers, fh)
     print(f"checksum {checksum:.9e}")
     return 0
 

@@ -9,21 +9,48 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
-from typing import Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Sequence
 
 from .calltree.readers import Profile, read_profile
-from .calltree.tree import CallTree
-from .candidates import SelectOptions, select
 from .collect.program import Target, resolve_target
 from .collect.run import CountTarget, ProfileOptions, profile as _profile
-from .core.bundle import Analysis, Bundle, CallCount, CollectorInfo, CountsInfo, Meta, load_bundle
 from .core.errors import ProgramFailed, ProgramInterrupted, TooFewSamples
 from .core.output import write_output
-from .report import RankOptions, RankReport, build_report, selection_of
 from .track import Logged, Tracker, Tracking, TrackingError, open_tracker
+
+# The analysis (the call tree, the candidates, the report) needs pandas, half a second or more to import: the
+# functions below import it when they run, not at the top, so that `phasm-perf --help` and the start of a profiled
+# program do not wait for it (start-up time, ARCHITECTURE.md); :func:`profile` imports it in the background while
+# the program runs.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .core.bundle import Bundle  # pydantic (the bundle's types): imported where used (start-up time)
+
+    from .calltree.tree import CallTree
+    from .report import RankReport
+
+#: what the analysis after a profile run imports (warmed up while the program runs)
+ANALYSIS_MODULES = ("phasm_perf.core.bundle", "phasm_perf.report.schema", "pandas", "phasm_perf.calltree.tree",
+                    "phasm_perf.candidates", "phasm_perf.report.ranking", "phasm_perf.report.render")
+
+
+def _warm_up() -> None:
+    """Import the analysis in a background thread while the program runs, so that it is ready when the program
+    ends. At the normal priority: a thread at a lower one, still importing when the program ended on a busy
+    machine, held the import lock the analysis then waited for (seconds, on a 1-second program)."""
+    def work() -> None:
+        import importlib
+
+        for name in ANALYSIS_MODULES:
+            try:
+                importlib.import_module(name)
+            except Exception:  # the main thread imports it again and reports any real error
+                return
+
+    threading.Thread(target=work, name="phasm-perf-warm-up", daemon=True).start()
 
 
 def profile(prog: str | Target, args: Sequence[str] = (), out: str | os.PathLike = "out.phasm",
@@ -32,18 +59,31 @@ def profile(prog: str | Target, args: Sequence[str] = (), out: str | os.PathLike
     calls of the top candidates (``count_top``) chosen by the same filters as :func:`rank`."""
     target = prog if isinstance(prog, Target) else resolve_target(prog, args)
     given = {k: options.pop(k, None) for k in ("event_loop", "min_fraction", "count_top")}
-    analysis = Analysis(**{k: v for k, v in given.items() if v is not None})
-    return _profile(target, out, ProfileOptions(analysis=analysis, **options), on_status=on_status,
-                    choose=counting_targets)
+    return _profile(target, out, ProfileOptions(analysis_given=given, **options), on_status=on_status,
+                    choose=counting_targets, on_started=_warm_up)
 
 
 def counting_targets(samples: Profile, target: Target, options: ProfileOptions) -> list[CountTarget]:
-    """The functions whose calls the counting pass counts: the top ``count_top`` candidates of the run."""
+    """The functions a counting pass counts (compiled programs: a Python program's calls are all counted in the
+    sampled run itself): the top ``count_top`` candidates inside the event loop (named, or found from the stacks),
+    and the frames that might be the loop (those holding most of the run), so that the ranking can find it with
+    exact counts."""
+    from .candidates import SelectOptions, select  # pandas: start-up time (see the top of this module)
+    from .candidates.loop import HOLDS
+
     roots = (str(target.program.parent),) if target.program else ()
     a = options.analysis
     sel = select(samples.tree(), SelectOptions(event_loop=a.event_loop, min_fraction=a.min_fraction, user_roots=roots))
     top = sel.candidates.head(a.count_top)
-    return [(key, file, name) for key, file, name in zip(top["function"], top["file"], top["name"]) if file]
+    chosen = [(key, file, name) for key, file, name in zip(top["function"], top["file"], top["name"]) if file]
+    table = sel.table
+    total = sel.total_seconds
+    if not a.event_loop and total > 0:
+        drivers = table[(table["incl"] / total >= HOLDS) & table["excluded"].isin(["", "event loop", "tower",
+                                                                                   "whole run"])]
+        chosen += [(k, f, n) for k, f, n in zip(drivers["function"], drivers["file"], drivers["name"])
+                   if isinstance(f, str) and f and k not in {c[0] for c in chosen}]
+    return chosen
 
 
 def check_outcome(bundle: Bundle, interval: float | None = None) -> None:
@@ -69,6 +109,8 @@ def _saw_user_code(bundle: Bundle) -> bool:
         return False
     if bundle.meta.collector.name not in ("austin", "py-spy"):
         return True
+    from .report import selection_of  # pandas: start-up time (see the top of this module)
+
     table = selection_of(bundle).table
     return bool((table["excluded"].isin(["", "tiny", "tower"]) & (table["incl"] > 0)).any())
 
@@ -87,6 +129,8 @@ def load_profile(path: str | os.PathLike, fmt: str | None = None, force: bool = 
     ``fmt`` names it: see :data:`phasm_perf.calltree.readers.FORMATS`), as a :class:`Bundle`. Damaged input is one
     :class:`~phasm_perf.core.errors.PhasmError`; ``force`` reads what can be read (the notes say what was
     skipped)."""
+    from .core.bundle import load_bundle  # pydantic: start-up time (see the top of this module)
+
     p = Path(path)
     if p.is_dir():
         return load_bundle(p, force=force)
@@ -95,6 +139,8 @@ def load_profile(path: str | os.PathLike, fmt: str | None = None, force: bool = 
 
 def bundle_from_profile(profile: Profile, path: str | os.PathLike) -> Bundle:
     """Wrap a profile file's stacks as an in-memory :class:`Bundle` (nothing is written)."""
+    from .core.bundle import Bundle, CallCount, CollectorInfo, CountsInfo, Meta  # start-up time (see the top)
+
     if profile.calls:
         counts = CountsInfo(status=f"exact ({profile.format})", method=profile.format,
                             functions=[CallCount(function=k, calls=n) for k, n in profile.calls.items()])
@@ -121,6 +167,9 @@ def rank(source: Bundle | str | os.PathLike, hardware: str | None = None, surrog
     ``surrogate`` of ``dtype`` over ``batches`` (default: a sweep), with the inputs and outputs counted in the
     first real calls unless ``inputs`` and ``outputs`` say, run by ``runtime`` (``phasm_perf.model.spec.RUNTIMES``),
     in batches of at most ``independent`` calls when the program can batch only that many."""
+    from .core.bundle import Bundle
+    from .report import RankOptions, build_report  # pandas: start-up time (see the top of this module)
+
     bundle = source if isinstance(source, Bundle) else load_profile(source)
     report = build_report(bundle, RankOptions(**options))
     if hardware is None:
@@ -135,7 +184,7 @@ def rank(source: Bundle | str | os.PathLike, hardware: str | None = None, surrog
     return attach_predictions(report, captured_io(bundle), opts, prof)
 
 
-def rank_html(report: RankReport, hardware: str | None = None) -> str:
+def rank_html(report: "RankReport", hardware: str | None = None) -> str:
     """``rank --html``: the ranking, its predictions and a roofline plot as one self-contained HTML page."""
     from .predict import profile_of
     from .report.rank_html import render_html
@@ -144,18 +193,24 @@ def rank_html(report: RankReport, hardware: str | None = None) -> str:
 
 
 def call_tree(source: Bundle | str | os.PathLike) -> CallTree:
+    from .calltree.tree import CallTree  # pandas: start-up time (see the top of this module)
+    from .core.bundle import Bundle
+
     bundle = source if isinstance(source, Bundle) else load_profile(source)
     return CallTree(bundle.on_cpu, bundle.off_cpu, bundle.meta.seconds_per_unit)
 
 
 def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bundle | str | os.PathLike | None = None,
                input_format: str | None = None, view: str = "both", min_width: float = 1e-4,
-               candidates: bool | None = None, tree: CallTree | None = None, force: bool = False,
-               **rank_options) -> tuple[str, list[str]]:
+               candidates: bool | None = None, tree: CallTree | None = None, lines: bool = False,
+               force: bool = False, **rank_options) -> tuple[str, list[str]]:
     """A flame graph of ``source`` (against ``other`` for a differential view) as text, and the notes to show.
     ``tree``: ``call_tree(source)`` if already built (its tables are reused); ``rank_options`` (as
     :class:`RankOptions`: ``event_loop``, ``min_fraction``) choose the candidates highlighted; ``candidates=None``
-    ranks them unless the profile has more distinct stacks than :data:`~phasm_perf.report.flamegraph.RANK_LIMIT`."""
+    ranks them unless the profile has more distinct stacks than :data:`~phasm_perf.report.flamegraph.RANK_LIMIT`.
+    A frame is a function; ``lines``: a frame per source line."""
+    from .core.bundle import Bundle
+    from .report import RankOptions
     from .report.flamegraph import render_flamegraph
 
     bundle = source if isinstance(source, Bundle) else load_profile(source, input_format, force=force)
@@ -163,12 +218,14 @@ def flamegraph(source: Bundle | str | os.PathLike, fmt: str = "html", other: Bun
     if other is not None:
         base = other if isinstance(other, Bundle) else load_profile(other, input_format, force=force)
     text, notes = render_flamegraph(bundle, fmt, other=base, view=view, min_width=min_width, highlight=candidates,
-                                    tree=tree, rank_options=RankOptions(**rank_options))
+                                    tree=tree, rank_options=RankOptions(**rank_options), lines=lines)
     return text, list(bundle.meta.notes) + notes
 
 
 def candidates_frame(report: RankReport) -> pd.DataFrame:
     """The ranked candidates as a DataFrame (one row each, the JSON fields as columns)."""
+    import pandas as pd  # start-up time (see the top of this module)
+
     rows = [c.model_dump(exclude={"predicted"}) for c in report.candidates]
     return pd.DataFrame(rows).set_index("rank") if rows else pd.DataFrame()
 
@@ -203,6 +260,8 @@ def hardware_names() -> list[str]:
 
 def hardware_frame(names: Sequence[str] | None = None) -> pd.DataFrame:
     """Profiles side by side: peak FLOP/s per dtype, main-memory bandwidth, link, launch and dispatch costs."""
+    import pandas as pd  # start-up time (see the top of this module)
+
     from .hardware import load
     from .model.spec import DTYPES
 
@@ -223,6 +282,8 @@ def predict(hardware: str = "local", inputs: int = 8, outputs: int = 8, surrogat
             activation: str = "relu") -> pd.DataFrame:
     """The model over a batch sweep as a DataFrame (one row per batch: time per batch and per call, bound,
     utilisation, and the compute/memory/link/latency terms), for the surrogate run by ``runtime``."""
+    import pandas as pd  # start-up time (see the top of this module)
+
     from .predict import predict_report
 
     rep = predict_report(hardware, inputs, outputs, surrogate, batches, dtype, runtime, activation)
@@ -298,6 +359,8 @@ def largest_batch(report) -> int | None:
 
 def bench_frame(report) -> pd.DataFrame:
     """A bench report's per-batch table (measured and predicted seconds, error) as a DataFrame indexed by batch."""
+    import pandas as pd  # start-up time (see the top of this module)
+
     return pd.DataFrame([r.model_dump() for r in report.per_batch]).set_index("batch")
 
 
@@ -443,6 +506,8 @@ def search(prog: str, args: Sequence[str] = (), function: str = "", out: str | o
 
 def trials_frame(report) -> pd.DataFrame:
     """A search report's trials as a DataFrame indexed by trial number (``on_front`` marks the Pareto front)."""
+    import pandas as pd  # start-up time (see the top of this module)
+
     front = {p.number for p in report.pareto}
     df = pd.DataFrame([t.model_dump(exclude={"errors"}) for t in report.trials]).set_index("number")
     df["on_front"] = [n in front for n in df.index]

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core.errors import PhasmError
 from ..core.output import output_file
-from ..model.spec import ACTIVATIONS, TORCH_DTYPES, hidden_text, parse_dtype, parse_hidden
+from ..model.spec import ACTIVATIONS, NORMALISATIONS, TORCH_DTYPES, hidden_text, parse_dtype, parse_hidden
 from .capture import CONSTANT_RTOL
 
 
@@ -47,7 +47,6 @@ class TrainOptions:
     normalise: str = "standard"  # inputs: standard (mean, std), minmax (mid-range, half range) or none
 
 
-NORMALISATIONS = ("standard", "minmax", "none")
 
 
 @dataclass

@@ -70,7 +70,7 @@ class CallTree:
         return StackTable.from_counters([self.on_cpu, self.off_cpu])
 
     @cached_property
-    def _function_data(self) -> tuple[pd.DataFrame, FunctionSums]:
+    def _function_data(self) -> tuple[pd.DataFrame, FunctionSums, np.ndarray]:
         table = self.table
         keys: dict[str, int] = {}
         lines: dict[int, int] = {}
@@ -100,12 +100,37 @@ class CallTree:
         }, columns=FUNCTION_COLUMNS)
         df = df.sort_values("incl", ascending=False, kind="stable").set_index("function", drop=False)
         df.index.name = None
-        return df, sums
+        return df, sums, frame_fn
 
     @property
     def functions(self) -> pd.DataFrame:
         """One row per function: inclusive/exclusive on-CPU and off-CPU seconds, file and first line seen."""
         return self._function_data[0]
+
+    def outermost_callers(self, key: str) -> tuple[bool, dict[str, float]]:
+        """Whether ``key`` is ever on a stack twice (recursion), and the functions just above its outermost
+        occurrence, with the seconds under them (``""``: it is the root). Its entries from outside, not its
+        recursive calls, are the calls of those callers."""
+        sums = self._function_data[1]
+        try:
+            fid = sums.names.index(key)
+        except ValueError:
+            return False, {}
+        table = self.table
+        fn = self._function_data[2][table.flat]
+        pos = np.flatnonzero(fn == fid)
+        if not len(pos):
+            return False, {}
+        rows = np.searchsorted(table.offsets, pos, side="right") - 1
+        first_rows, first = np.unique(rows, return_index=True)
+        recursive = len(first_rows) < len(rows)
+        at = pos[first]
+        weight = table.weights[first_rows].sum(axis=1) * self.seconds_per_unit
+        callers: dict[str, float] = {}
+        for p, r, w in zip(at.tolist(), first_rows.tolist(), weight.tolist()):
+            name = sums.names[int(fn[p - 1])] if p > table.offsets[r] else ""
+            callers[name] = callers.get(name, 0.0) + w
+        return recursive, callers
 
     @cached_property
     def callees(self) -> Mapping[str, dict[str, float]]:

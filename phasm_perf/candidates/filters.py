@@ -12,6 +12,8 @@ Two kinds, applied in this order by :func:`phasm_perf.candidates.select`:
 *Table filters* ``(functions, ...) -> functions`` mark rows of the function table excluded, with a reason in the
 ``excluded`` column (first reason wins), so "why is my function not a candidate?" has an answer:
 
+- :func:`drop_event_loop_and_callers`: the event loop and the frames above it (the program's driver); with no
+  loop, :func:`drop_whole_run`: the frames that are the program itself.
 - :func:`drop_runtime_frames`: interpreter and start-up frames (``<module>``, importlib, thread bootstrap,
   ``__libc_start_main``, kernel ``_[k]``).
 - :func:`drop_library_functions`: functions that are not the user's code (nothing to replace there).
@@ -119,7 +121,8 @@ COMPREHENSIONS = frozenset({"<genexpr>", "<listcomp>", "<dictcomp>", "<setcomp>"
 
 
 def fold_comprehensions(stacks: Counter) -> Counter:
-    """A comprehension's frame is part of the function that holds it: fold it into that function."""
+    """A comprehension's frame is part of the function that holds it: fold it into that function. The same Counter
+    comes back when no stack has one (no copy of a million stacks for nothing)."""
     comprehension: dict[str, bool] = {}
 
     def is_comprehension(frame: str) -> bool:
@@ -129,6 +132,9 @@ def fold_comprehensions(stacks: Counter) -> Counter:
             v = comprehension[frame] = split_frame(frame)[0].rsplit(".", 1)[-1] in COMPREHENSIONS
         return v
 
+    frames_seen = {f for frames in stacks for f in frames}
+    if not any(is_comprehension(f) for f in frames_seen):
+        return stacks
     out: Counter = Counter()
     for frames, w in stacks.items():
         if any(is_comprehension(f) for f in frames):
@@ -151,12 +157,15 @@ def attribute_library_leaves(stacks: Counter, is_user: Callable[[str | None], bo
             v = cache[frame] = is_user(split_frame(frame)[1])
         return v
 
+    changed = False
     for frames, w in stacks.items():
         end = len(frames)
         while end > 0 and not user(frames[end - 1]):
             end -= 1
-        out[frames[:end] if end else frames] += w
-    return out
+        kept = frames[:end] if 0 < end < len(frames) else frames
+        changed = changed or kept is not frames
+        out[kept] += w
+    return out if changed else stacks  # nothing stripped: the same Counter (its call tree can be reused)
 
 
 # -- table filters ---------------------------------------------------------------------------------------------
@@ -179,6 +188,11 @@ def drop_event_loop_and_callers(df: pd.DataFrame, stacks: Counter, symbol: str) 
                 above.update(function_key(g) for g in frames[: i + 1])
                 break
     return _exclude(df, df["function"].isin(above), "event loop")
+
+
+def drop_whole_run(df: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
+    """Frames that are the program itself (``main``: nearly the whole run, called once): not candidates."""
+    return _exclude(df, df["function"].isin(set(keys)), "whole run")
 
 
 def drop_runtime_frames(df: pd.DataFrame) -> pd.DataFrame:
@@ -222,6 +236,7 @@ def flag_waiting(df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
 
 
 __all__ = [
-    "Stack", "attribute_library_leaves", "fold_comprehensions", "drop_event_loop_and_callers", "drop_library_functions", "drop_runtime_frames", "drop_tiny",
-    "drop_tower_bases", "flag_waiting", "frame_matches", "is_runtime_frame", "make_is_user_code", "restrict_to_event_loop",
+    "Stack", "attribute_library_leaves", "fold_comprehensions", "drop_event_loop_and_callers", "drop_whole_run",
+    "drop_library_functions", "drop_runtime_frames", "drop_tiny", "drop_tower_bases", "flag_waiting", "frame_matches",
+    "is_runtime_frame", "make_is_user_code", "restrict_to_event_loop",
 ]

@@ -31,9 +31,10 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
                    help="time between samples (default 0.001; below the sampler's floor, e.g. Austin's 50 µs, the "
                         "floor is used and said)")
     g.add_argument("--no-counts", dest="counts", action="store_false",
-                   help="skip the exact call-counting pass (a second run of the program)")
+                   help="do not count calls (a Python program's are counted in the sampled run itself; a compiled "
+                        "program's in a second run)")
     g.add_argument("--count-top", type=whole_number(), default=10, metavar="N",
-                   help="count calls of the top N candidates")
+                   help="count calls of the top N candidates (a compiled program's second run)")
     g.add_argument("--show-output", action="store_true",
                    help="let the program print to the terminal (default: kept in the bundle's stdout.txt)")
     g.add_argument("--force", action="store_true",
@@ -44,7 +45,10 @@ def add_collect_arguments(parser: argparse.ArgumentParser) -> None:
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("candidates")
     g.add_argument("--event-loop", metavar="SYMBOL",
-                   help="only consider time under this frame (the event loop; default: what a bundle was made with)")
+                   help="rank the functions under this frame (the event loop); default: found (the innermost frame "
+                        "called once or a few times that holds most of the run), or what a bundle was made with; "
+                        "'none': rank every function of the run; a name the profile lacks is refused with the "
+                        "closest names it has")
     g.add_argument("--min-fraction", type=fraction(), default=None, metavar="F",
                    help="drop functions under this share of the run (default 0.02, or what a bundle was made with)")
 
@@ -55,9 +59,10 @@ def status(message: str) -> None:
 
 
 def console_for_stdout() -> Console:
-    """A rich console for a table on stdout: the terminal's width, or 132 columns into a pipe or a file."""
+    """A rich console for a table on stdout: the terminal's width; into a pipe or a file, as wide as the table needs
+    (no name or file:line is ever cut or folded there: the output is read by programs and copied from)."""
     console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=132)
+    return console if console.is_terminal else Console(highlight=False, width=100_000, color_system=None)
 
 
 def profile_options(args: argparse.Namespace, **override) -> dict:

@@ -12,11 +12,10 @@ import argparse
 
 from rich.markup import escape
 
-from ..api import flamegraph
 from ..calltree.readers import FORMATS
 from ..core.errors import PhasmError
-from ..report.flamegraph import DEFAULT_MIN_WIDTH, RANK_LIMIT, WRITERS, format_for
 from ..core.output import STDOUT, check_output, write_output
+from ..report.formats import DEFAULT_MIN_WIDTH, FLAME_FORMATS, RANK_LIMIT, flame_format_for
 from ._common import add_selection_arguments, fraction, stderr
 
 NAME = "flamegraph"
@@ -26,7 +25,7 @@ HELP = "draw a profile as a flame graph (html, svg, folded, speedscope), or comp
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="SOURCE", help="a bundle directory or a profile file")
     parser.add_argument("-o", "--output", metavar="FILE", help="where to write (default: stdout); format from suffix")
-    parser.add_argument("--format", choices=sorted(WRITERS), help="html (default), svg, folded or speedscope")
+    parser.add_argument("--format", choices=sorted(FLAME_FORMATS), help="html (default), svg, folded or speedscope")
     parser.add_argument("--diff", metavar="OTHER", help="compare SOURCE against this profile (html and svg)")
     parser.add_argument("--input-format", choices=FORMATS, help="the format of SOURCE and OTHER (default: detected)")
     parser.add_argument("--force", action="store_true",
@@ -35,6 +34,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                         help="which stacks svg, folded and speedscope outputs hold (default both; html has a toggle)")
     parser.add_argument("--min-width", type=fraction(upper_open=True), default=DEFAULT_MIN_WIDTH, metavar="F",
                         help=f"merge call paths narrower than this share of the total (default {DEFAULT_MIN_WIDTH:g})")
+    parser.add_argument("--lines", action="store_true",
+                        help="a frame per source line (default: a frame per function, its lines merged)")
     cand = parser.add_mutually_exclusive_group()
     cand.add_argument("--candidates", dest="candidates", action="store_true", default=None,
                       help=f"always rank and outline surrogate candidates (default: when the profile has at most "
@@ -45,13 +46,15 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    fmt = format_for(args.output, args.format)
+    from ..api import flamegraph  # here, not at the top: `--help` must not wait for pandas (start-up time)
+
+    fmt = flame_format_for(args.output, args.format)
     check_output(args.output)
     if args.diff and fmt not in ("html", "svg"):
         raise PhasmError(f"--diff draws html or svg, not {fmt}")
     text, notes = flamegraph(args.source, fmt=fmt, other=args.diff, input_format=args.input_format, view=args.view,
-                             min_width=args.min_width, candidates=args.candidates, event_loop=args.event_loop,
-                             min_fraction=args.min_fraction, force=args.force)
+                             min_width=args.min_width, candidates=args.candidates, lines=args.lines,
+                             event_loop=args.event_loop, min_fraction=args.min_fraction, force=args.force)
     write_output(text, args.output)
     if args.output and args.output != STDOUT:
         stderr.print(f"[dim]phasm-perf: wrote {args.output} ({fmt})[/]")

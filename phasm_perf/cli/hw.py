@@ -11,13 +11,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from typing import TYPE_CHECKING
+
 from ..core.units import fmt_bandwidth, fmt_bytes, fmt_flops, fmt_seconds
 from ..core.errors import PhasmError
-from ..hardware import HardwareProfile, available, dump, load, local_path
-from ..model.spec import DTYPES, RUNTIMES, parse_runtime
-from ..hardware.measure.options import DEFAULT_RUNTIMES
+from ..model.spec import DTYPES, MEASURED_RUNTIMES as DEFAULT_RUNTIMES, RUNTIMES, parse_runtime
 from ..core.output import check_output, write_output
 from ._common import stderr, whole_number
+
+if TYPE_CHECKING:
+    from ..hardware import HardwareProfile
 
 NAME = "hw"
 HELP = "list, show or measure hardware profiles"
@@ -32,7 +35,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     show.add_argument("--format", choices=["table", "yaml", "json"], default="table")
     m = sub.add_parser("measure", help="measure this machine and write its profile (the 'local' hardware)")
     m.add_argument("-o", "--output", metavar="FILE",
-                   help=f"where to write it (default: {local_path()}, or $PHASM_PERF_LOCAL_PROFILE)")
+                   help="where to write it (default: the 'local' profile, ~/.cache/phasm-perf/local.yaml, or "
+                        "$PHASM_PERF_LOCAL_PROFILE)")
     m.add_argument("--quick", action="store_true", help="a few seconds, smaller problems (noisier roofs)")
     m.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="what to measure (default cpu)")
     m.add_argument("--threads", type=whole_number(), metavar="N", help="PyTorch threads (default: PyTorch's choice)")
@@ -64,7 +68,7 @@ def _console() -> Console:
     return c if c.is_terminal else Console(highlight=False, width=160)
 
 
-def render_profile(p: HardwareProfile, console: Console) -> None:
+def render_profile(p: "HardwareProfile", console: Console) -> None:
     console.print(f"[bold]{escape(p.name)}[/] ({p.kind}): {escape(p.description)}")
     t = Table(show_header=True, header_style="bold", title_justify="left")
     for col in ("figure", "value", "source"):
@@ -118,6 +122,8 @@ def render_profile(p: HardwareProfile, console: Console) -> None:
 
 
 def _list(args) -> int:
+    from ..hardware import available, load, local_path  # pydantic, yaml: not for `--help` (start-up time)
+
     names = available()
     profiles = [load(n) for n in names]
     local = local_path()
@@ -156,6 +162,8 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
+    from ..hardware import dump, load  # pydantic, yaml: not for `--help` (start-up time)
+
     p = load(args.name)
     if args.format == "yaml":
         write_output(dump(p), None)
@@ -169,6 +177,7 @@ def _show(args) -> int:
 def _measure(args) -> int:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ..hardware import local_path
     from ..hardware.measure import MeasureOptions, measure_and_save
 
     dest = args.output or str(local_path())

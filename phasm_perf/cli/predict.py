@@ -9,7 +9,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..model.spec import ACTIVATIONS, DEFAULT_RUNTIME, DTYPES, RUNTIMES, parse_batches, parse_dtype, parse_runtime
-from ..predict import predict_report
 from ._common import architecture, stderr, vocabulary, whole_number
 from ..core.units import fmt_flops, fmt_seconds
 from ..core.output import check_output, write_output
@@ -38,6 +37,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..predict import predict_report  # here: `--help` must not wait for pydantic and yaml (start-up time)
+
     check_output(args.output)
     rep = predict_report(args.hardware, args.inputs, args.outputs, args.surrogate, args.batch, args.dtype,
                          args.runtime, args.activation,

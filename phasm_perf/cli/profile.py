@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 
-from .. import api
 from ._common import add_collect_arguments, add_program_arguments, add_selection_arguments, \
     profile_options, status, stderr, target_from
 
@@ -21,6 +20,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import api  # here, not at the top: `--help` must not wait for pandas (start-up time, ARCHITECTURE.md)
+
     target = target_from(args.cmd)
     bundle = api.profile(target, out=args.output, on_status=status, **profile_options(args))
     m = bundle.meta

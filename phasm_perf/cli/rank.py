@@ -10,11 +10,9 @@ import datetime as _dt
 import os
 from pathlib import Path
 
-from .. import api
 from ..core.errors import PhasmError
 from ..core.output import STDOUT, check_output, write_output
-from ..report import RENDERERS, SUFFIX_FORMATS
-from ..report.render import render_table
+from ..report.formats import REPORT_FORMATS, SUFFIX_FORMATS
 from ._common import add_collect_arguments, add_program_arguments, add_selection_arguments, \
     console_for_stdout, profile_options, split_command, status, stderr, target_from, whole_number
 from ._prediction import add_prediction_arguments, check_prediction_arguments, prediction_options
@@ -25,7 +23,7 @@ HELP = "profile a program (or read a bundle) and rank surrogate candidates"
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("output")
-    out.add_argument("--format", choices=sorted(RENDERERS), help="table (default), json, csv or markdown")
+    out.add_argument("--format", choices=sorted(REPORT_FORMATS), help="table (default), json, csv or markdown")
     out.add_argument("-o", "--output", metavar="FILE", help="write the report here (format from the suffix)")
     out.add_argument("--top", type=whole_number(), default=10, metavar="N",
                      help="how many candidates to list (default 10)")
@@ -43,6 +41,12 @@ def _default_bundle_dir(name: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
+    # the library (pandas, pydantic) is imported here, not at the top: `--help` and a program's start must not wait
+    # for it (start-up time, ARCHITECTURE.md)
+    from .. import api
+    from ..report import RENDERERS
+    from ..report.render import render_table
+
     words, as_command = split_command(args.cmd)
     if not words:
         raise PhasmError("nothing to rank: give a program (prog.py [ARGS...], or -- COMMAND) or a bundle directory")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..core.errors import PhasmError
 from ..core.output import check_output, write_output
-from ..model.spec import ACTIVATIONS, parse_dtype
+from ..model.spec import ACTIVATIONS, NORMALISATIONS, parse_dtype
 from ._common import add_program_arguments, stderr, target_from, whole_number
 from ._tracking import add_tracking_arguments, tracking_of
 
@@ -38,8 +38,6 @@ def _list(kind):
 
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
-    from ..bench.train import NORMALISATIONS
-
     parser.add_argument("--function", required=True, metavar="MODULE:QUALNAME", help="the function to replace")
     s = parser.add_argument_group("search")
     s.add_argument("--trials", type=int, default=50, metavar="N",

@@ -16,10 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 
-from .. import api
 from ..core.errors import PhasmError
 from ..core.output import check_output, write_output
-from ..report.vars import RENDERERS
+from ..report.formats import VARS_FORMATS
 from ._common import add_program_arguments, split_command, stderr, whole_number
 
 NAME = "vars"
@@ -34,7 +33,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                              "compiled: the calls traced (default 20)")
     parser.add_argument("--event-loop", metavar="QUALNAME",
                         help="Python: group the calls by the iterations of this function (default: the caller)")
-    parser.add_argument("--format", choices=sorted(RENDERERS), default="table")
+    parser.add_argument("--format", choices=sorted(VARS_FORMATS), default="table")
     parser.add_argument("-o", dest="out_file", metavar="FILE", help="write the report to FILE instead of stdout")
     parser.add_argument("--input", action="append", default=[], metavar="NAME:TYPE[N]",
                         help="compiled: what a pointer points to when the types do not say (e.g. 'hits:double[64]')")
@@ -57,7 +56,10 @@ def _target(cmd: list[str]):
 
 
 def run(args: argparse.Namespace) -> int:
+    # the library (pydantic) is imported here, not at the top: `--help` must not wait for it (start-up time)
+    from .. import api
     from ..discover.python import ObservationFailed
+    from ..report.vars import RENDERERS
 
     target = _target(args.cmd)
     check_output(args.out_file)

@@ -5,13 +5,22 @@
 - :mod:`.collectors`  the collectors by name: :mod:`.austin` (default for Python), :mod:`.pyspy`, :mod:`.perf`
   (default for compiled programs), :mod:`.callgrind`, :mod:`.scalene`
 - :mod:`.extras`      what a run adds around the collector (native symbols, GPU counters, PyTorch operators)
-- :mod:`.counts`, :mod:`.native_counts`  the exact call-counting pass, limited to the functions it is given
+- :mod:`.counts`, :mod:`.native_counts`  exact call counts: the counting hook in the sampled run itself (Python),
+  or a counting pass (uftrace for compiled programs) limited to the functions it is given
 - :mod:`.run`         the profile run itself: signals, exit status, the bundle
 
-Which functions the counting pass counts is the candidates' choice: :func:`phasm_perf.api.profile` passes it in.
+Which functions a counting pass counts is the candidates' choice: :func:`phasm_perf.api.profile` passes it in.
+:mod:`.run` is imported on first use (PEP 562): the command line reads :mod:`.program` while building ``--help``.
 """
 
 from .program import Target, resolve_target
-from .run import ProfileOptions, profile
+
+
+def __getattr__(name: str):
+    if name in ("ProfileOptions", "profile"):
+        from . import run  # pydantic (the bundle's types): not for `--help` (start-up time)
+
+        return getattr(run, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["Target", "resolve_target", "ProfileOptions", "profile"]

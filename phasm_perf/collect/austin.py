@@ -47,7 +47,9 @@ class Austin(Collector):
         if "permission" in low or "not permitted" in low or "eperm" in low:
             return attach_hint("Austin")
         if "not a python process" in low:
-            # what Austin 3 says when it cannot read the target's memory (no ptrace permission)
-            return ("Austin could not read the program's memory (it reports 'not a Python process'): "
-                    + attach_hint("Austin").split(": ", 1)[1] + "; or try --collector py-spy")
+            # Austin 3 says this of a process that is not a Python interpreter, and of one whose memory it may not
+            # read: which of the two, the caller's description of the process says ({what})
+            # (phasm-perf attaches to a process it has checked is a Python interpreter: the memory read failed)
+            return ("Austin could not read the memory of the Python interpreter{what} (it reports 'not a Python "
+                    "process'): " + attach_hint("Austin").split(": ", 1)[1])
         return None

@@ -13,10 +13,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ..calltree.readers.base import Profile
-from ..core.bundle import CountsInfo
+
+if TYPE_CHECKING:  # the bundle's types (pydantic) are not imported before a program starts (start-up time)
+    from ..core.bundle import CountsInfo
 
 
 class Collector:
@@ -38,6 +40,7 @@ class Collector:
         self.extra: dict = {}             # written to NAME.json in the bundle when not empty
         self.inlined: dict[str, dict[str, str]] = {}  # per object file: inlined frame -> its caller (native)
         self.modules: set[str] = set()    # object files seen in the stacks (native)
+        self.overloads = None  # the program's overloaded functions by address (native: .native.OverloadMap)
 
     @property
     def version(self) -> str | None:
@@ -93,8 +96,26 @@ def first_message(log: str) -> str:
     return ""
 
 
+def ptrace_scope() -> str | None:
+    try:
+        return Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip()
+    except OSError:
+        return None
+
+
 def attach_hint(tool: str) -> str:
-    return (f"{tool} is not allowed to attach to the program: run as root, or allow ptrace with "
+    """Why ``tool`` may not read another process's memory here, and what to change, as this user (``{what}`` is
+    where the caller puts what it attached to)."""
+    scope = ptrace_scope()
+    if os.geteuid() == 0:
+        if scope == "3":
+            return (f"{tool} may not attach{{what}}: kernel.yama.ptrace_scope is 3 (no process may be traced, even "
+                    "by root, until the next boot)")
+        return (f"{tool} may not attach{{what}}, even as root: the container or a security module (seccomp, "
+                "AppArmor, SELinux) forbids ptrace; run the container with --cap-add SYS_PTRACE (or "
+                "--security-opt seccomp=unconfined), or use `--collector perf` for a compiled program")
+    extra = f" (kernel.yama.ptrace_scope is {scope})" if scope not in (None, "0") else ""
+    return (f"{tool} may not attach{{what}}{extra}: run phasm-perf as root, or allow ptrace with "
             "`sudo sysctl kernel.yama.ptrace_scope=0` (in a container: --cap-add SYS_PTRACE)")
 
 

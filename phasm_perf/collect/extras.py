@@ -5,7 +5,9 @@
   (``perf.json``, ``callgrind.json``) go into the bundle, and callgrind's exact call counts become the bundle's
   counts without a second run;
 - the NVML sampler (:mod:`.gpu`) for the whole run, whatever the collector;
-- ``--torch-profiler``: the Python program runs under :mod:`._torchwrap`, which writes ``torch_ops.json``.
+- ``--torch-profiler``: the Python program runs under :mod:`._torchwrap`, which writes ``torch_ops.json``;
+- the call counts of a Python program sampled by an attaching collector: the counting hook
+  (:class:`~phasm_perf.collect.counts.CountingHook`) counts every function of the user's code in the same run.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..core.errors import PhasmError
-from ..core.bundle import CountsInfo
 from ..calltree.readers.base import Profile
+
+if TYPE_CHECKING:  # the bundle's types (pydantic) are not imported before a program starts (start-up time)
+    from ..core.bundle import CountsInfo
+from .counts import CountingHook
 from .gpu import GpuSampler
 from .program import Target
 
@@ -52,6 +57,12 @@ class RunExtras:
         self._index = None
         self.gpu = GpuSampler(interval=options.gpu_interval)
         self.torch = options.torch_profiler
+        #: counts in the sampled run itself (Python, attaching collectors): no second run
+        self.hook = None
+        if options.counts and target.kind == "python" and not collector.launches:
+            roots = [str(target.program.parent)] if target.program else []
+            self.hook = CountingHook(None, roots)
+        self.in_run_counts: CountsInfo | None = None
         if self.torch and target.kind != "python":
             raise PhasmError("--torch-profiler records PyTorch operators of a Python program; "
                              f"{target.argv[0]!r} is not one")
@@ -69,11 +80,12 @@ class RunExtras:
         return self.collector.command(prog, raw) if self.launches else prog
 
     def env(self) -> dict[str, str] | None:
-        if not self.torch:
+        if not self.torch and self.hook is None:
             return None
         env = dict(os.environ)
-        env["PHASM_PERF_TORCH_OUT"] = str(self.writer.file("torch_ops.json"))
-        return env
+        if self.torch:
+            env["PHASM_PERF_TORCH_OUT"] = str(self.writer.file("torch_ops.json"))
+        return self.hook.env(env) if self.hook is not None else env
 
     def command_shown(self) -> list[str]:
         return self.collector.command(["PROG"], Path("OUT")) if self.launches else self.collector.command(0, Path("OUT"))
@@ -90,6 +102,15 @@ class RunExtras:
         self.gpu.stop()
         self.gpu.write(self.writer.tmp)
         self._rc = rc
+        if self.hook is not None:
+            self.in_run_counts = self.hook.read(rc if rc is not None else -1, "the profiled run")
+            self.hook = None
+
+    def discard(self) -> None:
+        """The run did not happen (or phasm-perf failed): remove what the counting hook left."""
+        if self.hook is not None:
+            self.hook.tmp.cleanup()
+            self.hook = None
 
     def gpu_status(self, host_status: str) -> str:
         """The sampler's line (how busy each GPU was), or the host's status when the sampler never ran."""
@@ -99,11 +120,14 @@ class RunExtras:
     def parse(self, raw: Path) -> Profile:
         if self._rc == 0:
             self.collector.calibrate(self._program_argv(), self.options.cwd)
-        samples = self.collector.parse(raw)
-        if self.target.kind == "native" and self.collector.name in NATIVE_COLLECTORS:
+        native = self.target.kind == "native" and self.collector.name in NATIVE_COLLECTORS
+        if native:  # the program's symbols first: its overloads are kept apart while the stacks are read
             from .native import symbol_index, user_objects
 
             index = symbol_index(self.target.program)
+            self.collector.overloads = index.overloads
+        samples = self.collector.parse(raw)
+        if native:
             inlined = self.collector.inlined
             if self.target.program is not None:
                 index.add_inlined(inlined.get(str(self.target.program), {}))
@@ -113,9 +137,12 @@ class RunExtras:
                 index.merge(lib_index)
             samples.on_cpu = index.annotate(samples.on_cpu)
             samples.off_cpu = index.annotate(samples.off_cpu)
+            self._unwinding_artefacts(samples)
             if index.note:
                 self.notes.append(index.note)
             self._index = index
+        if self.target.kind == "python" and self.collector.name in ("austin", "py-spy"):
+            self._trust(samples)
         self.notes.extend(self.collector.notes)
         if self.collector.extra:
             self.writer.write_json(f"{self.collector.name}.json", self.collector.extra)
@@ -125,9 +152,56 @@ class RunExtras:
             import_ops(self.writer.file("torch_ops.json"), samples, self.notes)
         return samples
 
+    def _unwinding_artefacts(self, samples: Profile) -> None:
+        """A ``main`` frame inside a stack (an unwinding artefact) dropped, and said (:func:`.native.drop_inner_main`)."""
+        from .native import drop_inner_main
+
+        total = samples.total_weight
+        samples.on_cpu, on = drop_inner_main(samples.on_cpu)
+        samples.off_cpu, off = drop_inner_main(samples.off_cpu)
+        if total and on + off:
+            self.notes.append(f"{100 * (on + off) / total:.1f}% of the samples had a 'main' frame inside the stack "
+                              "(an unwinding artefact, not a call): that frame was dropped, the stack kept")
+
+    def _trust(self, samples: Profile) -> None:
+        """Torn samples repaired and the counting hook's own frames removed (:mod:`.torn`), said in the notes."""
+        from .counts import HOOK_DIR
+        from .torn import repair
+
+        total = samples.total_weight
+        counted = self.in_run_counts.functions if self.in_run_counts is not None else []
+        def_lines = {(c.file, c.function.split(" (", 1)[0]): c.line for c in counted if c.file and c.line}
+        on = repair(samples.on_cpu, str(HOOK_DIR), def_lines)
+        off = repair(samples.off_cpu, str(HOOK_DIR), def_lines)
+        samples.on_cpu, samples.off_cpu = on.stacks, off.stacks
+        torn, hook = on.torn + off.torn, on.hook + off.hook
+        if total and torn:
+            worst = (on.edges + off.edges).most_common(3)
+            edges = ", ".join(f"{_short(caller)} -> {callee}" for (caller, callee), _ in worst)
+            cut = on.cut + off.cut
+            self.notes.append(f"{100 * torn / total:.1f}% of the sampled time was read while the stack changed "
+                              f"(torn samples: a caller at a line that cannot call the frame below it, e.g. {edges}): "
+                              "the caller was put back at its calling line"
+                              + (f"; {100 * cut / total:.1f}% whose caller calls it nowhere lost the stale frames "
+                                 "below the caller" if cut else ""))
+        if total and hook / total >= 0.001:
+            self.notes.append(f"{100 * hook / total:.1f}% of the sampled time was phasm-perf's counting (the "
+                              "counters in your functions, the first calls sized): dropped, shares are of the rest")
+
     def own_counts(self, samples: Profile) -> CountsInfo | None:
-        """The collector's exact counts (callgrind), keyed like the call tree; ``None`` when it has none."""
+        """Exact counts from the sampled run itself (the counting hook, or callgrind's own), keyed like the call
+        tree; ``None`` when it has none (then a counting pass may give them)."""
+        if self.in_run_counts is not None:
+            return self.in_run_counts
         return self.collector.counts(self._index)
+
+
+def _short(frame: str) -> str:
+    """``boris_push (/x/particles.py:42)`` -> ``boris_push:42``."""
+    from ..core.folded import split_frame
+
+    name, _, line = split_frame(frame)
+    return f"{name}:{line}" if line else name
 
 
 __all__ = ["RunExtras", "pick_collector", "NATIVE_COLLECTORS"]

@@ -13,7 +13,9 @@ the symbol names, so the two can never disagree.
 
 from __future__ import annotations
 
+import bisect
 import os
+import re
 import shutil
 import subprocess
 from collections import Counter
@@ -77,6 +79,8 @@ class SymbolIndex:
     binary: Path | None = None
     where: dict[str, tuple[str, str, int | None]] = field(default_factory=dict)
     note: str | None = None
+    #: overloads (one name, several signatures), told apart by address in the stacks
+    overloads: "OverloadMap | None" = None
 
     def frame(self, name: str) -> str:
         """The frame string for ``name``: with its source file when it is the user's code."""
@@ -91,8 +95,10 @@ class SymbolIndex:
     def add_inlined(self, symbols: dict[str, str]) -> None:
         """Inlined functions (no symbol of their own): ``{name as perf printed it: an address in the binary}``.
 
-        ``addr2line -i`` gives the source file and line of the code at that address; those in the user's own
-        sources become the user's frames like any other function.
+        ``addr2line -i`` gives the source file of the code at that address; those in the user's own sources become
+        the user's frames like any other function, at the line where the function is defined (its DWARF
+        declaration, :mod:`.dwarf`: the line at one sample's address would move from run to run), or with no line
+        where that is not known.
         """
         exe = shutil.which("addr2line")
         if not symbols or exe is None or self.binary is None:
@@ -114,10 +120,14 @@ class SymbolIndex:
                 if i + 2 < len(out) and not out[i + 2].startswith("0x"):
                     f, _, ln = out[i + 2].rpartition(":")
                     first_loc[addr] = (f, int(ln) if ln.isdigit() else None) if f else (out[i + 2], None)
+        from .dwarf import definition
+
         for name, a in todo.items():
             loc = first_loc.get(int(a, 16))
             if loc and loc[0] and loc[0] != "??" and _is_user_source(loc[0], self.binary):
-                self.where[name] = (name, loc[0], loc[1])
+                # the line of its definition (DWARF), not the line at this one sample's address: stable across runs
+                defined = definition(self.binary, name, loc[0])
+                self.where[name] = (name, *(defined or (loc[0], None)))
 
     def annotate(self, stacks: Counter) -> Counter:
         return rename_frames(stacks, self.frame)
@@ -142,6 +152,10 @@ def user_objects(modules: Iterable[str], program: Path | None) -> list[Path]:
     return out
 
 
+#: what the C runtime links into every program (no line information; never the user's code)
+_CRT_NAMES = frozenset({"data_start", "frame_dummy", "register_tm_clones", "deregister_tm_clones", "main.cold", "completed.0"})
+
+
 def _is_user_source(path: str, binary: Path) -> bool:
     if not path or path.startswith(SYSTEM_SOURCE_PREFIXES):
         return False
@@ -157,22 +171,40 @@ def symbol_index(binary: Path | None) -> SymbolIndex:
         return SymbolIndex(binary, note="binutils' nm not found: native frames carry no source file "
                                         "(apt-get install binutils)")
     try:
-        out = subprocess.run([nm, "-C", "-l", "--defined-only", str(binary)], capture_output=True, text=True,
+        out = subprocess.run([nm, "-C", "-l", "-S", "--defined-only", str(binary)], capture_output=True, text=True,
                              errors="replace", timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return SymbolIndex(binary, note=f"nm failed on {binary}: {exc}")
     raw: dict[str, tuple[str, int | None]] = {}
+    extent: dict[str, tuple[int, int]] = {}   # full name -> [start, end) address
     for line in out.stdout.splitlines():
         head, _, loc = line.partition("\t")
-        parts = head.split(" ", 2)
-        if len(parts) < 3 or parts[1] not in ("T", "t", "W", "w"):
+        parts = head.split(" ", 3)
+        if len(parts) == 4 and len(parts[2]) == 1:   # address size type name
+            addr, size, kind, name = parts
+        elif len(parts) >= 3:                        # address type name (no size)
+            addr, size, kind, name = parts[0], "0", parts[1], " ".join(parts[2:])
+        else:
             continue
-        name = parts[2]
+        if kind not in ("T", "t", "W", "w"):
+            continue
+        try:
+            extent.setdefault(name, (int(addr, 16), int(addr, 16) + int(size, 16)))
+        except ValueError:
+            pass
         file, line_no = None, None
         if loc:
             f, _, ln = loc.rpartition(":")
             file, line_no = (f, int(ln)) if ln.isdigit() else (loc, None)
-        if not file or not _is_user_source(file, binary):
+        if not file:
+            # no line for its address (nm -l): its DWARF declaration, else the binary itself (a function defined
+            # in the user's program is the user's, even built without -g) - never "library" for want of a file
+            if name.startswith(("_", ".")) or name in _CRT_NAMES:
+                continue
+            from .dwarf import definition
+
+            file, line_no = definition(binary, normalise_names([name]).get(name, name)) or (str(binary), None)
+        if not _is_user_source(file, binary):
             continue
         raw.setdefault(name, (file, line_no))
     if not raw and out.returncode == 0:
@@ -181,10 +213,77 @@ def symbol_index(binary: Path | None) -> SymbolIndex:
         note = None
     names = normalise_names(raw)
     shown = display_names(raw, names)
+    signatures: dict[str, set[str]] = {}
+    for full in raw:  # a compiler's clone of a function ("[clone .cold]", ".constprop") is that function
+        signatures.setdefault(names.get(full, full), set()).add(re.sub(r"\s*\[clone [^]]*\]", "", full))
+    overloads = {full: overload_name(full) for full in raw
+                 if len(signatures[names.get(full, full)]) > 1 and "[clone" not in full}
     where: dict[str, tuple[str, str, int | None]] = {}
     for full, (file, line_no) in raw.items():
-        where.setdefault(names.get(full, full), (shown.get(full, full), file, line_no))
-    return SymbolIndex(binary, where, note)
+        if full in overloads:  # each overload its own frame, shown with its signature
+            where[overloads[full]] = (full, file, line_no)
+        else:
+            where.setdefault(names.get(full, full), (shown.get(full, full), file, line_no))
+    ranges = sorted((*extent[f], names.get(f, f), enc) for f, enc in overloads.items() if f in extent and
+                    extent[f][1] > extent[f][0])
+    return SymbolIndex(binary, where, note, OverloadMap(str(binary), ranges) if ranges else None)
+
+
+def overload_name(full: str) -> str:
+    """``kern(double)`` -> ``kern⟨double⟩``: a name the perf-script reader keeps whole (no parenthesis, no ``;``)."""
+    return full.replace("(", "⟨").replace(")", "⟩").replace(";", ":")
+
+
+@dataclass
+class OverloadMap:
+    """The address ranges of a binary's overloaded functions: ``perf script`` prints a C++ frame's name without its
+    parameters (``kern+0x34``), so overloads are told apart by the frame's address, before the stacks are folded."""
+
+    module: str
+    ranges: list  # (start, end, short name, overload name), sorted by start
+
+    def name_at(self, address: int, short: str) -> str | None:
+        i = bisect.bisect_right([r[0] for r in self.ranges], address) - 1
+        if i >= 0:
+            start, end, name, enc = self.ranges[i]
+            if start <= address < end and name == short:
+                return enc
+        return None
+
+
+def keep_overloads_apart(lines: list[str], overloads: "OverloadMap | None") -> list[str]:
+    """``perf script`` frame lines of an overloaded function renamed (:func:`overload_name`, found by address)."""
+    if not overloads:
+        return lines
+    shorts = {r[2] for r in overloads.ranges}
+    out = []
+    for line in lines:
+        m = _FRAME_LINE.match(line) if line[:1].isspace() else None
+        if m and m.group(4) == overloads.module and m.group(2) in shorts:
+            enc = overloads.name_at(int(m.group(1).strip(), 16), m.group(2))
+            if enc:
+                line = f"{m.group(1)}{enc}{m.group(3) or ''} ({m.group(4)})\n"
+        out.append(line)
+    return out
+
+
+_FRAME_LINE = re.compile(r"^(\s*[0-9a-fA-F]+ )(.+?)(\+0x[0-9a-fA-F]+)? \((.*)\)\s*$")
+
+
+def drop_inner_main(stacks: Counter) -> tuple[Counter, float]:
+    """A ``main`` frame below another frame of the program's own (not at the bottom, under the C runtime's start
+    frames) is an unwinding artefact (perf's DWARF unwinder, on a frame whose unwind information it misreads): the
+    spurious frame is dropped, its callers and callees kept. Returns the stacks and the weight of those repaired."""
+    out: Counter = Counter()
+    moved = 0.0
+    for frames, w in stacks.items():
+        names = [split_frame(f)[0] for f in frames]
+        first = next((i for i, n in enumerate(names) if n == "main"), None)
+        if first is not None and "main" in names[first + 1:]:
+            frames = tuple(f for i, f in enumerate(frames) if i <= first or names[i] != "main")
+            moved += w
+        out[frames] += w
+    return out, moved
 
 
 def frame_name(frame: str) -> str:
@@ -199,5 +298,5 @@ def is_elf(path: str | os.PathLike) -> bool:
         return False
 
 
-__all__ = ["SymbolIndex", "symbol_index", "normalise_names", "display_names", "rename_frames", "user_objects", "is_elf",
+__all__ = ["SymbolIndex", "symbol_index", "drop_inner_main", "overload_name", "keep_overloads_apart", "normalise_names", "display_names", "rename_frames", "user_objects", "is_elf",
            "SYSTEM_SOURCE_PREFIXES"]

@@ -17,10 +17,12 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from ..core.bundle import CallCount, CountsInfo
 from .program import Target
+
+if TYPE_CHECKING:  # the bundle's types (pydantic) are imported once the program has run (start-up time)
+    from ..core.bundle import CountsInfo
 
 
 def mangled_symbols(binary: Path) -> dict[str, list[str]]:
@@ -49,6 +51,8 @@ def mangled_symbols(binary: Path) -> dict[str, list[str]]:
     result: dict[str, list[str]] = {}
     for m, d in zip(mangled, dem):
         result.setdefault(names.get(d, d), []).append(m)
+        if names.get(d, d) != d:  # an overload's frame is named with its signature (``kern(double)``)
+            result.setdefault(d, []).append(m)
     return result
 
 
@@ -109,6 +113,8 @@ def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]]
                        timeout: float | None = None, stderr_path: str | os.PathLike | None = None) -> CountsInfo:
     """Run ``target`` once under uftrace and count calls of ``functions`` (``(key, file, name)`` triples), in the
     program and in its own shared libraries."""
+    from ..core.bundle import CallCount, CountsInfo  # after the sampled run (start-up time)
+
     functions = list(functions)
     if not functions:
         return CountsInfo(status="unavailable (no candidate to count)")
@@ -163,6 +169,9 @@ def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]]
     # a candidate has samples, so it ran: no row means uftrace could not patch it (too short), not zero calls
     unpatched = [key for key, _f, _n in functions if key not in missing and key not in rows and key not in crashed]
     out = [CallCount(function=key, file=file or None, calls=rows[key]) for key, file, _name in functions if key in rows]
+    why = {**{k: "uftrace could not patch it (too short to patch, or not called through its symbol)" for k in unpatched},
+           **{k: "inlined everywhere: no symbol of its own to count (its time is its callers')" for k in missing},
+           **{k: "the program crashed when uftrace patched it" for k in crashed}}
     if not out:
         why = "no symbol (inlined)" if missing and not unpatched else "uftrace could not patch them"
         return CountsInfo(status=f"unavailable (none of the {len(functions)} candidates could be counted: {why})")
@@ -173,7 +182,8 @@ def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]]
         status += f"; {len(missing)} not counted (inlined, no symbol)"
     if unpatched:
         status += f"; {len(unpatched)} not counted (uftrace could not patch)"
-    return CountsInfo(status=status, method="uftrace dynamic patching (-P) of the named functions", functions=out)
+    return CountsInfo(status=status, method="uftrace dynamic patching (-P) of the named functions", functions=out,
+                      not_counted=why)
 
 
 __all__ = ["count_native_calls", "mangled_symbols"]

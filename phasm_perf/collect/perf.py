@@ -335,8 +335,11 @@ class Perf(Collector):
         with open(text, encoding="utf-8", errors="replace") as fh:
             ev = split_events(fh, self.period_ns)
         text.unlink(missing_ok=True)
-        s.on_cpu = read_perf_script(ev.on_cpu_lines, kernel=True, demangle=True)
-        s.off_cpu = read_perf_script(ev.off_cpu_lines, kernel=True, demangle=True)
+        from .native import keep_overloads_apart
+
+        s.on_cpu = read_perf_script(keep_overloads_apart(ev.on_cpu_lines, self.overloads), kernel=True, demangle=True)
+        s.off_cpu = read_perf_script(keep_overloads_apart(ev.off_cpu_lines, self.overloads), kernel=True,
+                                     demangle=True)
         s.samples = ev.samples + ev.switches
         self.inlined = ev.inlined
         self.modules = ev.modules

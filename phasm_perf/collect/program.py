@@ -70,6 +70,39 @@ def _shebang_is_python(line: str) -> bool:
     return bool(words) and _names_python(words[0])
 
 
+#: commands that run another command given after their own options (the program is found among their arguments)
+LAUNCHERS = frozenset({"env", "uv", "uvx", "conda", "mamba", "micromamba", "pixi", "poetry", "pdm", "hatch",
+                       "pipenv", "rye", "mpirun", "mpiexec", "srun", "nice", "taskset", "numactl", "chrt", "stdbuf",
+                       "timeout", "time", "nohup", "ionice", "setsid"})
+
+
+def _is_shell_script(path: Path) -> bool:
+    sb = _shebang(path)
+    return bool(sb) and os.path.basename(sb.split()[0]) in ("sh", "bash", "dash", "zsh", "ksh") or bool(
+        sb and os.path.basename(sb.split()[0]) == "env" and len(sb.split()) > 1
+        and sb.split()[1] in ("sh", "bash", "dash", "zsh", "ksh"))
+
+
+def _launched(exe: str, args: list[str]) -> tuple[Kind, Path | None] | None:
+    """What a launcher (``uv run``, ``mpirun -n 1``, ``env``, a wrapper shell script) runs, from its arguments: a
+    Python interpreter or script, or an ELF binary; None: nothing recognisable."""
+    sb = _shebang(Path(exe))
+    script = bool(sb) and (_is_shell_script(Path(exe)) or _shebang_is_python(sb))  # a wrapper, or `conda run`
+    if os.path.basename(exe) not in LAUNCHERS and not script:
+        return None
+    for a in args:
+        if a.endswith(".py") and os.path.isfile(a):
+            return "python", Path(a).resolve()
+        if _names_python(a) and not a.startswith("-"):
+            script = next((b for b in args[args.index(a) + 1:] if b.endswith(".py") and os.path.isfile(b)), None)
+            return "python", Path(script).resolve() if script else None
+    for a in args:
+        found = shutil.which(a) if os.sep not in a else (a if os.path.isfile(a) else None)
+        if found and _is_elf(Path(found)) and os.path.basename(found) not in LAUNCHERS:
+            return "native", Path(found).resolve()
+    return None
+
+
 def resolve_target(prog: str, args: Sequence[str] = (), *, as_command: bool = False) -> Target:
     """Turn the user's ``PROG ARGS...`` into a :class:`Target`, or raise a one-line :class:`PhasmError`.
 
@@ -83,7 +116,10 @@ def resolve_target(prog: str, args: Sequence[str] = (), *, as_command: bool = Fa
             raise PhasmError(f"program not found: {prog!r} (is it installed and on PATH?)")
         kind: Kind = "python" if _names_python(prog) else "other"
         program: Path | None = None
-        if kind == "python":
+        launched = None if kind == "python" else _launched(exe, args)
+        if launched is not None:
+            kind, program = launched
+        elif kind == "python":
             script = next((a for a in args if a.endswith(".py") and os.path.isfile(a)), None)
             program = Path(script).resolve() if script else None
         else:

@@ -2,35 +2,42 @@
 
 - The program runs in its own session, so Ctrl-C reaches phasm-perf, which forwards it (a second Ctrl-C kills
   the program); SIGTERM and SIGHUP are forwarded the same way. The run then ends ``interrupted`` and the samples
-  taken so far are kept.
-- A program that exits non-zero (or crashes) ends ``failed``; its samples, stderr and exit status are kept.
-- The bundle is assembled in a temporary directory and renamed into place at the end.
+  taken so far are kept, marked partial (:mod:`.signals`).
+- A program that exits non-zero (or crashes) ends ``failed``; its samples, stderr and exit status are kept. So
+  does a run whose sampler could not attach (the bundle keeps the collector's log; the error names the cause).
+- The bundle is assembled in a temporary directory and renamed into place at the end
+  (:class:`~phasm_perf.core.bundle_files.BundleWriter`); phasm-perf stopped outside the program's run keeps nothing.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import os
+import shutil
 import signal
 import subprocess
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import __version__
 from ..core.errors import PhasmError, ProgramInterrupted
 from ..core.output import output_error
 from ..calltree.readers.base import Profile
-from ..core.bundle import Analysis, Bundle, BundleWriter, CollectorInfo, CountsInfo, Meta, load_bundle
+from ..core.bundle_files import BundleWriter
 from .base import first_message
 from .collectors import make_collector
 from .counts import count_calls
 from .native_counts import count_native_calls
 from .host import host_info
+from .launch import describe, find_interpreter
 from .program import Target
+from .signals import Stopped, abort_on_signals, forward_signals, kill, signals_held
 from .extras import RunExtras, pick_collector
+
+if TYPE_CHECKING:  # the bundle's types (pydantic): imported once the program runs, not before (start-up time)
+    from ..core.bundle import Analysis, Bundle, CountsInfo, Meta
 
 INTERRUPT_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL, signal.SIGQUIT}
 
@@ -40,12 +47,23 @@ class ProfileOptions:
     collector: str = "auto"          # auto | austin | py-spy
     interval: float = 0.001          # seconds between samples
     counts: bool = True              # run the exact call-counting pass
-    analysis: Analysis = field(default_factory=Analysis)  # event loop, min fraction, how many to count (kept in meta)
+    #: the analysis options (event loop, min fraction, how many to count: kept in meta), as given: a mapping of the
+    #: fields of :class:`~phasm_perf.core.bundle.Analysis`, or one; read through :attr:`analysis`
+    analysis_given: Any = None
     show_output: bool = False        # let the program write to the terminal instead of the bundle
     force: bool = False              # replace an existing bundle
     cwd: str | None = None
     torch_profiler: bool = False     # record PyTorch operators (FLOPs, bytes) with torch.profiler
     gpu_interval: float = 0.1        # seconds between NVML samples (when a GPU is present)
+
+    @property
+    def analysis(self) -> Analysis:
+        from ..core.bundle import Analysis  # pydantic: once the program runs (start-up time)
+
+        given = self.analysis_given
+        if isinstance(given, Analysis):
+            return given
+        return Analysis(**{k: v for k, v in (given or {}).items() if v is not None})
 
 
 @dataclass
@@ -53,32 +71,8 @@ class _RunState:
     signal: int | None = None
     killed: bool = False
     notes: list[str] = field(default_factory=list)
-
-
-@contextmanager
-def _forward_signals(get_proc: Callable[[], subprocess.Popen | None], state: _RunState) -> Iterator[None]:
-    def handler(signum, frame):  # noqa: ARG001
-        proc = get_proc()
-        first = state.signal is None
-        state.signal = state.signal or signum
-        if proc is None or proc.poll() is not None:
-            return
-        try:
-            if first:
-                os.killpg(proc.pid, signum)
-            else:
-                os.killpg(proc.pid, signal.SIGKILL)
-                state.killed = True
-        except ProcessLookupError:
-            pass
-
-    sigs = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
-    old = {s: signal.signal(s, handler) for s in sigs}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+    attached: int | None = None      # the pid an attaching sampler was started on
+    attached_what: str = ""          # and what it was (for a message)
 
 
 def default_collector(target: Target) -> str:
@@ -100,12 +94,15 @@ class _Ran:
     wall: float
     start: _dt.datetime
     sampler_rc: int | None
+    sampler_started: bool = True
 
 
 def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = ProfileOptions(),
-            on_status: Callable[[str], None] | None = None, choose: Chooser | None = None) -> Bundle:
+            on_status: Callable[[str], None] | None = None, choose: Chooser | None = None,
+            on_started: Callable[[], None] | None = None) -> Bundle:
     """Run ``target`` under the collector, write the bundle to ``out`` and return it (whatever the exit status).
-    ``choose`` picks the functions whose calls the counting pass counts (none: no counting pass).
+    ``choose`` picks the functions whose calls a counting pass counts (none: no counting pass); ``on_started`` is
+    called once the program and its sampler run (the caller's chance to prepare the analysis meanwhile).
 
     The caller decides what a failed or interrupted status means for it; this function only raises
     :class:`PhasmError` when there is nothing to keep (the collector is missing or cannot attach).
@@ -120,88 +117,52 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
     procs: list[subprocess.Popen] = []
     path: Path | None = None
     try:
-        with _abort_on_signals():  # while the program runs, _run forwards signals to it instead
+        with abort_on_signals():  # while the program runs, _run forwards signals to it instead
             raw = writer.file(f"{collector.name}.raw")
-            ran = _run(target, options, collector, extra, writer, raw, state, say, procs)
+            ran = _run(target, options, collector, extra, writer, raw, state, say, procs, on_started)
             samples = extra.parse(raw)
-            _check_sampled(samples, ran, collector, writer)
-            status = _status(ran.rc, state)
-            state.notes.extend(_sample_notes(samples, collector))
+            from ..core.bundle import CountsInfo, load_bundle  # pydantic, once the program has run (start-up time)
+
+            failure = _sampler_failure(samples, ran, collector, writer, state)
+            status = "failed" if failure else _status(ran.rc, state)
+            state.notes.extend(([failure] if failure else []) + _sample_notes(samples, collector))
             writer.write_stacks("oncpu.folded", samples.on_cpu)
             writer.write_stacks("offcpu.folded", samples.off_cpu)
             raw.unlink(missing_ok=True)
-            counts = _counts(target, samples, status, options, extra, writer, say, state, choose)
+            counts = _counts(target, samples, status, options, extra, writer, say, state, choose) if not failure \
+                else CountsInfo(status="unavailable (nothing was sampled)")
             meta = _meta(target, options, collector, extra, samples, ran, status, counts, state)
             writer.write_json("counts.json", counts.model_dump())
-            with _signals_held():  # the rename and knowing it happened are one step
+            with signals_held():  # the rename and knowing it happened are one step
                 path = writer.commit(meta)
     except BaseException as exc:
-        _kill(procs)
+        extra.discard()
+        kill(procs)
         if path is None:
             writer.abort()
         if isinstance(exc, OSError):  # writing the bundle (a full disk, a folder that went away)
             raise output_error(out, exc) from None
         if isinstance(exc, KeyboardInterrupt) and path is not None:
-            raise ProgramInterrupted(f"phasm-perf was interrupted ({_Stopped.name(exc)}) just after it wrote the "
+            raise ProgramInterrupted(f"phasm-perf was interrupted ({Stopped.name(exc)}) just after it wrote the "
                                      f"bundle {str(path)!r}, which is complete") from None
         if isinstance(exc, KeyboardInterrupt):  # phasm-perf itself, after the program: nothing half-written is kept
-            raise ProgramInterrupted(f"phasm-perf was interrupted ({_Stopped.name(exc)}) while it wrote the bundle: "
+            raise ProgramInterrupted(f"phasm-perf was interrupted ({Stopped.name(exc)}) while it wrote the bundle: "
                                      f"nothing was kept in {str(out)!r}") from None
         raise
+    if failure:
+        raise PhasmError(f"{failure}; the run's bundle, with the collector's log, is kept in {path} (status failed)")
     return load_bundle(path)
 
 
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """SIGINT, SIGTERM and SIGHUP held back (delivered at the end of the block)."""
-    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-    signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, sigs)
-
-
-class _Stopped(KeyboardInterrupt):
-    """SIGTERM or SIGHUP (or SIGINT) to phasm-perf when no program runs: stop, as Ctrl-C does."""
-
-    @staticmethod
-    def name(exc: BaseException) -> str:
-        return signal.Signals(exc.args[0]).name if isinstance(exc, _Stopped) else "SIGINT"
-
-
-@contextmanager
-def _abort_on_signals() -> Iterator[None]:
-    def handler(signum, frame):  # noqa: ARG001
-        raise _Stopped(signum)
-
-    sigs = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
-    old = {s: signal.signal(s, handler) for s in sigs}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-
-
-def _kill(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
 def _run(target: Target, options: ProfileOptions, collector, extra: RunExtras, writer: BundleWriter, raw: Path,
-         state: _RunState, say, procs: list) -> _Ran:
+         state: _RunState, say, procs: list, on_started: Callable[[], None] | None = None) -> _Ran:
     """Start the program (and, for an attaching collector, the sampler on it); wait for both."""
     out_f = None if options.show_output else open(writer.file("stdout.txt"), "wb")
     err_f = None if options.show_output else open(writer.file("stderr.txt"), "wb")
     coll_err = open(writer.file("collector.log"), "wb")
     start = _dt.datetime.now(_dt.timezone.utc)
     try:
-        with _forward_signals(lambda: procs[0] if procs else None, state):
+        with forward_signals(lambda: procs[0] if procs else None, state):
             say(f"running {target.display}")
             t0 = time.perf_counter()
             try:
@@ -211,22 +172,48 @@ def _run(target: Target, options: ProfileOptions, collector, extra: RunExtras, w
                 raise PhasmError(f"cannot run {target.argv[0]!r}: {exc.strerror}") from None
             proc = procs[0]
             extra.started()
+            if on_started:
+                on_started()
             sampler = extra.sampler(proc, raw)
             if sampler is None:
-                sampler, tries = attach_sampler(collector.command(proc.pid, raw), proc, coll_err)
-                if tries > 1 and sampler.returncode in (None, 0):
-                    state.notes.append(f"{collector.name} could not attach at first and was started again "
-                                       f"({tries} tries; its messages are in collector.log)")
+                sampler = _attach(target, options, collector, proc, raw, coll_err, state)
             rc = _wait(proc)
             wall = time.perf_counter() - t0
             extra.stopped(rc)
-            if not _stop(sampler):
+            if sampler is not None and not _stop(sampler):
                 state.notes.append(f"{collector.name} did not stop by itself after the program ended")
     finally:
         for f in (out_f, err_f, coll_err):
             if f:
                 f.close()
-    return _Ran(rc, wall, start, sampler.returncode)
+    return _Ran(rc, wall, start, sampler.returncode if sampler is not None else None,
+                sampler is not None)
+
+
+def _attach(target: Target, options: ProfileOptions, collector, proc: subprocess.Popen, raw: Path, log,
+            state: _RunState) -> subprocess.Popen | None:
+    """Start the attaching sampler on the program's Python interpreter, which a launcher (a shim, ``env``, ``uv
+    run``, ``conda run``, ``mpirun``) may start after an ``exec`` or as a child: wait for it (:mod:`.launch`).
+    None: no interpreter ever ran (the program ended first)."""
+    pid = proc.pid
+    if target.kind == "python":
+        interp = find_interpreter(proc, target.program, options.cwd)
+        if interp is None:
+            state.notes.append(f"no Python interpreter appeared under {target.argv[0]!r} before it ended: nothing "
+                               "was sampled")
+            return None
+        pid = interp.pid
+        if interp.pid != proc.pid or os.path.realpath(interp.exe) != os.path.realpath(shutil.which(target.argv[0])
+                                                                                   or target.argv[0]):
+            state.notes.append(f"{target.argv[0]!r} launched the interpreter {interp.exe} (pid {interp.pid}"
+                               f"{', a child of the launcher' if interp.pid != proc.pid else ''}): it was sampled")
+    state.attached = pid
+    state.attached_what = f"pid {pid}, {describe(pid)}"
+    sampler, tries = attach_sampler(collector.command(pid, raw), proc, log)
+    if tries > 1 and sampler.returncode in (None, 0):
+        state.notes.append(f"{collector.name} could not attach at first and was started again "
+                           f"({tries} tries; its messages are in collector.log)")
+    return sampler
 
 
 def _stop(sampler: subprocess.Popen) -> bool:
@@ -257,14 +244,20 @@ def _interval_notes(interval: float, collector, say) -> list[str]:
     return [note]
 
 
-def _check_sampled(samples: Profile, ran: _Ran, collector, writer: BundleWriter) -> None:
-    """A collector that took no sample of a program that ran, and exited with an error, could not attach: that is
-    the error (with the collector's own explanation), and nothing is kept."""
-    if samples.samples == 0 and ran.wall > 0.5 and ran.sampler_rc not in (0, None):
-        log = writer.file("collector.log").read_text(errors="replace")
-        hint = collector.explain_failure(log)
-        raise PhasmError(hint or f"{collector.name} took no sample and exited {ran.sampler_rc}: "
-                         f"{first_message(log) or 'no message'}")
+def _sampler_failure(samples: Profile, ran: _Ran, collector, writer: BundleWriter, state: _RunState) -> str | None:
+    """Why a sampler took no sample of a program that ran (it could not attach, or never found an interpreter),
+    with the collector's own explanation; None when it sampled (or the program was too short to say)."""
+    if samples.samples or samples.on_cpu or samples.off_cpu or ran.wall <= 0.5:
+        return None
+    if not ran.sampler_started:
+        return f"{collector.name} sampled nothing: no Python interpreter appeared under the command"
+    if ran.sampler_rc in (0, None):
+        return None
+    log = writer.file("collector.log").read_text(errors="replace")
+    what = f" to {state.attached_what}" if state.attached_what else ""
+    hint = collector.explain_failure(log)
+    return hint.replace("{what}", what) if hint else (f"{collector.name} could not attach{what}: it exited "
+                                                      f"{ran.sampler_rc} ({first_message(log) or 'no message'})")
 
 
 def _status(rc: int, state: _RunState) -> str:
@@ -285,10 +278,12 @@ def _sample_notes(samples: Profile, collector) -> list[str]:
 
 def _counts(target: Target, samples: Profile, status: str, options: ProfileOptions, extra: RunExtras,
             writer: BundleWriter, say, state: _RunState, choose: Chooser | None) -> CountsInfo:
+    from ..core.bundle import CountsInfo  # after the run (start-up time)
+
     if not options.counts:
         return CountsInfo(status="unavailable (not collected: --no-counts)")
     if status != "complete":
-        return CountsInfo(status=f"unavailable (the program's run was {status}; no counting pass)")
+        return CountsInfo(status=f"unavailable (the run ended {status}: its counts would be partial)")
     if not samples.on_cpu and not samples.off_cpu:
         return CountsInfo(status="unavailable (no samples)")
     own = extra.own_counts(samples)  # callgrind counts in its own run
@@ -305,6 +300,8 @@ def _signal_name(rc: int, state: _RunState) -> str | None:
 
 def _meta(target: Target, options: ProfileOptions, collector, extra: RunExtras, samples: Profile, ran: _Ran,
           status: str, counts: CountsInfo, state: _RunState) -> Meta:
+    from ..core.bundle import CollectorInfo, Meta  # after the run (start-up time)
+
     meta = Meta(
         tool_version=__version__, argv=list(target.argv), cwd=os.path.abspath(options.cwd or os.getcwd()),
         kind=target.kind, program=str(target.program) if target.program else None,
@@ -374,11 +371,13 @@ Chooser = Callable[[Profile, Target, ProfileOptions], list[CountTarget]]
 
 def _counting_pass(target, samples: Profile, options: ProfileOptions, writer: BundleWriter, say, state: _RunState,
                    choose: Chooser | None) -> CountsInfo:
+    from ..core.bundle import CountsInfo  # after the run (start-up time)
+
     functions = [f for f in choose(samples, target, options) if f[1]] if choose else []
     if not functions:
         return CountsInfo(status="unavailable (no candidate to count)")
     say(f"counting calls of {len(functions)} candidate(s): running the program a second time")
-    with _forward_signals(lambda: None, state):
+    with forward_signals(lambda: None, state):
         if target.kind == "native":
             info = count_native_calls(target, functions, cwd=options.cwd,
                                       stderr_path=writer.file("stderr.counting.txt"))

@@ -22,6 +22,8 @@ TORCH_DTYPES: dict[str, str] = {"fp64": "float64", "fp32": "float32", "tf32": "f
 _DTYPE_ALIASES = {"float64": "fp64", "double": "fp64", "float32": "fp32", "float": "fp32", "bfloat16": "bf16",
                   "float16": "fp16", "half": "fp16"}
 ACTIVATIONS = ("relu", "silu", "tanh", "gelu")
+#: how bench normalises a surrogate's inputs before training (standard: mean 0, sd 1; minmax: into [0, 1])
+NORMALISATIONS = ("standard", "minmax", "none")
 
 #: the runtimes a surrogate can run in: a prediction is for one of them (their costs differ by 2-7x at batch 1)
 RUNTIMES: dict[str, str] = {
@@ -35,6 +37,8 @@ RUNTIMES: dict[str, str] = {
 }
 #: what bench swaps into the program unless told otherwise, and so what a prediction is for by default
 DEFAULT_RUNTIME = "eager"
+#: the runtimes ``hw measure`` measures by default (compile takes tens of seconds to build: asked for by name)
+MEASURED_RUNTIMES = ("eager", "inference", "functional", "export")
 _RUNTIME_ALIASES = {"no_grad": "eager", "nograd": "eager", "module": "eager", "inference_mode": "inference",
                     "f": "functional", "torch.export": "export", "exported": "export", "torch.compile": "compile",
                     "inductor": "compile", "aotinductor": "aoti", "aot": "aoti"}

@@ -36,6 +36,28 @@ def predict_candidate(cand: Candidate, T: float, profile: HardwareProfile, hidde
                             outputs, batches, io_source, numpy_scalars, runtime, activation, independent, native)
 
 
+def _speedup_interval(c: Candidate, T: float, speedup_of) -> tuple[float, float] | None:
+    """The predicted speedup at the two ends of the candidate's share interval (its time is only known that well)."""
+    lo, hi = c.share_interval
+    if lo == hi or not c.calls:
+        return None
+    got = [speedup_of(c.model_copy(update={"inclusive_seconds": s * T, "share": s, "seconds_per_call": s * T / c.calls}))
+           for s in (max(lo, 1e-12), hi)]
+    return min(got), max(got)
+
+
+def _io_reason(d_in, d_out, cap_in, cap_out) -> str:
+    """Why the surrogate's size is not known, in the function's own terms."""
+    if cap_out == 0 and d_in:
+        return (f"it takes {d_in} number(s) but returns none (None: it writes its results in place, into its "
+                "arguments or globals); give --outputs M (the numbers it writes)")
+    if cap_in == 0 and d_out:
+        return f"it returns {d_out} number(s) but takes none as arguments (it reads globals or members); give --inputs N"
+    if cap_in is None and cap_out is None:
+        return "its first calls were not seen (not counted, or too long to watch); give --inputs and --outputs"
+    return "no numbers were seen in its arguments or its result; give --inputs and --outputs"
+
+
 def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None, ...]],
                        options: PredictOptions, profile: HardwareProfile | None = None) -> RankReport:
     """A copy of ``report`` whose candidates carry their ``predicted`` object.
@@ -52,6 +74,7 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
     native = report.collector.split()[0] in NATIVE_COLLECTORS
     cands = []
     for c in report.candidates:
+        interval = None
         cap_in, cap_out, *rest = captured.get(c.key, (None, None))
         n_np = int(rest[0] or 0) if rest else 0
         d_in = options.inputs or cap_in
@@ -61,15 +84,19 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
             notes.append(f"{c.function}: waiting ({100 * (1 - c.on_cpu_fraction):.0f}% off-CPU), no prediction: "
                          "a surrogate does not remove a wait")
         elif not c.calls:
-            notes.append(f"{c.function}: no exact call count, so no per-call prediction (run without --no-counts)")
+            why = c.calls_note or "no call count"
+            notes.append(f"{c.function}: no per-call prediction: {why}")
         elif not d_in or not d_out:
-            notes.append(f"{c.function}: its inputs/outputs are not known (no numeric arguments or result were seen);"
-                         " give --inputs and --outputs")
+            notes.append(f"{c.function}: no prediction: {_io_reason(d_in, d_out, cap_in, cap_out)}")
         else:
             src = "given" if (options.inputs and options.outputs) or not (cap_in and cap_out) else "captured"
             pred = predict_candidate(c, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np,
                                      options.runtime, options.activation, options.independent, native)
-        cands.append(c.model_copy(update={"predicted": pred}))
+            interval = _speedup_interval(c, T, lambda cc: predict_candidate(
+                cc, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np, options.runtime,
+                options.activation, options.independent, native).speedup)
+        cands.append(c.model_copy(update={"predicted": pred,
+                                          "predicted_speedup_interval": interval if pred else None}))
     notes += [f"prediction made with a flagged figure of {profile.name}: {f}" for f in device.flags]
     notes += list(device.notes)
     if any(c.predicted and c.predicted.break_even_batch is None for c in cands):

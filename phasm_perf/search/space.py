@@ -13,8 +13,7 @@ import json
 from dataclasses import asdict, dataclass, replace
 from typing import Protocol, Sequence
 
-from ..bench.train import NORMALISATIONS
-from ..model.spec import ACTIVATIONS, hidden_text
+from ..model.spec import ACTIVATIONS, NORMALISATIONS, hidden_text
 from ..core.errors import PhasmError
 
 

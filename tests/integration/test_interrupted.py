@@ -68,14 +68,14 @@ def test_program_killed_by_a_signal_keeps_what_was_collected(tmp_path, programs)
     m = load_bundle(out).meta
     assert m.status == "interrupted" and m.partial and m.signal == "SIGKILL" and m.exit_status == -9
     assert m.samples > 100
-    assert m.counts.status.startswith("unavailable (the program's run was interrupted")
+    assert m.counts.status.startswith("unavailable (the run ended interrupted")
     assert _leftovers(tmp_path) == []
 
 
 #: phasm-perf stopped by a real SIGTERM to itself half-way through writing the on-CPU stacks
 _KILL_WHILE_WRITING = """
 import os, signal, sys
-import phasm_perf.core.bundle as bundle
+import phasm_perf.core.bundle_files as bundle
 from phasm_perf.cli import main
 
 real = bundle.write_folded

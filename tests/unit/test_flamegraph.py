@@ -64,14 +64,18 @@ def test_speedscope_output_is_valid_and_reads_back(tmp_path):
         pytest.skip("speedscope schema (peer data) not found")
     schema = json.loads(schema_path.read_text())
     b = _evil_bundle()
-    text, _ = render_flamegraph(b, "speedscope")
-    doc = json.loads(text)
-    jsonschema.validate(doc, {**schema, "$ref": "#/definitions/FileFormat.File"})
-    f = tmp_path / "x.speedscope.json"
-    f.write_text(text)
-    back = read_profile(f)
-    assert back.on_cpu == b.on_cpu + b.off_cpu and back.seconds_per_unit == b.meta.seconds_per_unit == 1e-3
-    assert [p["name"] for p in doc["profiles"]] == ["on-CPU", "off-CPU"]
+    by_function = Counter()  # the default: a frame per function (its lines merged)
+    for frames, w in (b.on_cpu + b.off_cpu).items():
+        by_function[tuple(re.sub(r":\d+\)$", ")", f) for f in frames)] += w
+    for lines, expected in ((True, b.on_cpu + b.off_cpu), (False, by_function)):
+        text, _ = render_flamegraph(b, "speedscope", lines=lines)
+        doc = json.loads(text)
+        jsonschema.validate(doc, {**schema, "$ref": "#/definitions/FileFormat.File"})
+        f = tmp_path / "x.speedscope.json"
+        f.write_text(text)
+        back = read_profile(f)
+        assert back.on_cpu == expected and back.seconds_per_unit == b.meta.seconds_per_unit == 1e-3
+        assert [p["name"] for p in doc["profiles"]] == ["on-CPU", "off-CPU"]
 
 
 def test_html_is_self_contained_and_names_stay_text():
@@ -146,3 +150,22 @@ def test_candidates_are_ranked_up_to_the_limit_unless_asked(monkeypatch):
     assert any("candidates not ranked" in n and "--candidates" in n for n in notes)
     text, _ = render_flamegraph(b, "html", highlight=True)
     assert json.loads(html5lib.parse(text, namespaceHTMLElements=False).findall(".//script")[0].text)["candidates"]
+
+
+def test_a_frame_is_a_function_unless_lines_are_asked_for():
+    """A function with four hot lines is one box by default, four with --lines."""
+    u = "/home/u/prog.py"
+    on = Counter({(f"main ({u}:1)", f"kernel ({u}:{line})"): 10 * line for line in (11, 12, 13, 14)})
+    on[(f"main ({u}:2)", f"io ({u}:30)")] = 5
+    b = _bundle(on)
+    data = flame_data(b)
+    names = [data.name(n) for n in data.order()[1:]]
+    assert names.count(f"kernel ({u})") == 1 and names.count(f"main ({u})") == 1
+    kernel = next(n for n in data.order()[1:] if data.name(n) == f"kernel ({u})")
+    assert data.trie.incl[kernel].sum() == 500  # the four lines' time in one box
+    lined = flame_data(b, lines=True)
+    names = [lined.name(n) for n in lined.order()[1:]]
+    assert sum(1 for n in names if n.startswith("kernel (")) == 4 and f"kernel ({u}:13)" in names
+    folded, _ = render_flamegraph(b, "folded")
+    assert f"main ({u});kernel ({u}) 500" in folded.splitlines()
+    assert f"kernel ({u}:13)" in render_flamegraph(b, "folded", lines=True)[0]

@@ -89,13 +89,30 @@ def test_attach_predictions_uses_captured_sizes_and_explains_what_it_cannot_pred
     a, b, c = out.candidates
     assert (a.predicted.inputs, a.predicted.outputs, a.predicted.io_source) == (7, 6, "captured")
     assert b.predicted is None and c.predicted is None
-    assert any("b: its inputs/outputs are not known" in n for n in out.notes)
-    assert any("c: no exact call count" in n for n in out.notes)
+    assert any(n.startswith("b: no prediction:") and "--inputs and --outputs" in n for n in out.notes)
+    assert any(n.startswith("c: no per-call prediction") for n in out.notes)
     assert out.options["hardware"] == "h100-sxm" and out.options["batch"] == [1, 64]
     given = attach_predictions(rep, {}, PredictOptions(hardware="h100-sxm", inputs=3, outputs=2))
     assert given.candidates[1].predicted.io_source == "given"
     # the default sweep stops at the call count (1000 calls: the last power of two is 512)
     assert [r.batch for r in given.candidates[0].predicted.per_batch][-1] == 512
+
+
+def test_every_note_says_the_true_reason():
+    """A function that returns None writes in place; an inlined one has no symbol to count; no counts asked."""
+    inlined = candidate("inl", key="inl (x.cpp)", calls=None).model_copy(
+        update={"calls_note": "no call count: inlined everywhere: no symbol of its own to count (its time is its "
+                              "callers')"})
+    rep = report(candidate("inplace", key="inplace (x.py)"), inlined)
+    out = attach_predictions(rep, {"inplace (x.py)": (57, 0)}, PredictOptions(hardware="h100-sxm"))
+    inplace_note = next(n for n in out.notes if n.startswith("inplace:"))
+    assert "takes 57 number(s) but returns none" in inplace_note and "in place" in inplace_note
+    assert "--outputs" in inplace_note
+    assert any(n.startswith("inl: no per-call prediction") and "inlined" in n for n in out.notes)
+    assert not any("--no-counts" in n for n in out.notes)  # counts were asked for: that is not the reason
+    # every top row has a prediction or a note saying why not
+    for c in out.candidates:
+        assert c.predicted or any(n.startswith(f"{c.function}:") for n in out.notes)
 
 
 def test_numpy_scalars_counted_in_the_program_are_marshalled_at_their_own_cost():

@@ -93,3 +93,45 @@ def test_load_bundle_errors(tmp_path):
     (tmp_path / "meta.json").write_text(_meta(schema_version=99).model_dump_json())
     with pytest.raises(PhasmError, match="newer"):
         load_bundle(tmp_path)
+
+
+def test_a_main_frame_inside_a_native_stack_is_dropped_and_counted():
+    from collections import Counter
+
+    from phasm_perf.collect.native import drop_inner_main
+
+    src = "/src/app.cpp"
+    good = ("app", "_start", "__libc_start_main", f"main ({src}:10)", f"run ({src}:20)", f"kernel ({src}:30)")
+    bad = ("app", "_start", "__libc_start_main", f"main ({src}:10)", f"run ({src}:20)", f"main ({src}:12)",
+           f"kernel ({src}:30)")
+    out, moved = drop_inner_main(Counter({good: 90, bad: 10}))
+    assert moved == 10
+    assert out == Counter({good: 100})  # the spurious frame gone, the sample attached to its real callers
+    assert drop_inner_main(Counter({good: 5}))[1] == 0
+
+
+def test_an_inlined_function_carries_its_definition_line_from_dwarf():
+    """gamma_p is inlined into deposit: its frames carry the line where it is defined (stable from run to run),
+    not the line at one sample's address."""
+    import re
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from phasm_perf.collect.dwarf import declarations, definition
+    from tests.conftest import EXAMPLES
+
+    pytest.importorskip("elftools")
+    if shutil.which("g++") is None:
+        pytest.skip("no C++ compiler")
+    src = EXAMPLES / "shower"
+    subprocess.run(["make", "-s", "-C", str(src)], check=True, capture_output=True)
+    binary = src / "shower"
+    line = next(i for i, text in enumerate((src / "profile.cpp").read_text().splitlines(), 1)
+                if re.search(r"inline Real gamma_p\(", text))
+    assert definition(binary, "gamma_p<double>") == (str(src / "profile.cpp"), line)
+    assert definition(binary, "phys::shower::(anonymous namespace)::gamma_p<double>") == (str(src / "profile.cpp"), line)
+    # a name declared in several files is resolved by the file the sample was in, else not at all
+    assert len(declarations(str(binary))["operator()"]) > 1
+    assert definition(binary, "operator()") is None

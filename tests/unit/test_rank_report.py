@@ -32,9 +32,24 @@ def bundle(tmp_path):
     return Bundle(tmp_path, meta, on, off)
 
 
-def test_without_event_loop_the_loop_is_a_candidate(bundle):
-    names = [c.function for c in build_report(bundle).candidates]
-    assert names[0] == "loop" and "hot<script>|x" in names
+def test_without_event_loop_the_loop_is_found_and_is_not_a_candidate(bundle):
+    r = build_report(bundle)
+    names = [c.function for c in r.candidates]
+    assert names[0] == "hot<script>|x" and "loop" not in names
+    # the loop has no count here: found from the stacks (little time of its own, spread over its callees)
+    assert r.event_loop.function == "loop" and r.event_loop.how == "found from the stacks"
+    assert r.options["event_loop"] == "loop" and r.options["event_loop_how"] == "found from the stacks"
+    assert next(e for e in r.excluded if e.function.startswith("loop ")).reason == "event loop"
+    # shares stay shares of the whole run; the loop holds all of it here
+    assert r.candidates[0].share == pytest.approx(0.6) and r.candidates[0].share_of_loop == pytest.approx(0.6)
+
+
+def test_event_loop_none_ranks_every_function(bundle):
+    r = build_report(bundle, RankOptions(event_loop="none"))
+    assert r.event_loop.how == "none" and r.event_loop.function is None
+    # the loop holds the whole run: it is the program itself, set aside as such, not ranked at 100%
+    assert "loop" not in [c.function for c in r.candidates]
+    assert next(e for e in r.excluded if e.function.startswith("loop ")).reason == "whole run"
 
 
 def test_shares_calls_amdahl(bundle):

@@ -6,27 +6,42 @@ the one named by ``fmt`` (the command line's ``--input-format``).
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+from types import ModuleType
 
 from ...core.errors import PhasmError, input_error
-from . import austin, callgrind, folded, perf_script, scalene, speedscope
 from .base import Profile, check_weights
-from .callgrind import CallgrindProfile, read_callgrind
-from .perf_script import read_perf_script
 from .text import head_text
 
-#: format name -> reader module (``read(path) -> Profile``, ``sniff(head) -> bool``), in detection order
-READERS = {
-    "speedscope": speedscope,
-    "scalene": scalene,
-    "callgrind": callgrind,
-    "austin": austin,
-    "perf-script": perf_script,
-    "pyspy-raw": folded,
-    "folded": folded,
+#: format name -> reader module in this package (``read(path) -> Profile``, ``sniff(head) -> bool``), in detection
+#: order. Imported when first used: the callgrind reader needs pandas, which a collector starting a program must not
+#: wait for (start-up time, ARCHITECTURE.md).
+READER_MODULES = {
+    "speedscope": "speedscope",
+    "scalene": "scalene",
+    "callgrind": "callgrind",
+    "austin": "austin",
+    "perf-script": "perf_script",
+    "pyspy-raw": "folded",
+    "folded": "folded",
 }
-FORMATS = list(READERS)
+FORMATS = list(READER_MODULES)
+
+
+def reader(name: str) -> ModuleType:
+    return importlib.import_module(f"{__name__}.{READER_MODULES[name]}")
+
+
+def __getattr__(name: str):
+    """``READERS`` (format -> module) and the readers' own entry points, imported on first use."""
+    if name == "READERS":
+        return {fmt: reader(fmt) for fmt in READER_MODULES}
+    lazy = {"CallgrindProfile": "callgrind", "read_callgrind": "callgrind", "read_perf_script": "perf-script"}
+    if name in lazy:
+        return getattr(reader(lazy[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def detect_format(path: str | os.PathLike) -> str:
@@ -35,9 +50,9 @@ def detect_format(path: str | os.PathLike) -> str:
     head = head_text(p)
     if not head.strip():
         raise PhasmError(f"{str(p)!r} is empty")
-    for name, mod in READERS.items():
-        if mod.sniff(head):
-            if name == "pyspy-raw" and not folded.is_pyspy(head):
+    for name in READER_MODULES:
+        if reader(name).sniff(head):
+            if name == "pyspy-raw" and not reader("folded").is_pyspy(head):
                 continue
             return name
     first = next((ln for ln in head.splitlines() if ln.strip()), "")[:60]
@@ -55,13 +70,13 @@ def read_profile(path: str | os.PathLike, fmt: str | None = None, force: bool = 
     if not p.exists():
         raise PhasmError(f"{str(p)!r} not found")
     name = fmt or detect_format(p)
-    if name not in READERS:
+    if name not in READER_MODULES:
         raise PhasmError(f"unknown input format {name!r}; choose one of: {', '.join(FORMATS)}")
     try:
         if name in ("folded", "pyspy-raw"):
-            profile = folded.read(p, fmt=name, force=force)
+            profile = reader("folded").read(p, fmt=name, force=force)
         else:
-            profile = READERS[name].read(p, force=force, **options)
+            profile = reader(name).read(p, force=force, **options)
     except OSError as exc:  # the file went away, or the disk failed, while it was read
         raise input_error(p, exc) from None
     return check_weights(profile, p, force)

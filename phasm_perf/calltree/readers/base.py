@@ -7,10 +7,12 @@ import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ...core.errors import PhasmError
 
-from ..tree import CallTree
+if TYPE_CHECKING:
+    from ..tree import CallTree
 
 
 @dataclass
@@ -29,7 +31,9 @@ class Profile:
     samples: int = 0
     invalid: int = 0
 
-    def tree(self) -> CallTree:
+    def tree(self) -> "CallTree":
+        from ..tree import CallTree  # pandas: only when a call tree is built (start-up time, ARCHITECTURE.md)
+
         return CallTree(self.on_cpu, self.off_cpu, self.seconds_per_unit)
 
     @property

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ...model.spec import MEASURED_RUNTIMES as DEFAULT_RUNTIMES  # the runtimes measured by default
+
 Progress = Callable[[str, float], None]  # (what is being measured, fraction done)
 
-#: the runtimes measured by default (compile and aoti take tens of seconds to build: asked for by name)
-DEFAULT_RUNTIMES = ("eager", "inference", "functional", "export")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """What every flame-graph writer draws: the call-path tree of one profile (on-CPU and off-CPU weights) or of two
-(a differential view), with the paths narrower than a threshold merged, and the ranked candidates to highlight."""
+(a differential view), with the paths narrower than a threshold merged, and the ranked candidates to highlight.
+
+A frame is a function by default (``name (file)``: the lines of one function are one box, as its callers see it);
+``lines=True`` keeps a frame per source line (``name (file:line)``), as the samplers record them."""
 
 from __future__ import annotations
 
@@ -9,11 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...calltree.encoded import StackTable, Trie, build_trie
-from ...calltree.tree import CallTree
+from ...calltree.tree import CallTree, function_key
 from ...core.bundle import Bundle
 
-#: paths narrower than this share of the total are merged (flamegraph.pl hides frames under 0.1 px of 1200 px)
-DEFAULT_MIN_WIDTH = 1e-4
+from ..formats import DEFAULT_MIN_WIDTH
 
 
 @dataclass
@@ -80,9 +82,30 @@ def _children(trie: Trie, frames: list[str]) -> list[list[int]]:
     return kids
 
 
+def by_function(table: StackTable) -> StackTable:
+    """The same stacks with every frame replaced by its function (``name (file:12)`` -> ``name (file)``): a
+    renumbering of the frame ids, the stacks themselves untouched (numpy, no Python loop over stacks)."""
+    keys = [function_key(f) for f in table.frames]
+    ids: dict[str, int] = {}
+    remap = np.fromiter((ids.setdefault(k, len(ids)) for k in keys), dtype=np.int32, count=len(keys))
+    if len(ids) == len(keys):
+        return StackTable(keys, table.flat, table.offsets, table.weights)
+    return StackTable(list(ids), remap[table.flat] if len(table.flat) else table.flat, table.offsets, table.weights)
+
+
+def function_stacks(stacks: Counter) -> Counter:
+    """:func:`by_function` for a Counter of stacks (the folded and speedscope writers)."""
+    cache: dict[str, str] = {}
+    out: Counter = Counter()
+    for frames, w in stacks.items():
+        key = tuple(cache.get(f) or cache.setdefault(f, function_key(f)) for f in frames)
+        out[key] += w
+    return out
+
+
 def flame_data(bundle: Bundle, other: Bundle | None = None, min_width: float = DEFAULT_MIN_WIDTH,
                highlights: dict[str, Highlight] | None = None, title: str | None = None,
-               tree: CallTree | None = None, ranked: bool = True) -> FlameData:
+               tree: CallTree | None = None, ranked: bool = True, lines: bool = False) -> FlameData:
     """The tree to draw (``tree``: the bundle's call tree if already built, whose tables are reused). With ``other``, a differential view: SOURCE's on+off stacks against OTHER's, OTHER scaled
     to SOURCE's total (so a function that takes the same share in both has the same width and no colour)."""
     notes: list[str] = []
@@ -102,6 +125,8 @@ def flame_data(bundle: Bundle, other: Bundle | None = None, min_width: float = D
                      "red: more in " + labels[0] + ", blue: less")
     same = tree is not None and other is None and tree.on_cpu is bundle.on_cpu and tree.off_cpu is bundle.off_cpu
     table = tree.table if same else StackTable.from_counters(counters)
+    if not lines:
+        table = by_function(table)
     total = float(table.weights.sum())
     trie = build_trie(table, min_weight=min_width * total if min_width > 0 else 0.0)
     if trie.merged_paths:
@@ -114,12 +139,12 @@ def flame_data(bundle: Bundle, other: Bundle | None = None, min_width: float = D
                      min_width=min_width, highlights=hl, ranked=ranked, notes=notes)
 
 
-def highlights_of(bundle: Bundle, options=None) -> dict[str, Highlight]:
+def highlights_of(bundle: Bundle, options=None, tree: CallTree | None = None) -> dict[str, Highlight]:
     """The ranked candidates (``options``: a :class:`~phasm_perf.report.RankOptions`, ``rank``'s defaults if None),
     by function key."""
     from .. import RankOptions, build_report
 
-    report = build_report(bundle, options or RankOptions())
+    report = build_report(bundle, options or RankOptions(), tree=tree)
     return {c.key: Highlight(c.rank, c.function, c.share, c.amdahl_limit, c.kind, c.on_cpu_fraction)
             for c in report.candidates}
 
