@@ -160,11 +160,16 @@ def load(path: str | os.PathLike) -> Bundle:
 
 def rank(source: Bundle | str | os.PathLike, hardware: str | None = None, surrogate: str = "mlp:64x64",
          dtype: str = "fp32", batches: Sequence[int] | None = None, inputs: int | None = None,
-         outputs: int | None = None, on_status=None, **options) -> RankReport:
+         outputs: int | None = None, on_status=None, runtime: str = "eager", activation: str = "relu",
+         independent: int | None = None, target: Target | None = None, observe: int = 0,
+         **options) -> RankReport:
     """Rank the candidates of a bundle (or a bundle path or profile file); ``options`` as :class:`RankOptions`.
     With ``hardware`` (a profile name, ``local`` or a YAML path) each candidate also gets its prediction for a
     ``surrogate`` of ``dtype`` over ``batches`` (default: a sweep), with the inputs and outputs counted in the
-    first real calls unless ``inputs`` and ``outputs`` say."""
+    first real calls unless ``inputs`` and ``outputs`` say, run by ``runtime`` (``phasm_perf.model.spec.RUNTIMES``),
+    in batches of at most ``independent`` calls when the program can batch only that many. ``observe``: how many
+    of the top compute candidates of the Python program ``target`` (the bundle's program) to observe with ``vars``
+    first (one run of it each): their sizes and the batch the program can form then shape their predictions."""
     from .core.bundle import Bundle
     from .report import RankOptions, build_report  # pandas: start-up time (see the top of this module)
 
@@ -177,8 +182,19 @@ def rank(source: Bundle | str | os.PathLike, hardware: str | None = None, surrog
 
     prof = profile_of(hardware, on_status=on_status)
     opts = PredictOptions(hardware=hardware, surrogate=surrogate, dtype=dtype,
-                          batches=tuple(batches) if batches else None, inputs=inputs, outputs=outputs)
-    return attach_predictions(report, captured_io(bundle), opts, prof)
+                          batches=tuple(batches) if batches else None, inputs=inputs, outputs=outputs,
+                          runtime=runtime, activation=activation, independent=independent)
+    captured, notes = captured_io(bundle), []
+    if observe and target is not None:
+        from .discover.python import discover
+        from .report.observed import observe as _observe
+
+        if on_status:
+            on_status(f"observing the top {observe} candidate(s) with vars (one run of the program each)")
+        found, notes = _observe(target, report, observe, lambda t, fn: discover(t, fn, calls=32))
+        captured.update(found)
+    report = attach_predictions(report, captured, opts, prof)
+    return report.model_copy(update={"notes": report.notes + notes}) if notes else report
 
 
 def rank_html(report: "RankReport", hardware: str | None = None) -> str:
@@ -236,13 +252,16 @@ def hardware(name: str = "local"):
 
 
 def measure_hardware(out: str | os.PathLike | None = None, quick: bool = False, threads: int | None = None,
-                     device: str = "cpu"):
+                     device: str = "cpu", runtimes: Sequence[str] | None = None):
     """``phasm-perf hw measure``: this machine's profile, written to ``out`` (default: the ``local`` profile's place)
-    and returned. ``threads=1`` gives the most repeatable figures on a shared machine; ``quick`` takes seconds."""
+    and returned. ``threads=1`` gives the most repeatable figures on a shared machine; ``quick`` takes seconds;
+    ``runtimes`` which runtimes' costs to measure (default eager, inference, functional, export)."""
     from .hardware import local_path
-    from .hardware.measure import MeasureOptions, measure_and_save
+    from .hardware.measure import DEFAULT_RUNTIMES, MeasureOptions, measure_and_save
 
-    return measure_and_save(out or local_path(), MeasureOptions(quick=quick, threads=threads, device=device))
+    opts = MeasureOptions(quick=quick, threads=threads, device=device,
+                          runtimes=tuple(runtimes) if runtimes else DEFAULT_RUNTIMES)
+    return measure_and_save(out or local_path(), opts)
 
 
 def hardware_names() -> list[str]:
@@ -272,14 +291,15 @@ def hardware_frame(names: Sequence[str] | None = None) -> pd.DataFrame:
 
 
 def predict(hardware: str = "local", inputs: int = 8, outputs: int = 8, surrogate: str = "mlp:64x64",
-            batches: Sequence[int] | None = None, dtype: str = "fp32") -> pd.DataFrame:
+            batches: Sequence[int] | None = None, dtype: str = "fp32", runtime: str = "eager",
+            activation: str = "relu") -> pd.DataFrame:
     """The model over a batch sweep as a DataFrame (one row per batch: time per batch and per call, bound,
-    utilisation, and the compute/memory/link/latency terms)."""
+    utilisation, and the compute/memory/link/latency terms), for the surrogate run by ``runtime``."""
     import pandas as pd  # start-up time (see the top of this module)
 
     from .predict import predict_report
 
-    rep = predict_report(hardware, inputs, outputs, surrogate, batches, dtype)
+    rep = predict_report(hardware, inputs, outputs, surrogate, batches, dtype, runtime, activation)
     df = pd.DataFrame([r.model_dump(exclude={"speedup", "kernel_speedup"}) for r in rep.per_batch])
     df.insert(0, "hardware", rep.hardware)
     return df.set_index(["hardware", "batch"])

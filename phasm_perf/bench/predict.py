@@ -31,10 +31,14 @@ class Prediction:
     status: str  # "ok" or "unavailable (reason)"
     hardware: str | None = None
     dtype: str | None = None
+    runtime: str | None = None
+    flags: list[str] = field(default_factory=list)  # figures of the profile flagged as unreliable, with why
+    notes: list[str] = field(default_factory=list)  # what the prediction estimated
     t_dispatch: float | None = None
     t_launch: float | None = None
     t_in_program: float = 0.0
     t_marshal_row: float = 0.0  # (d_0 + d_L - n_np) t_num + n_np t_num,np: each further row of a batched forward
+    # t_in_program is t_cold + W t_cold,byte + t_marshal for this surrogate's weights W
     rows: dict[int, BatchPredicted] = field(default_factory=dict)
 
     def program_seconds(self, batch: int) -> float:
@@ -47,21 +51,30 @@ class Prediction:
     def ok(self) -> bool:
         return self.status == "ok"
 
+    def report_notes(self) -> list[str]:
+        """What bench's report must say about the prediction's figures."""
+        return [f"prediction made with a flagged figure of {self.hardware}: {f}" for f in self.flags] + self.notes
+
 def predict(profile, widths: Sequence[int], dtype: str, batches: Iterable[int],
-            numpy_scalars: int = 0) -> Prediction:
-    """Per-batch predicted time of an MLP of ``widths`` (inputs, hidden..., outputs) on ``profile`` (a
-    :class:`~phasm_perf.hardware.HardwareProfile` from :func:`load_profile`; ``None``: the model is not installed).
-    ``numpy_scalars``: how many of the inputs and outputs the program passes as numpy scalars (they marshal slower).
+            numpy_scalars: int = 0, runtime: str = "eager", activation: str = "relu") -> Prediction:
+    """Per-batch predicted time of an MLP of ``widths`` (inputs, hidden..., outputs) run by ``runtime`` on
+    ``profile`` (a :class:`~phasm_perf.hardware.HardwareProfile` from :func:`load_profile`; ``None``: the model is
+    not installed). ``numpy_scalars``: how many of the inputs and outputs the program passes as numpy scalars (they
+    marshal slower).
     """
     if profile is None:
         return Prediction(status="unavailable (the prediction model, phasm_perf.predict, is not installed)")
-    from ..predict import predict_sweep
+    from ..model.spec import DTYPE_BYTES
+    from ..predict import device_of, predict_sweep
 
     rows = predict_sweep(profile, inputs=int(widths[0]), outputs=int(widths[-1]), hidden=tuple(widths[1:-1]),
-                         dtype=dtype, batches=sorted(set(int(b) for b in batches)))
-    device = profile.device(dtype)
-    return Prediction(status="ok", hardware=profile.name, dtype=dtype, t_dispatch=device.t_dispatch,
-                      t_launch=device.t_launch, t_in_program=device.t_in_program,
+                         dtype=dtype, batches=sorted(set(int(b) for b in batches)), runtime=runtime,
+                         activation=activation)
+    device = device_of(profile, dtype, runtime)
+    params = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+    return Prediction(status="ok", hardware=profile.name, dtype=dtype, runtime=device.runtime,
+                      flags=list(device.flags), notes=list(device.notes), t_dispatch=device.t_dispatch,
+                      t_launch=device.t_launch, t_in_program=device.t_prog_fixed(params * DTYPE_BYTES[dtype]),
                       t_marshal_row=device.t_marshal_row(int(widths[0]) + int(widths[-1]), numpy_scalars),
                       rows={p.batch: BatchPredicted(p.batch, p.seconds_per_batch, p.bound, p.utilisation)
                             for p in rows})

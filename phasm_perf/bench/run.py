@@ -94,9 +94,10 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
     timings = time_forward(runtime_module(module, meta, opts.runtime), widths[0], batches, dev.device, repeats=opts.timing_repeats,
                            x_mean=meta["normalisation"]["x_mean"], x_std=meta["normalisation"]["x_std"],
                            dtype=opts.dtype)
-    pred = predict(profile, widths, opts.dtype, batches, numpy_scalars=cap.numpy_scalars)
+    pred = predict(profile, widths, opts.dtype, batches, numpy_scalars=cap.numpy_scalars, runtime=opts.runtime,
+                   activation=opts.activation)
 
-    notes: list[str] = []
+    notes: list[str] = pred.report_notes() if pred.ok else []
     rows: list[R.BatchRow] = []
     for tm in timings:
         p = pred.rows.get(tm.batch) if pred.ok else None

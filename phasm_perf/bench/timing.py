@@ -4,7 +4,10 @@ What is timed is the module the program runs (the saved surrogate, by the chosen
 of its dtype already on the device: exactly the forward the program calls. Each repeat runs the forward
 ``inner`` times (chosen so that a repeat lasts at least ``min_repeat_seconds``, well above the clock's
 resolution) and the result is the median over repeats of the time per forward. On a CUDA device the clock is read
-after ``torch.cuda.synchronize``, so the time covers the kernels and not only their launch.
+after ``torch.cuda.synchronize``, so the time covers the kernels and not only their launch. On the CPU with several
+threads (the wall clock), a repeat in which the calling thread did not run all along (its CPU time below 85% of the
+wall time: another process had its core) is dropped, as ``hw measure`` drops it, so that measured and predicted
+are the same statistic.
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ from typing import Callable, Iterable
 
 from ..core.errors import PhasmError
 from ..model.spec import TORCH_DTYPES
+
+#: a repeat in which the calling thread's CPU time is below this share of the wall time was interrupted (as in hw
+#: measure)
+MIN_SHARE = 0.85
 
 
 @dataclass
@@ -136,19 +143,27 @@ def _time_forward(torch, module, n_in, batches, device, repeats, warmup, min_rep
             inner[b] = max(1, min(10_000, int(min_repeat_seconds / per)))
         samples: dict[int, list[float]] = {b: [] for b in batches}
         walls: dict[int, list[float]] = {b: [] for b in batches}
-        wall = time.perf_counter
+        dropped: dict[int, list[float]] = {b: [] for b in batches}
+        wall, cpu = time.perf_counter, time.thread_time
+        threads = torch.get_num_threads() if device == "cpu" else 1
         for _ in range(repeats):  # round-robin over the batch sizes: a burst of load hits them all alike
             for b in batches:
                 x, k = inputs[b], inner[b]
                 sync()
-                w, t = wall(), clock()
+                w, t, c = wall(), clock(), cpu()
                 for _ in range(k):
                     module(x)
                 sync()
-                samples[b].append((clock() - t) / k)
-                walls[b].append((wall() - w) / k)
+                dt, dw = (clock() - t) / k, wall() - w
+                if threads > 1 and dw > 0 and (cpu() - c) / dw < MIN_SHARE:
+                    dropped[b].append(dt)  # interrupted: the calling thread waited for a core
+                    continue
+                samples[b].append(dt)
+                walls[b].append(dw / k)
     out = []
     for b in batches:
+        if not samples[b]:  # every repeat interrupted: keep them (the machine was never free)
+            samples[b], walls[b] = dropped[b], dropped[b]
         s = samples[b]
         q = statistics.quantiles(s, n=4) if len(s) >= 2 else [s[0]] * 3
         out.append(BatchTiming(b, statistics.median(s), q[0], q[2], repeats, inner[b], statistics.median(walls[b])))

@@ -15,12 +15,14 @@ from pathlib import Path
 
 from ..core.errors import PhasmError
 from ..core.output import check_output, write_output
-from ..model.spec import ACTIVATIONS, parse_batches, parse_dtype
+from ..model.spec import ACTIVATIONS, DEFAULT_RUNTIME, parse_batches, parse_dtype, parse_runtime
 from ..track import TrackingError
 from ._common import add_program_arguments, architecture, seconds, stderr, target_from, vocabulary, whole_number
 from ._tracking import add_tracking_arguments, tracking_of
 
 NAME = "bench"
+#: the runtimes bench can swap in (of the vocabulary in phasm_perf.model.spec.RUNTIMES)
+BENCH_RUNTIMES = ("eager", "export")
 HELP = "train and time a real surrogate, swap it in, and compare with the prediction"
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
@@ -43,10 +45,10 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     t = parser.add_argument_group("timing and prediction")
     t.add_argument("--batch", type=vocabulary(parse_batches), default=None, metavar="LIST",
                    help="batch sizes to time (default 1,2,4,...,1024)")
-    t.add_argument("--runtime", default="eager", choices=["eager", "export"],
-                   help="how the program runs the surrogate: eager (default; nn.Sequential, the form `hw measure` "
-                        "calibrates dispatch and launch costs with) or export (the saved torch.export program's "
-                        "module, as torch.export.load gives it)")
+    t.add_argument("--runtime", type=vocabulary(parse_runtime), default=DEFAULT_RUNTIME,
+                   help="how the program runs the surrogate, in the vocabulary of predict --runtime: eager (default; "
+                        "the nn.Sequential under no_grad) or export (the saved torch.export program's module, as "
+                        "torch.export.load gives it); the prediction is for the same runtime")
     t.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu, cuda[:N]")
     t.add_argument("--threads", type=whole_number(), default=None, metavar="N",
                    help="torch threads for timing and in the program (default: as many as the CPU hardware profile "
@@ -94,6 +96,9 @@ def _dtypes(text: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     target = target_from(args.cmd, "phasm-perf bench --function MODULE:QUALNAME -- prog.py [ARGS...]")
+    if args.runtime not in BENCH_RUNTIMES:
+        raise PhasmError(f"--runtime {args.runtime}: bench runs a surrogate as {' or '.join(BENCH_RUNTIMES)}; "
+                         f"predict --runtime {args.runtime} predicts it without running it")
     try:
         import torch  # noqa: F401
     except ImportError:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..core.units import fmt_bandwidth, fmt_bytes, fmt_flops, fmt_seconds
 from ..core.errors import PhasmError
-from ..model.spec import DTYPES
+from ..model.spec import DTYPES, MEASURED_RUNTIMES as DEFAULT_RUNTIMES, RUNTIMES, parse_runtime
 from ..core.output import check_output, write_output
 from ._common import stderr, whole_number
 
@@ -40,6 +40,27 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--quick", action="store_true", help="a few seconds, smaller problems (noisier roofs)")
     m.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="what to measure (default cpu)")
     m.add_argument("--threads", type=whole_number(), metavar="N", help="PyTorch threads (default: PyTorch's choice)")
+    m.add_argument("--runtimes", type=_runtimes, default=DEFAULT_RUNTIMES, metavar="LIST",
+                   help=f"runtimes to measure, comma-separated, or all (default {','.join(DEFAULT_RUNTIMES)}; "
+                        "compile adds about 30 s; aoti runs from C++ and is not measured here)")
+    m.add_argument("--retries", type=int, default=2, metavar="N",
+                   help="measure a step again up to N times when it was disturbed or inconsistent (default 2)")
+
+
+def _runtimes(text: str) -> tuple[str, ...]:
+    """``--runtimes eager,export`` (or ``all``: every runtime hw measure can time)."""
+    if text.strip().lower() == "all":
+        return tuple(r for r in RUNTIMES if r not in ("aoti", "native"))
+    try:
+        out = tuple(dict.fromkeys(parse_runtime(t) for t in text.split(",") if t.strip()))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if "aoti" in out:
+        raise argparse.ArgumentTypeError("aoti runs from C++: hw measure cannot time it (measure the others)")
+    if "native" in out:
+        raise argparse.ArgumentTypeError("native: hw measure times the native runtime on its own where Frida and g++ "
+                                         "are (the profile's native section); leave it out of --runtimes")
+    return out or DEFAULT_RUNTIMES
 
 
 def _console() -> Console:
@@ -69,6 +90,20 @@ def render_profile(p: "HardwareProfile", console: Console) -> None:
         t.add_row("in-program call", f"+{fmt_seconds(p.in_program.seconds)} (cold caches {fmt_seconds(p.in_program.cold_cache)}, "
                                      f"marshalling {fmt_seconds(p.in_program.marshal)}; "
                                      f"+{p.in_program.marshal_per_number * 1e9:.3g} ns per number of each further row)", escape(p.in_program.source))
+    for name, rc in p.runtimes.items():
+        t.add_row(f"runtime {name}", f"{fmt_seconds(rc.forward)} per forward, {fmt_seconds(rc.per_kernel)} per kernel",
+                  escape(rc.source))
+    if p.tables:
+        for dt, lt in p.tables.linear.items():
+            t.add_row(f"table linear {dt}", f"{len(lt.seconds)} points ({len(lt.batches)} batches x "
+                                            f"{len(lt.inputs)} x {len(lt.outputs)} widths)", escape(lt.source))
+        for dt, at in p.tables.activation.items():
+            t.add_row(f"table activation {dt}", f"{', '.join(at.seconds)} at {len(at.elements)} sizes",
+                      escape(at.source))
+        if p.tables.fresh_pages:
+            fp = p.tables.fresh_pages
+            t.add_row("fresh pages", f"{fp.seconds_per_byte * 1e12:.3g} ps/B from {fmt_bytes(fp.from_bytes)}",
+                      escape(fp.source))
     if p.native:
         n = p.native
         t.add_row("native surrogate call", f"runtime {n.runtime}: {fmt_seconds(n.dispatch)} + FLOPs at "
@@ -77,6 +112,9 @@ def render_profile(p: "HardwareProfile", console: Console) -> None:
     t.add_row("achievable", f"compute {p.achievable.compute:.0%}, memory {p.achievable.memory:.0%}",
               escape(p.achievable.source))
     console.print(t)
+    if p.quality:
+        for f in p.quality.flags:
+            console.print(f"[bold]flagged[/] {escape(f.figure)}: {escape(f.reason)}")
     if p.measured and "cuda" in p.measured:
         console.print(f"cuda: {escape(str(p.measured['cuda']))}")
     for n in p.notes:
@@ -89,8 +127,12 @@ def _list(args) -> int:
     names = available()
     profiles = [load(n) for n in names]
     local = local_path()
+    unreadable = None
     if local.exists():
-        profiles.append(load("local"))
+        try:
+            profiles.append(load("local"))
+        except PhasmError as exc:  # a cache from another version: listed as such, measured again when used
+            unreadable = str(exc)
     if args.format == "json":
         import json
 
@@ -113,6 +155,9 @@ def _list(args) -> int:
     c.print(t)
     if not local.exists():
         c.print("[dim]local: not measured yet (phasm-perf hw measure)[/]")
+    elif unreadable:
+        c.print(f"[dim]local: the cached profile cannot be read ({escape(unreadable)}); `--hardware local` measures "
+                "it again[/]")
     return 0
 
 
@@ -138,7 +183,8 @@ def _measure(args) -> int:
     dest = args.output or str(local_path())
     if args.output:
         check_output(dest)
-    opts = MeasureOptions(quick=args.quick, device=args.device, threads=args.threads)
+    opts = MeasureOptions(quick=args.quick, device=args.device, threads=args.threads, runtimes=args.runtimes,
+                          retries=max(0, args.retries))
     with Progress(TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                   TimeElapsedColumn(), console=stderr, transient=True) as progress:
         task = progress.add_task("measuring", total=1.0)
@@ -148,6 +194,12 @@ def _measure(args) -> int:
     render_profile(prof, _console())
     stderr.print(f"phasm-perf: wrote {dest} in {prof.measured.get('seconds', 0):.1f} s"
                  + ("" if args.output else " (the 'local' hardware)"))
+    flags = prof.quality.flags if prof.quality else []
+    if flags:
+        stderr.print(f"phasm-perf: {len(flags)} figure(s) flagged as unreliable (predictions made with them say so); "
+                     "measure again when the machine is quiet:")
+        for f in flags:
+            stderr.print(f"  {escape(f.figure)}: {escape(f.reason)}", highlight=False)
     return 0
 
 

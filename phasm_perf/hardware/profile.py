@@ -1,21 +1,28 @@
 """Hardware profiles: one YAML file per device, every figure with its source, validated on load.
 
-Format (``schema_version`` 1; sizes in bytes, bandwidths in bytes/s, times in seconds, peaks in FLOP/s, dense)::
+Format (``schema_version`` 2, which reads version 1 files too; sizes in bytes, bandwidths in bytes/s, times in
+seconds, peaks in FLOP/s, dense)::
 
-    schema_version: 1
+    schema_version: 2
     name: a100-40gb-sxm
     kind: gpu                       # gpu (an offload device) or cpu (the host itself)
     description: NVIDIA A100 40GB SXM4
     peak_flops:                     # one entry per dtype; value null when the device has no such path
       fp32: {value: 19.5e12, source: "NVIDIA A100 datasheet, https://..."}
     memory:                         # fastest first (a kernel is served by the first that holds it); size null on the last level means 'all of it'
+      - {name: L1, size: 20.7e6, bandwidth: 19.5e12, persistent: false, source: "..."}   # reset at each kernel
       - {name: L2, size: 40.0e6, bandwidth: 5.0e12, source: "..."}
       - {name: HBM2, size: 40.0e9, bandwidth: 1.555e12, source: "..."}
-    link: {name: PCIe 4.0 x16, bandwidth: 25.0e9, latency: 10.0e-6, source: "..."}   # null on a cpu
-    launch_latency: {value: 5.0e-6, source: "..."}
-    dispatch: {value: 20.0e-6, source: "..."}
+    link: {name: PCIe 4.0 x16, bandwidth: 25.0e9, pageable_bandwidth: 12.0e9, latency: 10.0e-6, source: "..."}   # null on a cpu
+    launch_latency: {value: 5.0e-6, source: "..."}     # the eager runtime's cost per kernel
+    dispatch: {value: 20.0e-6, source: "..."}          # and per forward
+    kernel_min: {value: 2.0e-6, source: "..."}         # optional, gpu: the shortest kernel
     achievable: {compute: 0.8, memory: 0.85, source: "..."}
-    in_program: {cold_cache: 6.0e-6, marshal: 3.0e-6, marshal_per_number: 0.05e-6, source: "..."}   # optional
+    in_program: {cold_cache: 6.0e-6, cold_cache_per_byte: 1.9e-11, marshal: 3.0e-6, marshal_per_number: 0.05e-6, source: "..."}
+    runtimes:                        # optional: each runtime's cost per forward and per kernel
+      functional: {forward: 0.5e-6, per_kernel: 0.4e-6, source: "..."}
+    tables: {...}                    # optional, measured: F.linear and activation times (hw measure)
+    quality: {flags: [{figure: linear.fp32, reason: "..."}], ...}   # optional, written by hw measure
 """
 
 from __future__ import annotations
@@ -28,22 +35,19 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ..core.errors import PhasmError
 from ..model.roofline import MemoryLevel
-from ..model.spec import DTYPES
+from ..model.spec import DEFAULT_RUNTIME, DTYPES, RUNTIMES, parse_runtime
 from ..model.surrogate import Device
+from .sections import Quality, RuntimeCost, Tables, _Strict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: where the measured profile of this machine lives unless ``$PHASM_PERF_LOCAL_PROFILE`` says otherwise
 LOCAL_ENV = "PHASM_PERF_LOCAL_PROFILE"
 #: extra folders of profiles (``os.pathsep``-separated), searched before the shipped ones
 PATH_ENV = "PHASM_PERF_HARDWARE_PATH"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Figure(_Strict):
@@ -62,12 +66,17 @@ class Level(_Strict):
     name: str
     size: float | None = Field(description="capacity in bytes; null on the last level")
     bandwidth: float = Field(gt=0, description="bytes/s")
+    persistent: bool = Field(True, description="keeps data from one kernel to the next (false: a GPU's L1)")
+    private: bool = Field(False, description="one per core, listed summed over the profile's cores (a CPU's "
+                                             "L1 and L2): a kernel on fewer cores sees less of it")
     source: str = Field(min_length=3)
 
 
 class Link(_Strict):
     name: str
-    bandwidth: float = Field(gt=0, description="host <-> device bytes/s, one direction")
+    bandwidth: float = Field(gt=0, description="host <-> device bytes/s, one direction, from pinned memory")
+    pageable_bandwidth: float | None = Field(None, gt=0, description=(
+        "the same from pageable memory (what a runtime's plain tensors and .tolist() use); null: bandwidth"))
     latency: float = Field(ge=0, description="seconds per transfer")
     source: str = Field(min_length=3)
 
@@ -90,6 +99,8 @@ class InProgram(_Strict):
     marshal_per_numpy_number: float | None = Field(None, ge=0, description=(
         "seconds per number of each further row when the number is a numpy scalar (numpy.float64 and the like, "
         "in the arguments or as the result): numpy's generic scalar path; None: as marshal_per_number"))
+    cold_cache_per_byte: float = Field(0.0, ge=0, description="seconds per byte of the surrogate's weights added "
+                                                              "to cold_cache (they come back from a farther level)")
     source: str = Field(min_length=3)
 
     @property
@@ -124,13 +135,26 @@ class HardwareProfile(_Strict):
     link: Link | None = None
     launch_latency: Figure
     dispatch: Figure
+    kernel_min: Figure | None = Field(None, description="gpu: the shortest a kernel runs on the device")
     achievable: Achievable
     in_program: InProgram | None = Field(None, description="per-forward cost inside a program (measured by "
                                                            "`hw measure`); unset: 0, the tight-loop cost")
+    runtimes: dict[str, RuntimeCost] = Field({}, description="each runtime's cost per forward and per kernel; "
+                                                            "eager's is dispatch and launch_latency")
+    tables: Tables | None = None
+    quality: Quality | None = None
     native: NativeRuntime | None = Field(None, description="the native surrogate runtime in a compiled program "
                                                            "(measured by `hw measure` where Frida and g++ are)")
     measured: dict | None = Field(None, description="raw measurements, for a profile written by `hw measure`")
     notes: list[str] = []
+
+    @field_validator("runtimes")
+    @classmethod
+    def _runtimes(cls, v: dict[str, RuntimeCost]) -> dict[str, RuntimeCost]:
+        unknown = sorted(set(v) - set(RUNTIMES))
+        if unknown:
+            raise ValueError(f"unknown runtime(s) {unknown}; known: {list(RUNTIMES)}")
+        return v
 
     @field_validator("peak_flops")
     @classmethod
@@ -149,6 +173,12 @@ class HardwareProfile(_Strict):
         bws = [lvl.bandwidth for lvl in self.memory]
         if bws != sorted(bws, reverse=True):
             raise ValueError("memory levels must be listed fastest first (bandwidth never rising)")
+        kept = [lvl.size for lvl in self.memory if lvl.persistent and lvl.size is not None]
+        if kept != sorted(kept):
+            raise ValueError("the levels that keep data between kernels must grow in size (an L1 summed over all "
+                             "cores can be larger than L2: mark it persistent: false, or list it per core)")
+        if not self.memory[-1].persistent:
+            raise ValueError("the last memory level must keep data (persistent)")
         if self.kind == "gpu" and self.link is None:
             raise ValueError("a gpu profile needs its host link")
         return self
@@ -156,25 +186,66 @@ class HardwareProfile(_Strict):
     def dtypes(self) -> list[str]:
         return [d for d in DTYPES if d in self.peak_flops and self.peak_flops[d].value]
 
-    def device(self, dtype: str = "fp32") -> Device:
-        """The model's view of this device for ``dtype`` (roofs scaled by the achievable fractions)."""
+    def device(self, dtype: str = "fp32", runtime: str = DEFAULT_RUNTIME) -> Device:
+        """The model's view of this device for ``dtype`` and ``runtime`` (roofs scaled by the achievable
+        fractions; the runtime's costs, and the measured tables of the dtype when there are some)."""
         fig = self.peak_flops.get(dtype)
         if dtype not in DTYPES:
             raise PhasmError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
         if fig is None or not fig.value:
             raise PhasmError(f"{self.name} has no {dtype} peak in its profile; "
                              f"choose one of {', '.join(self.dtypes())}")
+        try:
+            runtime = parse_runtime(runtime)
+        except ValueError as exc:
+            raise PhasmError(str(exc)) from None
         a = self.achievable
         levels = tuple(MemoryLevel(lvl.name, float("inf") if lvl.size is None else lvl.size,
-                                   lvl.bandwidth * a.memory) for lvl in self.memory)
+                                   lvl.bandwidth * a.memory, lvl.persistent, lvl.private) for lvl in self.memory)
+        forward, per_kernel, notes = self.runtime_cost(runtime)
+        ip = self.in_program
+        tables = self.tables
         return Device(name=self.name, dtype=dtype, peak=fig.value * a.compute, levels=levels,
-                      t_launch=self.launch_latency.value or 0.0, t_dispatch=self.dispatch.value or 0.0,
-                      nominal_peak=fig.value,
+                      t_launch=per_kernel, t_dispatch=forward, nominal_peak=fig.value,
                       link_bandwidth=self.link.bandwidth if self.link else None,
                       link_latency=self.link.latency if self.link else 0.0,
-                      t_in_program=self.in_program.seconds if self.in_program else 0.0,
-                      t_marshal_number=self.in_program.marshal_per_number if self.in_program else 0.0,
-                      t_marshal_numpy_number=self._numpy_number())
+                      link_pageable_bandwidth=self.link.pageable_bandwidth if self.link else None,
+                      kernel_min=self.kernel_min.value or 0.0 if self.kernel_min else 0.0,
+                      t_in_program=ip.seconds if ip else 0.0,
+                      t_cold_per_byte=ip.cold_cache_per_byte if ip else 0.0,
+                      t_marshal_number=ip.marshal_per_number if ip else 0.0,
+                      t_marshal_numpy_number=self._numpy_number(),
+                      write_allocate=self.kind == "cpu", cores=max(1, self.cores or 1),
+                      threads=tables.threads if tables else None, runtime=runtime,
+                      linear_table=tables.linear[dtype].table() if tables and dtype in tables.linear else None,
+                      activation_tables=tables.activation[dtype].tables()
+                      if tables and dtype in tables.activation else None,
+                      fresh_page_seconds=tables.fresh_pages.seconds_per_byte if tables and tables.fresh_pages else 0.0,
+                      fresh_from_bytes=tables.fresh_pages.from_bytes if tables and tables.fresh_pages else 0.0,
+                      flags=self.flags_for(dtype, runtime), notes=tuple(notes))
+
+    def runtime_cost(self, runtime: str) -> tuple[float, float, list[str]]:
+        """``(t_dispatch, t_launch, notes)`` of ``runtime``: its own figures, else eager's with a note."""
+        if runtime in self.runtimes:
+            r = self.runtimes[runtime]
+            return r.forward, r.per_kernel, []
+        if "eager" in self.runtimes:
+            e = self.runtimes["eager"]
+            forward, per_kernel = e.forward, e.per_kernel
+        else:
+            forward, per_kernel = self.dispatch.value or 0.0, self.launch_latency.value or 0.0
+        if runtime == "eager":
+            return forward, per_kernel, []
+        return forward, per_kernel, [f"{self.name} has no figures for the {runtime} runtime: the eager runtime's "
+                                     f"are used (measure them with `phasm-perf hw measure --runtimes {runtime}`)"]
+
+    def flags_for(self, dtype: str, runtime: str) -> tuple[str, ...]:
+        """The quality flags that concern a prediction for ``dtype`` in ``runtime``, as ``figure: reason``."""
+        if not self.quality:
+            return ()
+        other = {f"{kind}.{d}" for kind in ("peak", "linear", "activation") for d in DTYPES if d != dtype}
+        other |= {f"runtime.{r}" for r in RUNTIMES if r != runtime}
+        return tuple(f"{f.figure}: {f.reason}" for f in self.quality.flags if f.figure not in other)
 
     def native_device(self, numbers: int, dtype: str = "fp32") -> Device:
         """The model's view of a surrogate run natively inside a compiled program, one call at a time: the
@@ -188,7 +259,8 @@ class HardwareProfile(_Strict):
         return Device(name=f"{self.name} (native {nat.runtime})", dtype=dtype, peak=nat.flops, levels=base.levels,
                       t_launch=0.0, t_dispatch=nat.dispatch, nominal_peak=base.nominal_peak,
                       t_in_program=nat.call + numbers * nat.marshal_per_number,
-                      t_marshal_number=nat.marshal_per_number, t_marshal_numpy_number=nat.marshal_per_number)
+                      t_marshal_number=nat.marshal_per_number, t_marshal_numpy_number=nat.marshal_per_number,
+                      write_allocate=base.write_allocate, cores=1, threads=1, runtime="native")
 
     def _numpy_number(self) -> float:
         ip = self.in_program
@@ -305,13 +377,34 @@ def load(name: str) -> HardwareProfile:
     raise PhasmError(f"unknown hardware {name!r}{hint} (`phasm-perf hw list` shows all)")
 
 
+class _Dumper(yaml.SafeDumper):
+    """Lists of numbers on one line (a table is hundreds of them); everything else block style."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list):
+    flow = bool(data) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
 def dump(profile: HardwareProfile) -> str:
-    """The profile as YAML, in the order of the schema."""
+    """The profile as YAML, in the order of the schema (optional parts left out when unset)."""
     data = profile.model_dump(mode="json", exclude_none=False)
-    if data.get("measured") is None:
-        data.pop("measured", None)
-    if data.get("in_program") is None:
-        data.pop("in_program", None)
-    if not data.get("notes"):
-        data.pop("notes", None)
-    return yaml.safe_dump(data, sort_keys=False, width=120, allow_unicode=True)
+    for key in ("measured", "in_program", "kernel_min", "tables", "quality"):
+        if data.get(key) is None:
+            data.pop(key, None)
+    for key in ("notes", "runtimes"):
+        if not data.get(key):
+            data.pop(key, None)
+    for lvl in data["memory"]:
+        if lvl.get("persistent") is True:
+            lvl.pop("persistent")
+        if lvl.get("private") is False:
+            lvl.pop("private")
+    if data.get("link") and data["link"].get("pageable_bandwidth") is None:
+        data["link"].pop("pageable_bandwidth")
+    if data.get("in_program") and not data["in_program"].get("cold_cache_per_byte"):
+        data["in_program"].pop("cold_cache_per_byte", None)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)

@@ -3,7 +3,12 @@
 A kernel of ``flops`` operations that moves ``bytes_`` bytes takes at least ``max(flops / P, bytes_ / BW)``: the
 compute roof P or the memory roof BW, whichever is lower for its arithmetic intensity ``I = flops / bytes_``.
 In the hierarchical roofline each level of the memory hierarchy (L1, L2, L3, DRAM or HBM) is a roof: the level
-that serves the kernel is the smallest one its working set fits in.
+that serves the kernel is the smallest one its working set fits in, among the levels that keep data from one
+kernel to the next (a GPU's L1 does not: each kernel starts with it cold, so its inputs come from L2 at best).
+
+A level private to each core (a CPU's L1 and L2) is listed summed over the ``cores`` of the device; a kernel that
+runs on ``u`` of them sees ``u / cores`` of its capacity and bandwidth (:func:`levels_for_cores`). A shared level
+(a last-level cache, DRAM) is listed as it is.
 """
 
 from __future__ import annotations
@@ -21,6 +26,20 @@ class MemoryLevel:
     name: str
     size: float
     bandwidth: float
+    #: keeps data between kernels (False: a GPU's L1, reset at each kernel)
+    persistent: bool = True
+    #: one per core, listed summed over the device's cores (False: one shared pool)
+    private: bool = False
+
+
+def levels_for_cores(levels: Sequence[MemoryLevel], used: int, cores: int) -> tuple[MemoryLevel, ...]:
+    """The levels a kernel running on ``used`` of the device's ``cores`` sees: private levels scaled by
+    ``used / cores`` (capacity and bandwidth), shared ones unchanged."""
+    if cores <= 0 or used >= cores:
+        return tuple(levels)
+    f = max(1, used) / cores
+    return tuple(MemoryLevel(lvl.name, lvl.size * f, lvl.bandwidth * f, lvl.persistent, lvl.private)
+                 if lvl.private else lvl for lvl in levels)
 
 
 def attainable(intensity: float, peak: float, bandwidth: float) -> float:
@@ -34,13 +53,15 @@ def ridge_point(peak: float, bandwidth: float) -> float:
 
 
 def level_for(working_set: float, levels: Sequence[MemoryLevel]) -> MemoryLevel:
-    """The smallest level (listed fastest first) whose capacity holds ``working_set`` bytes; else the last."""
-    if not levels:
-        raise ValueError("a roofline needs at least one memory level")
-    for lvl in levels:
+    """The smallest persistent level (listed fastest first) whose capacity holds ``working_set`` bytes; else the
+    last. A level that does not keep data between kernels never serves a kernel's inputs."""
+    kept = [lvl for lvl in levels if lvl.persistent]
+    if not kept:
+        raise ValueError("a roofline needs at least one memory level that keeps data between kernels")
+    for lvl in kept:
         if working_set <= lvl.size:
             return lvl
-    return levels[-1]
+    return kept[-1]
 
 
 def roofline_time(flops: float, bytes_: float, peak: float, bandwidth: float) -> tuple[float, Bound]:

@@ -1,5 +1,5 @@
-"""The surrogate vocabulary, once: architecture (``mlp:64x64``), dtype (``fp32``), activation and batch sizes,
-each with one parser and one printer. ``predict``, ``rank``, ``bench``, its sweep and ``search`` all use it.
+"""The surrogate vocabulary, once: architecture (``mlp:64x64``), dtype (``fp32``), activation, batch sizes and
+runtime (``eager``), each with one parser and one printer. ``predict``, ``rank``, ``bench``, its sweep and ``search`` all use it.
 
 Parsers raise ``ValueError`` with a one-line message (the command line turns it into a usage error).
 
@@ -25,6 +25,24 @@ ACTIVATIONS = ("relu", "silu", "tanh", "gelu")
 #: how bench normalises a surrogate's inputs before training (standard: mean 0, sd 1; minmax: into [0, 1])
 NORMALISATIONS = ("standard", "minmax", "none")
 
+#: the runtimes a surrogate can run in: a prediction is for one of them (their costs differ by 2-7x at batch 1)
+RUNTIMES: dict[str, str] = {
+    "eager": "the nn.Module (nn.Sequential) in eager mode under torch.no_grad: what bench swaps in",
+    "inference": "the same nn.Module under torch.inference_mode",
+    "functional": "torch.nn.functional calls (F.linear, the activation) from a plain Python function",
+    "export": "the torch.export program's module (ExportedProgram.module(): a GraphModule with shape checks)",
+    "compile": "torch.compile(module) (Inductor), once compiled",
+    "aoti": "an AOTInductor package run from C++ (libtorch's AOTIModelPackageLoader)",
+    "native": "phasm-perf's C++ MLP runtime inside a compiled program, one call at a time (bench on compiled code)",
+}
+#: what bench swaps into the program unless told otherwise, and so what a prediction is for by default
+DEFAULT_RUNTIME = "eager"
+#: the runtimes ``hw measure`` measures by default (compile takes tens of seconds to build: asked for by name)
+MEASURED_RUNTIMES = ("eager", "inference", "functional", "export")
+_RUNTIME_ALIASES = {"no_grad": "eager", "nograd": "eager", "module": "eager", "inference_mode": "inference",
+                    "f": "functional", "torch.export": "export", "exported": "export", "torch.compile": "compile",
+                    "inductor": "compile", "aotinductor": "aoti", "aot": "aoti"}
+
 
 def parse_dtype(text: str) -> str:
     """``"fp32"``, ``"float32"`` or ``"FP32"`` -> ``"fp32"``."""
@@ -32,6 +50,15 @@ def parse_dtype(text: str) -> str:
     key = _DTYPE_ALIASES.get(key, key)
     if key not in DTYPE_BYTES:
         raise ValueError(f"dtype {text!r} is not known: choose one of {', '.join(DTYPES)}")
+    return key
+
+
+def parse_runtime(text: str) -> str:
+    """``"eager"``, ``"no_grad"`` -> ``"eager"``; ``"inference_mode"`` -> ``"inference"``; ... (see RUNTIMES)."""
+    key = str(text).strip().lower().replace("-", "_")
+    key = _RUNTIME_ALIASES.get(key, key)
+    if key not in RUNTIMES:
+        raise ValueError(f"runtime {text!r} is not known: choose one of {', '.join(RUNTIMES)}")
     return key
 
 
@@ -89,13 +116,15 @@ def batches_text(batches: Sequence[int]) -> str:
 
 @dataclass(frozen=True)
 class SurrogateSpec:
-    """What surrogate to predict, train or time: hidden widths, dtype, hidden activation, and the batch sizes
-    (``None``: the caller's default sweep). Its text form is the architecture, ``mlp:64x64``."""
+    """What surrogate to predict, train or time: hidden widths, dtype, hidden activation, the batch sizes
+    (``None``: the caller's default sweep) and the runtime it runs in. Its text form is the architecture,
+    ``mlp:64x64``."""
 
     hidden: tuple[int, ...] = (64, 64)
     dtype: str = "fp32"
     activation: str = "relu"
     batches: tuple[int, ...] | None = None
+    runtime: str = DEFAULT_RUNTIME
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
@@ -104,13 +133,15 @@ class SurrogateSpec:
             raise ValueError(f"activation {self.activation!r} is not known: choose one of {', '.join(ACTIVATIONS)}")
         if self.batches is not None:
             object.__setattr__(self, "batches", parse_batches(batches_text(self.batches)))
+        object.__setattr__(self, "runtime", parse_runtime(self.runtime))
 
     @classmethod
     def parse(cls, architecture: str = "mlp:64x64", dtype: str = "fp32", activation: str = "relu",
-              batches: str | Sequence[int] | None = None) -> "SurrogateSpec":
+              batches: str | Sequence[int] | None = None, runtime: str = DEFAULT_RUNTIME) -> "SurrogateSpec":
         if isinstance(batches, str):
             batches = parse_batches(batches)
-        return cls(parse_hidden(architecture), dtype, activation, tuple(batches) if batches is not None else None)
+        return cls(parse_hidden(architecture), dtype, activation, tuple(batches) if batches is not None else None,
+                   runtime)
 
     @property
     def architecture(self) -> str:
@@ -128,5 +159,6 @@ class SurrogateSpec:
         return self.architecture
 
 
-__all__ = ["DTYPE_BYTES", "DTYPES", "TORCH_DTYPES", "ACTIVATIONS", "parse_dtype", "parse_hidden", "hidden_text",
+__all__ = ["DTYPE_BYTES", "DTYPES", "TORCH_DTYPES", "ACTIVATIONS", "RUNTIMES", "DEFAULT_RUNTIME", "parse_runtime",
+           "parse_dtype", "parse_hidden", "hidden_text",
            "powers_of_two", "parse_batches", "batches_text", "SurrogateSpec"]

@@ -20,16 +20,20 @@ class PredictOptions:
     batches: tuple[int, ...] | None = None
     inputs: int | None = None
     outputs: int | None = None
+    runtime: str = "eager"
+    activation: str = "relu"
+    independent: int | None = None
 
 
 def predict_candidate(cand: Candidate, T: float, profile: HardwareProfile, hidden: Sequence[int],
                       dtype: str, inputs: int, outputs: int, batches: Sequence[int] | None = None,
-                      io_source: str = "given", numpy_scalars: int = 0, native: bool = False) -> Prediction:
+                      io_source: str = "given", numpy_scalars: int = 0, runtime: str = "eager",
+                      activation: str = "relu", independent: int | None = None, native: bool = False) -> Prediction:
     """The prediction for one candidate of a program of time ``T``: needs its call count and time per call."""
     if not cand.calls or not cand.seconds_per_call:
         raise ValueError("a per-call prediction needs the candidate's exact call count")
     return predict_function(T, cand.inclusive_seconds, cand.calls, cand.share, profile, hidden, dtype, inputs,
-                            outputs, batches, io_source, numpy_scalars, native=native)
+                            outputs, batches, io_source, numpy_scalars, runtime, activation, independent, native)
 
 
 def _speedup_interval(c: Candidate, T: float, speedup_of) -> tuple[float, float] | None:
@@ -63,7 +67,8 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
     """
     profile = profile or profile_of(options.hardware)
     hidden = mlp_of(1, 1, options.surrogate).hidden  # a bad architecture is one clear error
-    profile.device(options.dtype)  # a dtype the device lacks is one clear error, before any candidate
+    device = profile.device(options.dtype, options.runtime)  # a dtype the device lacks: one error, before any
+    # candidate; and its flagged figures are said once, in the report's notes
     T = report.sampled_seconds
     notes = list(report.notes) + _native_note(report, profile)
     native = report.collector.split()[0] in NATIVE_COLLECTORS
@@ -72,6 +77,9 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
         interval = None
         cap_in, cap_out, *rest = captured.get(c.key, (None, None))
         n_np = int(rest[0] or 0) if rest else 0
+        # (inputs, outputs, numpy scalars[, independent calls, source]): rank --vars observed the function
+        independent = options.independent or (rest[1] if len(rest) > 1 else None)
+        observed = len(rest) > 2 and rest[2] == "vars"
         d_in = options.inputs or cap_in
         d_out = options.outputs or cap_out
         pred = None
@@ -84,17 +92,22 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
         elif not d_in or not d_out:
             notes.append(f"{c.function}: no prediction: {_io_reason(d_in, d_out, cap_in, cap_out)}")
         else:
-            src = "given" if (options.inputs and options.outputs) or not (cap_in and cap_out) else "captured"
+            src = "given" if (options.inputs and options.outputs) or not (cap_in and cap_out) else \
+                "vars" if observed else "captured"
             pred = predict_candidate(c, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np,
-                                     native=native)
+                                     options.runtime, options.activation, independent, native)
             interval = _speedup_interval(c, T, lambda cc: predict_candidate(
-                cc, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np, native=native).speedup)
+                cc, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np, options.runtime,
+                options.activation, independent, native).speedup)
         cands.append(c.model_copy(update={"predicted": pred,
                                           "predicted_speedup_interval": interval if pred else None}))
+    notes += [f"prediction made with a flagged figure of {profile.name}: {f}" for f in device.flags]
+    notes += list(device.notes)
     if any(c.predicted and c.predicted.break_even_batch is None for c in cands):
         notes.append("break-even 'never': at no batch size does the surrogate beat the function's own time per call")
     opts = dict(report.options)
     opts.update({"hardware": profile.name, "surrogate": options.surrogate, "dtype": options.dtype,
+                 "runtime": options.runtime, "activation": options.activation, "independent": options.independent,
                  "batch": list(options.batches) if options.batches else "sweep"})
     return report.model_copy(update={"candidates": cands, "notes": notes, "options": opts})
 

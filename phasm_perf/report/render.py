@@ -98,7 +98,8 @@ def render_table(r: RankReport, console: Console | None = None) -> str:
         t.add_column(col, justify=just, no_wrap=whole, overflow="ignore" if whole else "ellipsis")
     has_pred = any(c.predicted for c in r.candidates)
     if has_pred:
-        t.add_column("predicted", justify="right")
+        runtime = next(c.predicted.runtime for c in r.candidates if c.predicted)
+        t.add_column(f"predicted ({runtime})", justify="right")
     for c in r.candidates:
         row = [fmt_rank(c), escape(c.function), escape(_where(c)), fmt_share(c)]
         row += [f"{100 * c.share_of_loop:.1f}%" if c.share_of_loop is not None else "-"] if has_loop else []
@@ -134,8 +135,9 @@ def _fmt_prediction(p, interval=None) -> str:
     """``4.15× (3.9-4.4) @B=512, even at 1`` (the range over the share's interval; break-even batch, ``never``
     when no batch pays off)."""
     even = "never" if p.break_even_batch is None else f"{p.break_even_batch:,}"
+    flagged = f", {len(p.flags)} flagged figure(s)" if p.flags else ""
     rng = f" ({_num(interval[0])}-{_num(interval[1])})" if interval and interval[0] != interval[1] else ""
-    return f"{fmt_speedup(p.speedup)}{rng} @B={p.best_batch:,}, {p.bound}, even at {even}"
+    return f"{fmt_speedup(p.speedup)}{rng} @B={p.best_batch:,}, {p.bound}, even at {even}{flagged}"
 
 
 def render_json(r: RankReport) -> str:

@@ -51,9 +51,12 @@ def test_bench_particles_end_to_end(tmp_path):
     v = e["variants"][0]
     assert v["name"] == "surrogate" and v["batches"] == {"1": 100} and v["calls_surrogate"] == 100
     assert e["measured_speedup"] == pytest.approx(e["baseline_seconds"] / e["surrogate_seconds"])
+    # T' = T - n t_f + n (t_batch(1) + t_prog(1)): the datasheet profile's in-program estimate included
+    t_prog = report["prediction"]["t_in_program"]
+    assert t_prog > 0
     assert v["predicted_speedup"] == pytest.approx(
         e["baseline_seconds"] / (e["baseline_seconds"] - 100 * e["seconds_per_call"]
-                                 + 100 * report["per_batch"][0]["predicted_seconds"]))
+                                 + 100 * (report["per_batch"][0]["predicted_seconds"] + t_prog)))
     assert v["output_change"]["numbers"] == 1 and v["output_change"]["first_pairs"][0][0] != 0
     assert (out / "surrogate.pt2").exists() and (out / "samples.npz").exists()
     assert 'src="data:image/png;base64,' in (out / "bench.html").read_text()

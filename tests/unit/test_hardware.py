@@ -35,6 +35,32 @@ def test_every_required_profile_ships_and_cites_every_figure():
         assert dev.levels[-1].size > 1e9  # main memory: GBs, or all of it (inf) on a CPU
 
 
+def test_the_corrected_datasheet_figures():
+    # fp64 on the FP64 vector units (the tensor-core rates are a large DGEMM's)
+    assert [load(n).peak_flops["fp64"].value for n in ("a100-40gb-sxm", "a100-80gb-sxm", "a100-80gb-pcie",
+                                                        "h100-sxm", "h100-pcie", "h200")] == \
+        [9.7e12, 9.7e12, 9.7e12, 34e12, 26e12, 34e12]
+    # the MI250X as PyTorch sees it: one GCD, half the package
+    mi = load("mi250x")
+    assert mi.peak_flops["fp32"].value == 23.95e12 and mi.main_memory().bandwidth == 1638.4e9
+    assert mi.main_memory().size == 64e9 and mi.cores == 110
+    for name in available():
+        p = load(name)
+        # a GPU's L1 does not keep data between kernels; the levels that do grow in size (V100, TITAN RTX: their
+        # L1 summed over the SMs is larger than L2)
+        kept = [lvl.size for lvl in p.memory if lvl.persistent and lvl.size]
+        assert kept == sorted(kept)
+        if p.kind == "gpu":
+            assert p.memory[0].name == "L1" and not p.memory[0].persistent
+            assert p.link.pageable_bandwidth == pytest.approx(p.link.bandwidth / 2)
+        # marshalling is a host cost on every device: kept on the datasheet profiles, as an estimate
+        assert p.in_program and p.in_program.marshal > 0 and p.in_program.source.startswith("estimate")
+    data = yaml.safe_load(Path(available()["v100-sxm2"]).read_text())
+    data["memory"][0]["persistent"] = True
+    with pytest.raises(PhasmError, match="must grow in size"):
+        parse_profile(yaml.safe_dump(data), "v100 with a persistent L1")
+
+
 def test_datasheet_figures_that_are_easy_to_get_wrong():
     a100 = load("a100-40gb-sxm")
     assert a100.peak_flops["fp16"].value == 312e12  # dense, not the 624 TFLOPS sparse figure
@@ -46,12 +72,14 @@ def test_datasheet_figures_that_are_easy_to_get_wrong():
 def test_a_dump_reloads_to_the_same_profile():
     p = load("h200")
     assert parse_profile(dump(p), "dumped") == p
-    assert "in_program" not in dump(p)  # optional: a datasheet profile leaves it unset
 
 
 def test_in_program_cost_is_optional_validated_and_reaches_the_device(tmp_path: Path):
     data = yaml.safe_load(Path(available()["xeon-8380"]).read_text())
-    assert load("xeon-8380").device("fp32").t_in_program == 0.0
+    data.pop("in_program")
+    f0 = tmp_path / "none.yaml"
+    f0.write_text(yaml.safe_dump(data))
+    assert load(str(f0)).device("fp32").t_in_program == 0.0  # optional: unset, the tight-loop cost
     data["in_program"] = {"cold_cache": 6e-6, "marshal": 2.5e-6, "marshal_per_number": 5e-8, "source": "by hand"}
     f = tmp_path / "p.yaml"
     f.write_text(yaml.safe_dump(data))
@@ -132,6 +160,8 @@ def test_flops_per_cycle_from_cpuinfo():
     assert flops_per_cycle(icx, "fp32") == 64    # 2 FMA x 16 lanes x 2
     assert flops_per_cycle(icx, "bf16") is None
     assert flops_per_cycle(cpu_info("flags\t: sse2\n"), "fp32") is None
+    spr = cpu_info(CPUINFO_ICX.replace("avx512f", "avx512f avx512_bf16 amx_bf16"))
+    assert flops_per_cycle(spr, "bf16") == 1024  # AMX: 1,024 bf16 operations per cycle per core
 
 
 def test_sysfs_parsing(tmp_path: Path):
@@ -153,11 +183,25 @@ def test_group_levels_takes_each_cache_from_the_points_that_fit_in_it():
               {"level": 3, "size": 32 << 20, "shared_with": 2}]
     sweep = [(24 << 10, 100e9), (48 << 10, 90e9), (1 << 20, 60e9), (8 << 20, 40e9), (100 << 20, 10e9),
              (200 << 20, 12e9)]
-    levels = group_levels(sweep, caches, cores=2)
-    assert [(lvl["name"], lvl["size"]) for lvl in levels] == [("L1", 65536.0), ("L2", 2097152.0),
-                                                             ("L3", 33554432.0), ("DRAM", None)]
-    # main memory: the median of the points beyond 3x the last-level cache (100 and 200 MB), not the best one
-    assert [lvl["bandwidth"] for lvl in levels] == [95e9, 60e9, 40e9, 11e9]
+    levels, problems = group_levels(sweep, caches, cores=2)
+    # a private cache over the profile's 2 threads: twice one core's capacity
+    assert [(lvl["name"], lvl["size"], lvl["private"]) for lvl in levels] == [
+        ("L1", 65536.0, True), ("L2", 2097152.0, True), ("L3", 33554432.0, False), ("DRAM", None, False)]
+    # L1: its points (24 and 48 KB, under 32,768 elements: one thread each) at 95 GB/s median per core, x 2 cores;
+    # L2: the 1 MB point ran on 2 threads (43,690 elements): 30 GB/s per core, x 2; main memory: the median of the
+    # points beyond 3x the last-level cache (100 and 200 MB), not the best one
+    assert [lvl["bandwidth"] for lvl in levels] == [190e9, 60e9, 40e9, 11e9]
+    assert problems == []
+
+
+def test_group_levels_reports_roofs_out_of_order_unless_the_framework_bounds_them():
+    caches = [{"level": 1, "size": 32768, "shared_with": 2}, {"level": 2, "size": 1 << 20, "shared_with": 2}]
+    sweep = [(24 << 10, 10e9), (512 << 10, 60e9), (100 << 20, 12e9)]
+    levels, problems = group_levels(sweep, caches, cores=2)
+    assert len(problems) == 1 and problems[0].startswith("L1 measured at 10 GB/s, slower than L2")
+    assert levels[0]["bandwidth"] == 60e9  # raised to the level behind it
+    _, problems = group_levels(sweep, caches, cores=2, lower_bounds=frozenset({24 << 10}))
+    assert problems == []  # a triad dominated by the per-call overhead is a lower bound, not an inconsistency
 
 
 def test_fit_line_and_sizes():
@@ -182,18 +226,49 @@ def test_best_time_keeps_the_uninterrupted_rate():
     assert t == pytest.approx(1e-3)
 
 
+def _fake_local(torch_version: str = "2.13.0+cpu", cpu: str = "Test CPU"):
+    """A measured-looking profile (tables and all), without measuring."""
+    data = yaml.safe_load(Path(available()["xeon-8380"]).read_text())
+    data.update(name="local", measured={"torch": torch_version, "cpu": cpu},
+                tables={"threads": 1, "linear": {"fp32": {"batches": [1, 8], "inputs": [2, 8], "outputs": [2, 8],
+                                                          "seconds": [1e-6] * 8, "source": "by hand"}}})
+    return parse_profile(yaml.safe_dump(data), "fake")
+
+
 def test_local_is_measured_the_first_time_it_is_asked_for(tmp_path: Path, monkeypatch):
     """`--hardware local` with no profile yet measures this machine once (the measurement is faked here: the real
-    one is exercised by the `hw measure --quick` integration test) and reads the file it wrote afterwards."""
+    one is exercised by the `hw measure --quick` integration test), says so (how long, where it is kept) and
+    reads the file it wrote afterwards."""
     from phasm_perf.hardware import measure as measure_mod
     from phasm_perf.hardware import resolve
 
     dest = tmp_path / "cache" / "local.yaml"
     monkeypatch.setenv("PHASM_PERF_LOCAL_PROFILE", str(dest))
     calls, said = [], []
-    fake = load("xeon-8380").model_copy(update={"name": "local"})
+    fake = _fake_local()
     monkeypatch.setattr(measure_mod, "measure", lambda opts, on_progress=None: calls.append(opts) or fake)
+    monkeypatch.setattr("phasm_perf.hardware.stale_reason", lambda p: None)
     first = resolve("local", on_status=said.append)
     again = resolve("local", on_status=said.append)
     assert len(calls) == 1 and dest.exists() and first == again == fake
-    assert len(said) == 1 and str(dest) in said[0]
+    assert len(said) == 1 and str(dest) in said[0] and "measuring this machine" in said[0]
+    assert "no profile of this machine yet" in said[0] and " s on a quiet machine" in said[0]
+
+
+def test_a_stale_local_profile_is_measured_again(tmp_path: Path, monkeypatch):
+    from phasm_perf.hardware import measure as measure_mod
+    from phasm_perf.hardware import resolve, stale_reason
+
+    old = _fake_local(torch_version="2.1.0")
+    assert stale_reason(old, torch_version="2.13.0+cpu", cpu="Test CPU") == \
+        "it was measured with torch 2.1.0, this is torch 2.13.0+cpu"
+    assert "measured on Test CPU, this is Other CPU" in stale_reason(_fake_local(), "2.13.0+cpu", "Other CPU")
+    assert stale_reason(_fake_local(), "2.13.0+cpu", "Test CPU") is None
+    assert "without cost tables" in stale_reason(load("xeon-8380").model_copy(update={"measured": {}}), "x", "y")
+    dest = tmp_path / "local.yaml"
+    dest.write_text(dump(old))
+    monkeypatch.setenv("PHASM_PERF_LOCAL_PROFILE", str(dest))
+    new, said = _fake_local(), []
+    monkeypatch.setattr(measure_mod, "measure", lambda opts, on_progress=None: new)
+    assert resolve("local", on_status=said.append) == new
+    assert "measured with torch 2.1.0" in said[0] and str(dest) in said[0]

@@ -37,12 +37,18 @@ def test_a_candidate_prediction_worked_by_hand():
     c = candidate()
     pred = predict_candidate(c, 2.0, prof, (64, 64), "fp32", 7, 6, [1, 8, 512])
     dev = prof.device("fp32")
-    t512 = predict_batch(MLP.of(7, (64, 64), 6), 512, dev).seconds_per_call
-    assert pred.best_batch == 512 and pred.seconds_per_call == pytest.approx(t512)
-    t_new = 2.0 - 1.5 + 1000 * t512                         # T' = T - T_f + n t_s(B)
+    b512 = predict_batch(MLP.of(7, (64, 64), 6), 512, dev)
+    assert pred.best_batch == 512 and pred.seconds_per_call == pytest.approx(b512.seconds_per_call)
+    # T' = T - T_f + ceil(n / B) t_batch,prog(B): 1000 calls at B = 512 are 2 forwards (the second partial)
+    t_new = 2.0 - 1.5 + 2 * b512.program_seconds_per_batch
     assert pred.speedup == pytest.approx(2.0 / t_new)
-    assert pred.kernel_speedup == pytest.approx(1.5e-3 / t512)  # k = t_f / t_s(B)
-    assert pred.gustafson_speedup == pytest.approx(0.25 + 0.75 * pred.kernel_speedup)
+    assert pred.per_batch[-1].forwards == 2
+    k = 1.5e-3 / b512.program_seconds_per_call
+    assert pred.kernel_speedup == pytest.approx(k)  # k = t_f / t_s,prog(B)
+    # Gustafson with the serial fraction of the accelerated run: s' = 0.5 / T'
+    assert pred.serial_fraction == pytest.approx(0.5 / t_new)
+    assert pred.gustafson_speedup == pytest.approx(0.5 / t_new + (1 - 0.5 / t_new) * k)
+    assert pred.runtime == "eager" and pred.flags == []
     assert pred.break_even_batch == 1 and pred.speedup < c.amdahl_limit
     assert [r.batch for r in pred.per_batch] == [1, 8, 512]
     assert pred.per_batch[0].speedup < pred.per_batch[-1].speedup
@@ -65,7 +71,7 @@ def test_a_candidate_called_in_a_program_pays_the_in_program_cost():
     assert pred.per_batch[0].speedup == pytest.approx(2.0 / (0.5 + 1000 * (tight[1].seconds_per_batch + 8e-6)))
     t512 = (tight[512].seconds_per_batch + 8e-6) / 512
     assert pred.best_batch == 512 and pred.in_program_seconds_per_call == pytest.approx(t512)
-    assert pred.speedup == pytest.approx(2.0 / (0.5 + 1000 * t512))
+    assert pred.speedup == pytest.approx(2.0 / (0.5 + 2 * (tight[512].seconds_per_batch + 8e-6)))
     assert pred.kernel_speedup == pytest.approx(1.5e-3 / t512)
 
 
@@ -132,6 +138,21 @@ def test_attach_predictions_rejects_a_dtype_the_device_lacks():
 
 def test_default_batches():
     assert default_batches(1000)[-1] == 512 and default_batches()[-1] == 65536 and default_batches(1) == [1]
+    # a program that can batch 25 calls at a time (particles.py: 25 per event): the sweep stops there, 25 included
+    assert default_batches(1000, independent=25) == [1, 2, 4, 8, 16, 25]
+    assert default_batches(1000, independent=32) == [1, 2, 4, 8, 16, 32]
+
+
+def test_the_sweep_stops_at_the_batches_the_program_can_form():
+    # field_at (theory.md): t_f = 0.607 us, 3 inputs, 3 outputs; only 25 calls per event are independent: on the
+    # A100 no batch of at most 25 pays off, while an unlimited sweep would find one
+    c = candidate("field_at", calls=100_000, T_f=0.0607, T=2.873)
+    free = predict_candidate(c, 2.873, load("a100-40gb-sxm"), (64, 64), "fp32", 3, 3)
+    bound = predict_candidate(c, 2.873, load("a100-40gb-sxm"), (64, 64), "fp32", 3, 3, independent=25)
+    assert [r.batch for r in bound.per_batch][-1] == 25 and bound.independent_calls == 25
+    assert bound.break_even_batch is None and free.break_even_batch is not None
+    # 100,000 calls in groups of 25: at B = 16 each group takes 2 forwards
+    assert next(r for r in bound.per_batch if r.batch == 16).forwards == 8000
 
 
 def test_predict_report_and_sweep_agree():
@@ -139,7 +160,7 @@ def test_predict_report_and_sweep_agree():
     sweep = predict_sweep("mi250x", 10, 2, (32,), "bf16", [1, 1024])
     assert rep.parameters == 10 * 32 + 32 + 32 * 2 + 2
     assert [r.seconds_per_call for r in rep.per_batch] == [p.seconds_per_call for p in sweep]
-    assert rep.peak_flops == 383e12
+    assert rep.peak_flops == 191.5e12  # one GCD of the MI250X
     with pytest.raises(PhasmError, match="dtype .int8. is not known"):
         predict_sweep("mi250x", 1, 1, (), "int8")
 

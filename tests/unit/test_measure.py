@@ -1,0 +1,229 @@
+"""`hw measure` can be trusted: load is detected (with busy processes on every core), disturbed or inconsistent
+steps are measured again and flagged, flags reach the predictions; the CUDA path against a fake device."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from phasm_perf.hardware import HardwareProfile, load
+from phasm_perf.hardware.measure.checks import check_layer_efficiency, check_peaks, check_runtimes, run_step
+from phasm_perf.hardware.measure.cuda import measure_cuda
+from phasm_perf.hardware.measure.options import MeasureOptions
+from phasm_perf.hardware.measure.tables import layer_efficiency, table_spread
+from phasm_perf.hardware.measure.timing import LoadMonitor, StepLoad, read_proc_stat, spread, time_groups, \
+    usable_cores
+
+STAT = "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\nprocs_running 3\nprocs_blocked 0\n"
+
+
+def test_proc_stat_is_read_as_busy_total_and_runnable():
+    # busy = everything but idle (800) and iowait (50): 150 of 1000 ticks
+    assert read_proc_stat(STAT) == (150.0, 1000.0, 3)
+
+
+def test_the_load_of_other_processes_is_their_cpu_time_over_the_wall_time():
+    stats = iter([(1000.0, 0.0, 2), (1000.0 + 180.0, 0.0, 5)])  # 1.8 s of CPU (hz 100) by everyone
+    with LoadMonitor(stat=lambda: next(stats), ticks_per_second=100) as m:
+        time.sleep(1.0)
+    ld = m.load
+    assert ld.wall == pytest.approx(1.0, abs=0.2) and ld.procs_running == 5
+    assert ld.others_cores == pytest.approx(1.8 / ld.wall, rel=0.05)  # we slept: all of it was others'
+    assert ld.oversubscribed(threads=1, cores=2) and not ld.oversubscribed(threads=1, cores=4)
+    assert "other processes used 1.8 of 2 core(s)" in ld.describe(2)
+
+
+def _busy(n: int) -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+@pytest.mark.slow
+def test_a_measurement_with_a_busy_process_on_every_core_is_caught_and_flagged():
+    """Busy processes on every core while a step measures: the monitor sees them, the step is measured again
+    and, still loaded, flagged with the reason; a quiet step is not (measured right after they stop)."""
+    cores = usable_cores()
+    procs = _busy(cores)
+    try:
+        time.sleep(0.5)
+        calls = []
+
+        def work():
+            calls.append(1)
+            t = time.perf_counter() + 0.6
+            while time.perf_counter() < t:
+                pass
+            return 42
+
+        step = run_step("linear.fp32", work, threads=1, cores=cores, retries=2, deadline=time.perf_counter() + 60)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    assert step.value == 42 and step.load.others_cores > 0.6 * cores - 0.1
+    assert len(calls) == 2  # measured again once; loaded twice in a row: the machine is busy, not a burst
+    assert step.flags and step.flags[0][0] == "linear.fp32" and "other processes used" in step.flags[0][1]
+
+
+def test_a_disturbed_step_is_measured_again_and_the_clean_attempt_kept():
+    loads = iter([StepLoad(1, 1, 1.9, 4, 5), StepLoad(1, 1, 0.1, 1, 1)])
+
+    class Fake:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.load = next(loads)
+
+    values = iter([1.0, 2.0])
+    step = run_step("peak", lambda: next(values), threads=1, cores=2, retries=2, deadline=1e18, monitor=Fake)
+    assert (step.value, step.attempts, step.flags) == (2.0, 2, [])
+
+
+def test_an_inconsistent_step_is_measured_again_then_flagged_with_its_reason():
+    quiet = StepLoad(1, 1, 0.0, 0.5, 1)
+
+    class Fake:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.load = quiet
+
+    tables = iter([{"seconds": [5.0, 1.0]}, {"seconds": [1.0, 4.0]}, {"seconds": [2.0, 2.0]}])
+    step = run_step("linear.fp32", lambda: next(tables), threads=1, cores=2, retries=2, deadline=1e18,
+                    check=lambda t: ["linear.fp32: too slow"] if max(t["seconds"]) > 1.5 else [],
+                    merge=lambda ts: {"seconds": [min(v) for v in zip(*(t["seconds"] for t in ts))]}, monitor=Fake)
+    # three attempts, none clean: the quietest value of each node ([1, 1]) passes the check
+    assert step.attempts == 3 and step.value == {"seconds": [1.0, 1.0]} and step.flags == []
+
+
+def test_consistency_checks_by_hand():
+    # a 1024 x 1024 x 1024 layer table node in 10 ms is 215 GFLOP/s; against a 200 GFLOP/s GEMM: 107%
+    table = {"batches": [1, 1024], "inputs": [2, 1024], "outputs": [2, 1024], "seconds": [1e-6] * 7 + [1e-2]}
+    assert layer_efficiency(table, 200e9) == pytest.approx(2 * 1024 ** 3 / 1e-2 / 200e9)
+    assert check_layer_efficiency("fp32", 1.07) == []
+    assert "reach 1% of the GEMM peak" in check_layer_efficiency("fp32", 0.01)[0]  # the loaded case of issue 16
+    assert check_layer_efficiency("bf16", 2.0)[0].startswith("linear.bf16:")
+    assert check_peaks({"fp32": 500e9, "fp64": 100e9}, {"fp32": 200e9, "fp64": 100e9}) == [
+        "peak.fp32: 500 GFLOP/s is above twice the 200 GFLOP/s the cores, base clock and vector units allow "
+        "(a timer problem)"]
+    ok = {"forward": 3e-6, "per_kernel": 1.5e-6, "raw_forward": 3e-6, "raw_per_kernel": 1.5e-6}
+    fn = {"forward": 0.0, "per_kernel": 0.4e-6, "raw_forward": -0.1e-6, "raw_per_kernel": 0.4e-6}
+    assert check_runtimes({"eager": ok, "functional": fn}) == []
+    cheap = dict(ok, per_kernel=0.05e-6)
+    assert "below the functional calls'" in check_runtimes({"eager": cheap, "functional": fn})[0]
+    neg = dict(ok, raw_forward=-5e-6, raw_per_kernel=0.0)
+    assert "operators alone measured slower" in check_runtimes({"eager": neg})[0]
+    assert spread([1.0, 1.5, 1.2]) == pytest.approx(0.5) and spread([1.0]) == 0.0
+    assert table_spread([[1.0, 2.0, 1.0], [1.1, 1.0, 1.0]]) == {"median": pytest.approx(0.1), "p90": 1.0}
+
+
+def test_groups_where_the_calling_thread_did_not_run_are_dropped(monkeypatch):
+    """Two threads: a group in which the calling thread's CPU time is below 85% of the wall time was interrupted.
+    Faked: a call takes 1 ms of wall and of the thread's CPU; every fourth call the thread is descheduled for 2 ms
+    (3 ms of wall, 1 ms of CPU: a share of 1/3): those groups are dropped, the others kept."""
+    import phasm_perf.hardware.measure.timing as timing
+
+    state = {"wall": 0.0, "cpu": 0.0, "k": 0}
+
+    def fn():
+        state["k"] += 1
+        slow = state["k"] % 4 == 0
+        state["wall"] += 3e-3 if slow else 1e-3
+        state["cpu"] += 1e-3
+
+    monkeypatch.setattr(timing.time, "thread_time", lambda: state["cpu"])
+    kept, dropped = time_groups(fn, seconds=0.04, threads=2, group_seconds=1e-3, clock=lambda: state["wall"])
+    assert dropped >= 5 and kept and all(k == pytest.approx(1e-3) for k in kept)
+
+
+def test_a_flagged_figure_reaches_the_device_and_the_prediction():
+    from phasm_perf.predict import predict_report
+
+    data = load("xeon-8380").model_dump()
+    data["quality"] = {"flags": [{"figure": "linear.fp32", "reason": "measured while other processes used 1.9 of 2 "
+                                                                    "core(s)"},
+                                 {"figure": "linear.bf16", "reason": "not this dtype"},
+                                 {"figure": "runtime.export", "reason": "not this runtime"}]}
+    flagged = HardwareProfile.model_validate(data)
+    dev = flagged.device("fp32", "eager")
+    assert dev.flags == ("linear.fp32: measured while other processes used 1.9 of 2 core(s)",)
+    rep = predict_report(flagged, 7, 6, "mlp:64x64", [1])
+    assert rep.flags == list(dev.flags)
+    assert flagged.device("fp32", "functional").notes[0].startswith("xeon-8380 has no figures for the functional")
+
+
+# ------------------------------------------------------------------------------------------------ CUDA, faked
+class FakeCuda:
+    """A device with known answers: every figure of the profile can be computed by hand from them."""
+
+    name, total_memory, multiprocessors, l2_bytes, torch_version = "Fake GPU", 16e9, 40, 4e6, "9.9"
+
+    def gemm_seconds(self, dtype, n, tf32=False):
+        return 2.0 * n ** 3 / ({"fp64": 1e12, "fp32": 10e12, "bf16": 100e12, "fp16": 100e12}[dtype]
+                               * (5 if tf32 else 1))
+
+    def triad_seconds(self, nbytes):
+        return nbytes / (2e12 if nbytes < self.l2_bytes else 500e9)
+
+    def issue_seconds(self):
+        return 4e-6
+
+    def kernel_seconds(self):
+        return 2e-6
+
+    def copy_seconds(self, nbytes, pinned):
+        return 8e-6 if nbytes < 1024 else nbytes / (20e9 if pinned else 8e9)
+
+    def forward_seconds(self, runtime, depth):
+        base = {"eager": (30e-6, 6e-6), "functional": (5e-6, 4.5e-6)}[runtime]
+        return base[0] + base[1] * (2 * depth - 1)
+
+
+def test_the_cuda_path_against_a_fake_device():
+    prof = measure_cuda(MeasureOptions(quick=True, device="cuda", runtimes=("eager", "functional")),
+                        lambda what, frac: None, FakeCuda(),
+                        in_program=lambda: {"cold_cache": 1e-5, "cold_cache_per_byte": 0.0, "marshal": 2e-6,
+                                            "marshal_per_number": 3e-8, "marshal_per_numpy_number": 5e-8})
+    assert prof.kind == "gpu" and prof.cores == 40
+    assert prof.peak_flops["fp32"].value == pytest.approx(10e12) and prof.peak_flops["tf32"].value == \
+        pytest.approx(50e12)
+    assert [lvl.name for lvl in prof.memory] == ["L2", "HBM"]
+    assert prof.memory[0].bandwidth == pytest.approx(2e12) and prof.memory[1].bandwidth == pytest.approx(500e9)
+    assert prof.link.bandwidth == pytest.approx(20e9) and prof.link.pageable_bandwidth == pytest.approx(8e9)
+    assert prof.link.latency == pytest.approx(8e-6)
+    # per forward and per kernel from the host's time per forward, one synchronisation per group of forwards
+    # (not one per kernel): the line through depths 1 and 3 of 30 us + 6 us x kernels
+    assert prof.dispatch.value == pytest.approx(30e-6) and prof.launch_latency.value == pytest.approx(6e-6)
+    assert prof.runtimes["functional"].per_kernel == pytest.approx(4.5e-6)
+    assert prof.kernel_min.value == pytest.approx(2e-6)
+    assert prof.in_program.marshal == pytest.approx(2e-6)  # the host's marshalling is kept on a GPU profile
+    dev = prof.device("fp32", "functional")
+    assert dev.t_dispatch == pytest.approx(5e-6) and dev.kernel_min == pytest.approx(2e-6) and dev.offload
+
+
+def test_hw_measure_runtimes_option():
+    import argparse
+
+    from phasm_perf.cli.hw import _runtimes
+
+    assert _runtimes("all") == ("eager", "inference", "functional", "export", "compile")
+    assert _runtimes("no_grad,inference_mode,eager") == ("eager", "inference")
+    with pytest.raises(argparse.ArgumentTypeError, match="aoti runs from C"):
+        _runtimes("eager,aoti")
+    with pytest.raises(argparse.ArgumentTypeError, match="not known"):
+        _runtimes("jit")
+
+
+def test_two_passes_over_a_table_are_combined_and_checked():
+    from phasm_perf.hardware.measure.tables import check_passes, combine
+
+    assert combine(1.0, 1.2) == pytest.approx(1.1)       # close: the mean
+    assert combine(1.0, 450.0) == 1.0                    # a stall hit one pass: the lower
+    steady = {"passes": [[1.0] * 10, [1.1] * 10]}
+    stalled = {"passes": [[1.0] * 10, [1.0] * 8 + [3.0, 400.0]]}
+    assert check_passes("fp32", steady) == []
+    assert check_passes("fp32", stalled)[0].startswith("linear.fp32: the two passes over the table differ")
