@@ -46,7 +46,7 @@ class Output:
 
 
 OUTPUTS: dict[str, Output] = {
-    "readme-rank": Output("README.md", "phasm-perf rank --event-loop run examples/particles.py"),
+    "readme-rank": Output("README.md", "phasm-perf rank examples/particles.py"),        # what make demo runs
     "step1-rank": Output("playbook/step1-profile-and-rank.md",
                          "phasm-perf rank --event-loop run --bundle run.phasm examples/particles.py"),
     "step3-vars": Output("playbook/step3-find-inputs-and-outputs.md",
