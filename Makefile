@@ -10,7 +10,7 @@ STAMP   = $(VENV)/.installed
 # extras installed for development and CI; torch is pinned to the CPU build by constraints/ci.txt
 EXTRAS ?= test,docs,gpu,bench,dist,native,track,search
 
-.PHONY: setup system-deps examples demo test test-fast test-docs test-docs-slow docs-outputs notebooks test-pythons fuzz docs clean
+.PHONY: setup system-deps examples demo test test-fast test-docs test-docs-slow test-docs-outputs-slow docs-outputs notebooks test-pythons fuzz docs clean
 
 $(STAMP): pyproject.toml constraints/ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,11 @@ test-docs: setup
 	$(PY) -m pytest -q -p no:cacheprovider -p tests.docs.plugin -m 'not slow' tests/docs/check_outputs.py $(DOCS_PAGES)
 
 test-docs-slow: setup
-	$(PY) -m pytest -q -p no:cacheprovider -p tests.docs.plugin -m slow tests/docs/check_outputs.py $(DOCS_PAGES)
+	$(PY) -m pytest -q -p no:cacheprovider -p tests.docs.plugin -m slow $(DOCS_PAGES)
+
+# the shapes of the slow outputs (a bench report, a torch-profiler ranking): about 4 minutes
+test-docs-outputs-slow: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m slow tests/docs/check_outputs.py
 
 # rewrite the outputs shown on the pages from fresh runs of the examples (scripts/docs_outputs.py; minutes: bench
 # runs too; DOCS_OUTPUTS=--fast for the quick ones), and the option tables of playbook/cli.md from the parsers

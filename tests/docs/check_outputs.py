@@ -1,7 +1,8 @@
 """The outputs shown on the pages still have the shape of a fresh run (scripts/docs_outputs.py): the same tables
 with the same columns, the same rows (candidates, variables, batch sizes) in the same order; numbers may differ.
 
-Run by ``make test-docs`` (the outputs that take seconds) and ``make test-docs-slow`` (bench, the torch profiler);
+Run by ``make test-docs`` (the outputs that take seconds) and ``make test-docs-outputs-slow`` (bench, the torch
+profiler);
 ``make docs-outputs`` rewrites the pages from fresh runs when a change is meant.
 """
 
