@@ -29,7 +29,7 @@ examples: system-deps
 setup: $(STAMP) system-deps examples
 
 demo: setup
-	$(VENV)/bin/phasm-perf rank --event-loop run examples/particles.py
+	$(VENV)/bin/phasm-perf rank examples/particles.py
 
 test: setup
 	$(VENV)/bin/lint-imports

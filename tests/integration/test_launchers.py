@@ -95,9 +95,13 @@ def test_a_launcher_that_is_itself_python(tmp_path):
     assert any("a child of the launcher" in n for n in meta["notes"])
 
 
-@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed here")
+# uv comes with the test extra (into the venv's bin, beside this interpreter); a uv on PATH will do too
+UV = shutil.which("uv", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+
+
+@pytest.mark.skipif(UV is None, reason="uv is not installed here (it comes with the test extra)")
 def test_uv_run(tmp_path):
-    report, meta = _rank(tmp_path, "uv", "run", "--no-project", "--python", sys.executable, str(PROG))
+    report, meta = _rank(tmp_path, UV, "run", "--no-project", "--python", sys.executable, str(PROG))
     _check(report, meta)
 
 

@@ -217,6 +217,9 @@ def test_functions_in_the_users_shared_library_are_candidates_with_counts(tmp_pa
     bundle, report = _rank_json(tmp_path, tmp_path / "shower", "perf", "30", "150", "1",
                                 options=("--min-fraction", "0.001", "--top", "20"))
     by_name = {c["function"]: c for c in report["candidates"]}
+    why = {e.get("function"): e for e in report.get("excluded", [])}
+    for name in (KERNEL, "sim::transport", "phys::FieldMap::operator()"):
+        assert name in by_name, (name, why.get(name), report.get("event_loop"), report["notes"])
     kernel = by_name[KERNEL]
     assert kernel["file"].endswith("examples/shower/profile.cpp")
     assert kernel["calls"] == _kernel_calls(bundle)
