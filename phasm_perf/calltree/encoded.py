@@ -95,11 +95,12 @@ class Trie:
         return len(self.parent)
 
 
-def _column_sums(inv: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
-    """``(n, k)``: the rows of ``weights`` summed by group (``inv``: each row's group), column by column."""
+def _column_sums(inv: np.ndarray, weights: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    """``(n, k)``: the ``rows`` of ``weights`` summed by group (``inv``: each row's group), column by column (one
+    contiguous column at a time: no copy of the selected rows)."""
     out = np.zeros((n, weights.shape[1]))
     for j in range(weights.shape[1]):
-        out[:, j] = np.bincount(inv, weights=weights[:, j], minlength=n)
+        out[:, j] = np.bincount(inv, weights=weights[rows, j], minlength=n)
     return out
 
 
@@ -142,7 +143,7 @@ def build_trie(table: StackTable, min_weight: float = 0.0) -> Trie:
     while len(alive):
         fr = table.flat[table.offsets[alive] + d].astype(np.int64)
         uniq, inv = group(node_of[alive] * nf + fr)
-        w = _column_sums(inv, table.weights[alive], len(uniq))
+        w = _column_sums(inv, table.weights, alive, len(uniq))
         keep_node = w.sum(axis=1) >= min_weight if min_weight > 0 else np.ones(len(uniq), dtype=bool)
         ids = np.full(len(uniq), -1, dtype=np.int64)
         n_keep = int(keep_node.sum())
@@ -170,7 +171,7 @@ def _merge_narrow(nodes: _Nodes, uniq: np.ndarray, w: np.ndarray, small: np.ndar
     """The narrow paths of one level (``small``): one merged node per parent, holding their weight. How many paths
     were merged."""
     mpar, minv = group(uniq[small] // nf)
-    mw = _column_sums(minv, w[small], len(mpar))
+    mw = _column_sums(minv, w, small, len(mpar))
     nodes.add(mpar, np.full(len(mpar), -1, dtype=np.int32), depth, mw, mw.copy(),
               np.bincount(minv, minlength=len(mpar)).astype(np.int64))
     return int(small.sum())
