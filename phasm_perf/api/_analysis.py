@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from ..calltree.readers import Profile, read_profile
+from ..collect.program import Target
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,12 +54,15 @@ def load(path: str | os.PathLike) -> Bundle:
 def rank(source: Bundle | str | os.PathLike, hardware: str | None = None, surrogate: str = "mlp:64x64",
          dtype: str = "fp32", batches: Sequence[int] | None = None, inputs: int | None = None,
          outputs: int | None = None, on_status=None, runtime: str = "eager", activation: str = "relu",
-         independent: int | None = None, **options) -> RankReport:
+         independent: int | None = None, target: Target | None = None, observe: int = 0,
+         **options) -> RankReport:
     """Rank the candidates of a bundle (or a bundle path or profile file); ``options`` as :class:`RankOptions`.
     With ``hardware`` (a profile name, ``local`` or a YAML path) each candidate also gets its prediction for a
     ``surrogate`` of ``dtype`` over ``batches`` (default: a sweep), with the inputs and outputs counted in the
     first real calls unless ``inputs`` and ``outputs`` say, run by ``runtime`` (``phasm_perf.model.spec.RUNTIMES``),
-    in batches of at most ``independent`` calls when the program can batch only that many."""
+    in batches of at most ``independent`` calls when the program can batch only that many. ``observe``: how many
+    of the top compute candidates of the Python program ``target`` (the bundle's program) to observe with ``vars``
+    first (one run of it each): their sizes and the batch the program can form then shape their predictions."""
     from ..core.bundle import Bundle
     from ..report import RankOptions, build_report  # pandas: start-up time (see phasm_perf/api/__init__.py)
 
@@ -73,7 +77,17 @@ def rank(source: Bundle | str | os.PathLike, hardware: str | None = None, surrog
     opts = PredictOptions(hardware=hardware, surrogate=surrogate, dtype=dtype,
                           batches=tuple(batches) if batches else None, inputs=inputs, outputs=outputs,
                           runtime=runtime, activation=activation, independent=independent)
-    return attach_predictions(report, captured_io(bundle), opts, prof)
+    captured, notes = captured_io(bundle), []
+    if observe and target is not None:
+        from ..discover.python import discover
+        from ..report.observed import observe as _observe
+
+        if on_status:
+            on_status(f"observing the top {observe} candidate(s) with vars (one run of the program each)")
+        found, notes = _observe(target, report, observe, lambda t, fn: discover(t, fn, calls=32))
+        captured.update(found)
+    report = attach_predictions(report, captured, opts, prof)
+    return report.model_copy(update={"notes": report.notes + notes}) if notes else report
 
 
 def rank_html(report: "RankReport", hardware: str | None = None) -> str:

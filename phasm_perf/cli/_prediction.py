@@ -30,6 +30,11 @@ def add_prediction_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--independent", type=whole_number(), metavar="M",
                    help="calls the program can put in one batch (per iteration of its loop; phasm-perf vars finds "
                         "it): no batch is larger (default: every call)")
+    g.add_argument("--vars", type=whole_number(minimum=0), default=0, metavar="N", dest="observe",
+                   help="observe the top N compute candidates with vars first (Python programs; one run of the "
+                        "program each): their real inputs and outputs (globals, attributes, arrays written in "
+                        "place) and the batch the program can form shape their predictions (default 0: sizes "
+                        "counted in the first calls)")
     g.add_argument("--html", metavar="REPORT", help="also write a self-contained HTML report with a roofline plot")
 
 
@@ -38,8 +43,8 @@ def check_prediction_arguments(args: argparse.Namespace) -> None:
     from ..hardware import load, local_path
 
     if not args.hardware:
-        if args.inputs or args.outputs or args.batch:
-            raise PhasmError("--inputs, --outputs and --batch shape a prediction: add --hardware NAME")
+        if args.inputs or args.outputs or args.batch or getattr(args, "observe", 0):
+            raise PhasmError("--inputs, --outputs, --batch and --vars shape a prediction: add --hardware NAME")
         return
     if (args.inputs is None) != (args.outputs is None):
         raise PhasmError("give both --inputs and --outputs, or neither (then they are counted in real calls)")

@@ -62,15 +62,23 @@ def run(args: argparse.Namespace) -> int:
     check_prediction_arguments(args)
     for dest in (args.output, args.html):
         check_output(dest)
+    target = None
     if is_profile:
+        if args.observe:
+            raise PhasmError("--vars observes the program as it runs: give the program (rank --vars N prog.py ...), "
+                             "not a profile")
         bundle = api.load_profile(first, force=args.force)
     else:
         target = target_from(args.cmd)
+        if args.observe and target.kind != "python":
+            raise PhasmError(f"--vars observes Python functions; {target.display!r} is {target.kind}: run "
+                             "phasm-perf vars --function SYMBOL -- PROG on the compiled function, then give "
+                             "--inputs, --outputs and --independent")
         dest = Path(args.bundle) if args.bundle else _default_bundle_dir(target.display_name)
         bundle = api.profile(target, out=dest, on_status=status,
                              **profile_options(args, count_top=max(args.count_top, args.top)))
         stderr.print(f"[dim]phasm-perf: profile kept in {bundle.path}[/]")
-    predict = prediction_options(args) if args.hardware else {}
+    predict = dict(prediction_options(args), target=target, observe=args.observe) if args.hardware else {}
     report = api.rank(bundle, event_loop=args.event_loop, min_fraction=args.min_fraction, top=args.top, **predict)
     if bundle.on_cpu or bundle.off_cpu:
         if args.html:

@@ -26,13 +26,21 @@ def _torch_version() -> str | None:
         return None
 
 
+def same_torch(a: str, b: str) -> bool:
+    """Whether two torch versions are the same build: ``torch.__version__`` carries the build as a local part
+    (``2.13.0+cu130``) that the package metadata may not (PyPI's CUDA wheels: ``2.13.0``); a local part counts only
+    when both have one."""
+    (pa, _, la), (pb, _, lb) = a.partition("+"), b.partition("+")
+    return pa == pb and (not la or not lb or la == lb)
+
+
 def stale_reason(profile: HardwareProfile, torch_version: str | None = None, cpu: str | None = None) -> str | None:
     """Why a cached measured profile no longer describes this machine, or ``None``: measured with another torch
     version, on another CPU, or by a phasm-perf without cost tables."""
     m = profile.measured or {}
     torch_version = torch_version if torch_version is not None else _torch_version()
     cpu = cpu if cpu is not None else cpu_info()["model"]
-    if m.get("torch") and torch_version and str(m["torch"]) != torch_version:
+    if m.get("torch") and torch_version and not same_torch(str(m["torch"]), torch_version):
         return f"it was measured with torch {m['torch']}, this is torch {torch_version}"
     if m.get("cpu") and cpu and m["cpu"] != cpu:
         return f"it was measured on {m['cpu']}, this is {cpu}"

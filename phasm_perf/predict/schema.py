@@ -48,8 +48,10 @@ class Prediction(BaseModel):
     activation: str = "relu"
     inputs: int
     outputs: int
-    io_source: Literal["captured", "given"] = Field(
-        "given", description="captured: counted in the arguments and results of the first real calls")
+    io_source: Literal["captured", "given", "vars"] = Field(
+        "given", description="captured: counted in the arguments and results of the first real calls; vars: "
+                             "found by observing the function (rank --vars: globals, attributes, arrays written in "
+                             "place too)")
     numpy_scalars: int = Field(0, description="how many of the inputs and outputs the program passes as numpy scalars "
                                               "(counted in the first real calls; they marshal at the profile's "
                                               "marshal_per_numpy_number)")

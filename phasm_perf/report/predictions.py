@@ -77,6 +77,9 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
         interval = None
         cap_in, cap_out, *rest = captured.get(c.key, (None, None))
         n_np = int(rest[0] or 0) if rest else 0
+        # (inputs, outputs, numpy scalars[, independent calls, source]): rank --vars observed the function
+        independent = options.independent or (rest[1] if len(rest) > 1 else None)
+        observed = len(rest) > 2 and rest[2] == "vars"
         d_in = options.inputs or cap_in
         d_out = options.outputs or cap_out
         pred = None
@@ -89,12 +92,13 @@ def attach_predictions(report: RankReport, captured: dict[str, tuple[int | None,
         elif not d_in or not d_out:
             notes.append(f"{c.function}: no prediction: {_io_reason(d_in, d_out, cap_in, cap_out)}")
         else:
-            src = "given" if (options.inputs and options.outputs) or not (cap_in and cap_out) else "captured"
+            src = "given" if (options.inputs and options.outputs) or not (cap_in and cap_out) else \
+                "vars" if observed else "captured"
             pred = predict_candidate(c, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np,
-                                     options.runtime, options.activation, options.independent, native)
+                                     options.runtime, options.activation, independent, native)
             interval = _speedup_interval(c, T, lambda cc: predict_candidate(
                 cc, T, profile, hidden, options.dtype, d_in, d_out, options.batches, src, n_np, options.runtime,
-                options.activation, options.independent, native).speedup)
+                options.activation, independent, native).speedup)
         cands.append(c.model_copy(update={"predicted": pred,
                                           "predicted_speedup_interval": interval if pred else None}))
     notes += [f"prediction made with a flagged figure of {profile.name}: {f}" for f in device.flags]

@@ -169,3 +169,29 @@ def test_rank_fails_fast_on_unknown_hardware(cli, tmp_path):
     assert not (tmp_path / "phasm-out").exists()
     proc = cli("rank", "--inputs", "3", str(PROGRAMS / "short.py"))
     assert proc.returncode == 2 and "add --hardware" in proc.stderr
+
+
+@pytest.mark.slow
+def test_rank_vars_observes_the_top_candidates_and_caps_the_batch(cli, tmp_path):
+    """`rank --vars 2`: boris_push is observed (its inputs: the particle's state, constants left out; 25 particles
+    per event, each pushed once per event, so at most 25 calls form a batch) and its prediction says so."""
+    out = tmp_path / "rank.json"
+    cli("rank", "--hardware", "a100-40gb-sxm", "--vars", "2", "-o", out, "--bundle", tmp_path / "b",
+        str(EXAMPLES / "particles.py"), "--events", "6", "--steps", "400", check=True)
+    rep = json.loads(out.read_text())
+    by_name = {c["function"]: c for c in rep["candidates"]}
+    p = by_name["boris_push"]["predicted"]
+    assert p["io_source"] == "vars" and p["independent_calls"] == 25
+    assert max(r["batch"] for r in p["per_batch"]) <= 25 and p["best_batch"] <= 25
+    assert any(n.startswith("boris_push: vars found") and "25 independent calls" in n for n in rep["notes"])
+    # the counted sizes (7 in, 6 out) are what the prediction had without --vars; vars leaves the constants out
+    assert (p["inputs"], p["outputs"]) != (7, 6) and p["outputs"] == 6
+
+
+def test_rank_vars_needs_a_python_program_and_a_hardware(cli, tmp_path):
+    proc = cli("rank", "--vars", "1", str(PROGRAMS / "short.py"))
+    assert proc.returncode == 2 and "add --hardware" in proc.stderr
+    bundle = tmp_path / "b"
+    bundle.mkdir()
+    proc = cli("rank", "--hardware", "t4", "--vars", "1", str(bundle))
+    assert proc.returncode == 2 and "not a profile" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

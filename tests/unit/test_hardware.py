@@ -264,6 +264,11 @@ def test_a_stale_local_profile_is_measured_again(tmp_path: Path, monkeypatch):
         "it was measured with torch 2.1.0, this is torch 2.13.0+cpu"
     assert "measured on Test CPU, this is Other CPU" in stale_reason(_fake_local(), "2.13.0+cpu", "Other CPU")
     assert stale_reason(_fake_local(), "2.13.0+cpu", "Test CPU") is None
+    # PyPI's CUDA wheel: torch.__version__ 2.13.0+cu130 (what hw measure records), metadata 2.13.0: the same build
+    cuda = _fake_local(torch_version="2.13.0+cu130")
+    assert stale_reason(cuda, "2.13.0", "Test CPU") is None
+    assert "measured with torch 2.13.0+cu130, this is torch 2.13.0+cpu" in stale_reason(cuda, "2.13.0+cpu", "Test CPU")
+    assert stale_reason(cuda, "2.14.1", "Test CPU").startswith("it was measured with torch 2.13.0+cu130")
     assert "without cost tables" in stale_reason(load("xeon-8380").model_copy(update={"measured": {}}), "x", "y")
     dest = tmp_path / "local.yaml"
     dest.write_text(dump(old))
