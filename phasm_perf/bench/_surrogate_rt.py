@@ -24,8 +24,8 @@ def _outputs(meta: dict) -> list[dict]:
 def surrogate_handlers(rt, orig, names, values):
     """``(call, batch)`` for the surrogate mode of :class:`~phasm_perf.bench._runtime.Runtime` ``rt``.
 
-    One function on purpose: ``call`` and ``batch`` are the program's hot path and close over the compiled
-    flatteners, the input buffers and the model set up here once, rather than looking them up on every call."""
+    ``call`` and ``batch`` are the program's hot path: closures over the compiled flatteners, the input buffers and
+    the model, set up here once (by the helpers below), rather than looked up on every call."""
     from ..core.marshal import result_converter, rows_to_tensor  # numpy: only in surrogate runs (capture needs none)
 
     meta = rt.meta
@@ -35,23 +35,35 @@ def surrogate_handlers(rt, orig, names, values):
     n_in = sum(width(w["schema"]) for w in wanted)
     outs = _outputs(meta)
     scatter = _scatter(outs, meta.get("counters") or [], names, orig)
-    simple = scatter is None  # only a return value
     ret = next((o for o in outs if o["root"] == "return"), {"schema": {"kind": "none"}})
+    np_dtype = {rt.torch.float32: "float32", rt.torch.float64: "float64"}.get(rt.dtype)
+    direct = scatter is None and np_dtype is not None and _in_order(wanted, names)
+
+    def gather(vals):
+        return flat([g(vals) for g in gets])
+
     unflat = compile_unflattener(ret["schema"])
-    torch, model, dtype, device = rt.torch, rt.model, rt.dtype, rt.device
-    perf = time.perf_counter
-    single = bool(rt.spec.get("single"))
+    forward = _forward(rt, n_in, np_dtype, rows_to_tensor)
+    call = _call_handler(rt, orig, values, forward, gather, unflat, scatter, direct, len(names))
+    return call, _batch_handler(rt, values, forward, gather, call, result_converter(ret["schema"], unflat), scatter,
+                                direct)
+
+
+def _in_order(wanted: list[dict], names) -> bool:
+    """Whether the surrogate reads the function's scalar arguments, all of them, in order: then a batch of calls
+    goes to numpy in one conversion."""
     index = {n: i for i, n in enumerate(names)}
-    np_dtype = {torch.float32: "float32", torch.float64: "float64"}.get(dtype)
-    local = threading.local()  # one input buffer per thread and batch size
-    # a batch of calls whose arguments are all scalars, all read in order, goes to numpy in one conversion
-    direct = simple and np_dtype is not None and all(w["root"] == "arg" and w["name"] in index for w in wanted) \
+    return all(w["root"] == "arg" and w["name"] in index for w in wanted) \
         and [index[w["name"]] for w in wanted] == list(range(len(names))) and \
         all(w["schema"]["kind"] in ("float", "int", "bool") for w in wanted)
-    unflat_all = result_converter(ret["schema"], unflat)
+
+
+def _forward(rt, n_in: int, np_dtype: str | None, rows_to_tensor):
+    """``forward(rows)``: the surrogate's output tensor for ``rows`` (lists or tuples of numbers)."""
+    torch, model, dtype, device = rt.torch, rt.model, rt.dtype, rt.device
+    local = threading.local()  # one input buffer per thread and batch size
 
     def forward(rows):
-        """The surrogate's output tensor for ``rows`` (lists or tuples of numbers)."""
         if np_dtype is None:  # no numpy twin (bf16, fp16): build the tensor
             x = torch.tensor(rows, dtype=dtype)
         else:  # one numpy conversion (see .marshal), shared with the tensor
@@ -63,10 +75,14 @@ def surrogate_handlers(rt, orig, names, values):
             x = x.to(device)
         return model(x)
 
-    def gather(vals):
-        return flat([g(vals) for g in gets])
+    return forward
 
-    n_names = len(names)
+
+def _call_handler(rt, orig, values, forward, gather, unflat, scatter, direct: bool, n_names: int):
+    """``call(args, kwargs)``: one call answered by the surrogate (by the original function when its inputs do not
+    fit)."""
+    perf = time.perf_counter
+    simple = scatter is None  # only a return value
 
     def call(args, kwargs):
         t = perf()
@@ -86,6 +102,16 @@ def surrogate_handlers(rt, orig, names, values):
             r = unflat(y.tolist()[0]) if simple else scatter(vals, y.tolist()[0])
         rt.fseconds += perf() - t
         return r
+
+    return call
+
+
+def _batch_handler(rt, values, forward, gather, call, unflat_all, scatter, direct: bool):
+    """``batch(self_, calls)``: a batch of calls answered by one forward (one call at a time in single mode, or
+    when their inputs do not fit)."""
+    perf = time.perf_counter
+    single = bool(rt.spec.get("single"))
+    simple = scatter is None
 
     def batch(self_, calls):
         if self_ is not None:
@@ -113,7 +139,7 @@ def surrogate_handlers(rt, orig, names, values):
         rt.fseconds += perf() - t
         return out
 
-    return call, batch
+    return batch
 
 
 def _scatter(outs: list[dict], counters: list[dict], names, orig):

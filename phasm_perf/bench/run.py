@@ -28,7 +28,7 @@ from .runs import seconds_per_timed_call, timed_calls
 from .swap import compare_output, run_session
 from .timing import default_clock, resolve_device, time_forward
 from ..model.spec import hidden_text, parse_hidden
-from .train import TrainOptions, runtime_module, save, train
+from .train import TrainOptions, load, runtime_module, save, train
 
 Status = Callable[[str], None]
 Progress = Callable[[int, int, float, float], None]
@@ -56,48 +56,90 @@ class BenchOptions:
     discover_calls: int = 32  # calls `vars` observes in full before thinning (the discovery run)
 
 
-def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.PathLike, *,
-          on_status: Status | None = None, on_progress: Progress | None = None) -> R.BenchReport:
-    status = on_status or (lambda m: None)
-    t_start = time.perf_counter()
+@dataclass
+class _Setup:
+    """What :func:`bench` checks and resolves before any run: the function, the shape, the profile, the device."""
+    fn: object
+    hidden: tuple[int, ...]
+    profile: object
+    dev: object
+
+
+def _set_up(target: Target, function: str, opts: BenchOptions, status: Status) -> _Setup:
     fn = parse_function(function, target)
     hidden = parse_hidden(opts.surrogate)
-    out_dir = Path(out_dir)
     profile = load_profile(opts.hardware, on_status=status)  # an unknown name fails here, before any run
     if profile is not None:
         profile.device(opts.dtype)  # and so does a dtype the profile has no peak for
     threads = opts.threads or profile_threads(profile) or 1
-    dev = resolve_device(opts.device, threads)
+    return _Setup(fn, hidden, profile, resolve_device(opts.device, threads))
 
-    pl, cap = _discover_and_capture(target, fn, opts, status)
+
+def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.PathLike, *,
+          on_status: Status | None = None, on_progress: Progress | None = None) -> R.BenchReport:
+    status = on_status or (lambda m: None)
+    t_start = time.perf_counter()
+    su = _set_up(target, function, opts, status)
+    out_dir = Path(out_dir)
+
+    pl, cap = _discover_and_capture(target, su.fn, opts, status)
+    trained, path, widths = _train_and_save(cap, pl, su, opts, out_dir, status, on_progress)
+    timings, pred = _time_and_predict(path, widths, cap, su, opts, status)
+    notes: list[str] = pred.report_notes() if pred.ok else []
+    rows = _batch_rows(timings, pred, cap)
+    if (uniform := uniform_slowdown(rows)) is not None:
+        notes.append(f"every batch size measured {uniform:.2f}x the predicted time alike: the machine ran at another "
+                     "speed than when the hardware profile was measured (another process on the core?); the per-batch "
+                     "errors say that, not the model's shape: rerun when the machine is quiet")
+    e2e = None
+    if opts.swap:
+        e2e = _swap_in(target, su, opts, str(path), cap, timings, pred, status)
+        for r in rows:
+            r.original_seconds_per_call = e2e.seconds_per_call
+        notes += [f"{v.name}: {v.calls_original} call(s) answered by the original function (first call before the "
+                  "swap, or inputs that did not fit the captured shape)" for v in e2e.variants if v.calls_original]
+    notes += _notes(su, opts, pred, pl, cap)
+    return _report(target, su, opts, t_start, pl, cap, trained, path, widths, pred, rows, e2e, notes)
+
+
+def _train_and_save(cap: Capture, pl: Plan, su: _Setup, opts: BenchOptions, out_dir: Path, status: Status,
+                    on_progress: Progress | None):
+    """Train the surrogate on the capture; keep it (``surrogate.pt2``) and the samples (``samples.npz``) in
+    ``out_dir``. ``(trained, path, widths)``."""
     status(f"captured {len(cap.X)} of {cap.calls} calls; training {opts.surrogate} ({len(cap.input_names)} -> "
            f"{len(cap.output_names)})")
     trained = train(cap.X, cap.Y, cap.output_names,
-                    TrainOptions(hidden=hidden, activation=opts.activation, epochs=opts.epochs,
+                    TrainOptions(hidden=su.hidden, activation=opts.activation, epochs=opts.epochs,
                                  patience=opts.patience, seed=opts.seed, dtype=opts.dtype,
-                                 threads=dev.threads or 1), progress=on_progress)
+                                 threads=su.dev.threads or 1), progress=on_progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = save(trained, out_dir / "surrogate.pt2",
-                {"function": fn.display, "inputs": cap.inputs, "outputs": cap.outputs, "counters": pl.counters,
+                {"function": su.fn.display, "inputs": cap.inputs, "outputs": cap.outputs, "counters": pl.counters,
                  "result_schema": cap.result_schema, "input_names": cap.input_names,
                  "output_names": cap.output_names})
-    widths = [len(cap.input_names), *hidden, len(cap.output_names)]
+    widths = [len(cap.input_names), *su.hidden, len(cap.output_names)]
     np.savez_compressed(out_dir / "samples.npz", X=cap.X, Y=cap.Y, input_names=np.array(cap.input_names),
                         output_names=np.array(cap.output_names))
+    return trained, path, widths
 
+
+def _time_and_predict(path: Path, widths: list[int], cap: Capture, su: _Setup, opts: BenchOptions,
+                      status: Status) -> tuple[list, Prediction]:
+    """The saved surrogate timed at every batch size asked for and every one the program forms, and the model's
+    prediction at the same sizes."""
     swap_batches = sorted(set(cap.batch_sizes) | {1})
     batches = sorted(set(opts.batches) | set(swap_batches))
-    status(f"timing the surrogate on {dev.device} at {len(batches)} batch sizes")
-    from .train import load
-
-    module, meta = load(path, dev.device)
-    timings = time_forward(runtime_module(module, meta, opts.runtime), widths[0], batches, dev.device, repeats=opts.timing_repeats,
-                           x_mean=meta["normalisation"]["x_mean"], x_std=meta["normalisation"]["x_std"],
-                           dtype=opts.dtype)
-    pred = predict(profile, widths, opts.dtype, batches, numpy_scalars=cap.numpy_scalars, runtime=opts.runtime,
+    status(f"timing the surrogate on {su.dev.device} at {len(batches)} batch sizes")
+    module, meta = load(path, su.dev.device)
+    timings = time_forward(runtime_module(module, meta, opts.runtime), widths[0], batches, su.dev.device,
+                           repeats=opts.timing_repeats, x_mean=meta["normalisation"]["x_mean"],
+                           x_std=meta["normalisation"]["x_std"], dtype=opts.dtype)
+    pred = predict(su.profile, widths, opts.dtype, batches, numpy_scalars=cap.numpy_scalars, runtime=opts.runtime,
                    activation=opts.activation)
+    return timings, pred
 
-    notes: list[str] = pred.report_notes() if pred.ok else []
+
+def _batch_rows(timings, pred: Prediction, cap: Capture) -> list[R.BatchRow]:
     rows: list[R.BatchRow] = []
     for tm in timings:
         p = pred.rows.get(tm.batch) if pred.ok else None
@@ -107,38 +149,29 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
             measured_seconds_per_call=tm.seconds_per_call, predicted_seconds=p.seconds if p else None,
             predicted_seconds_per_call=p.seconds_per_call if p else None, bound=p.bound if p else None,
             error=(p.seconds / tm.seconds - 1) if p else None, original_seconds_per_call=cap.seconds_per_call))
-    errs = [abs(r.error) for r in rows if r.error is not None]
-    per_batch_error = statistics.median(errs) if errs else None
-    if (uniform := uniform_slowdown(rows)) is not None:
-        notes.append(f"every batch size measured {uniform:.2f}x the predicted time alike: the machine ran at another "
-                     "speed than when the hardware profile was measured (another process on the core?); the per-batch "
-                     "errors say that, not the model's shape: rerun when the machine is quiet")
+    return rows
 
-    e2e = None
-    e2e_error = None
-    verdict = "not measured"
-    if opts.swap:
-        batched = bool(cap.batch_sizes)
-        status(f"end to end: {opts.repeats} baseline and {opts.repeats} surrogate runs, interleaved"
-               + (" (and one call at a time)" if batched else ""))
-        variants = run_session(target, fn, str(path), repeats=opts.repeats, batched=batched, threads=dev.threads,
-                               runtime=opts.runtime,
-                               device=dev.device, timeout=opts.timeout, on_status=status)
-        e2e = _end_to_end(variants, cap, timings, pred, opts.repeats)
-        for r in rows:
-            r.original_seconds_per_call = e2e.seconds_per_call
-        first = e2e.variants[0]
-        e2e_error = abs(first.speedup_error) if first.speedup_error is not None else None
-        verdict = "faster" if first.measured_speedup > 1.02 else "slower" if first.measured_speedup < 0.98 \
-            else "unchanged"
-        for v in e2e.variants:
-            if v.calls_original:
-                notes.append(f"{v.name}: {v.calls_original} call(s) answered by the original function "
-                             "(first call before the swap, or inputs that did not fit the captured shape)")
-    p_threads = profile_threads(profile)
+
+def _swap_in(target: Target, su: _Setup, opts: BenchOptions, path: str, cap: Capture, timings, pred: Prediction,
+             status: Status) -> R.EndToEnd:
+    """The end-to-end runs: the program as it is and with the surrogate swapped in, interleaved."""
+    batched = bool(cap.batch_sizes)
+    status(f"end to end: {opts.repeats} baseline and {opts.repeats} surrogate runs, interleaved"
+           + (" (and one call at a time)" if batched else ""))
+    variants = run_session(target, su.fn, path, repeats=opts.repeats, batched=batched, threads=su.dev.threads,
+                           runtime=opts.runtime,
+                           device=su.dev.device, timeout=opts.timeout, on_status=status)
+    return _end_to_end(variants, cap, timings, pred, opts.repeats)
+
+
+def _notes(su: _Setup, opts: BenchOptions, pred: Prediction, pl: Plan, cap: Capture) -> list[str]:
+    """What the report says about the run beside its numbers (like for like, what the surrogate cannot know)."""
+    notes = []
+    dev = su.dev
+    p_threads = profile_threads(su.profile)
     if dev.device == "cpu" and p_threads and p_threads != dev.threads:
-        notes.append(f"the hardware profile {profile.name} was measured on {p_threads} thread(s), the surrogate ran on "
-                     f"{dev.threads}: not like for like (measure one with `phasm-perf hw measure --threads "
+        notes.append(f"the hardware profile {su.profile.name} was measured on {p_threads} thread(s), the surrogate ran "
+                     f"on {dev.threads}: not like for like (measure one with `phasm-perf hw measure --threads "
                      f"{dev.threads} -o FILE` and pass --hardware FILE)")
     if not pred.ok:
         notes.append(f"prediction {pred.status}: measured numbers only")
@@ -154,13 +187,22 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
                      "at these values)")
     if dev.device == "cpu":
         notes.append(f"CUDA {dev.cuda}: timed on the CPU")
+    return notes
 
-    t = trained
+
+def _report(target: Target, su: _Setup, opts: BenchOptions, t_start: float, pl: Plan, cap: Capture, t, path: Path,
+            widths: list[int], pred: Prediction, rows: list[R.BatchRow], e2e: R.EndToEnd | None,
+            notes: list[str]) -> R.BenchReport:
+    errs = [abs(r.error) for r in rows if r.error is not None]
+    first = e2e.variants[0] if e2e is not None else None
+    verdict = "not measured" if first is None else "faster" if first.measured_speedup > 1.02 \
+        else "slower" if first.measured_speedup < 0.98 else "unchanged"
     rels = [e.relative for e in t.errors if e.relative is not None]
+    dev = su.dev
     return R.BenchReport(
         tool_version=__version__,
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        function=fn.display, argv=list(target.argv), cwd=os.getcwd(),
+        function=su.fn.display, argv=list(target.argv), cwd=os.getcwd(),
         seconds=time.perf_counter() - t_start,
         device=R.DeviceSummary(device=dev.device, name=dev.name, threads=dev.threads, cuda=dev.cuda,
                                runtime=opts.runtime, clock=default_clock(dev.device)[1]),
@@ -175,7 +217,9 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
         prediction=R.PredictionInfo(status=pred.status, hardware=pred.hardware, dtype=pred.dtype,
                                     t_dispatch=pred.t_dispatch, t_launch=pred.t_launch,
                                     t_in_program=pred.t_in_program if pred.ok else None),
-        per_batch=rows, per_batch_median_error=per_batch_error, end_to_end=e2e, end_to_end_error=e2e_error,
+        per_batch=rows, per_batch_median_error=statistics.median(errs) if errs else None, end_to_end=e2e,
+        end_to_end_error=(abs(first.speedup_error) if first is not None and first.speedup_error is not None
+                          else None),
         verdict=verdict, notes=notes)
 
 

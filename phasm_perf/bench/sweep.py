@@ -139,11 +139,32 @@ def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
     ``on_point(surrogate, dtype, rows, built)`` is called for each shape and dtype once timed (``built``: the
     surrogate's saved ``bytes`` and its validation error ``relative``; tracking logs each as a run)."""
     status = on_status or (lambda m: None)
-    module, meta = load(surrogate_path)
-    n_in, n_out = len(meta["input_names"]), len(meta["output_names"])
+    base, data = _sweep_inputs(surrogate_path, opts)
+    shapes = [parse_hidden(s) for s in opts.surrogates]
+    t0 = time.perf_counter()
+    workers, built, results = _run_trials(shapes, base, data, opts, status)
+    overlaps = 0
+    for host in {r["host"] for r in results.values()}:
+        spans = sorted((r["start"], r["end"]) for r in results.values() if r["host"] == host)
+        overlaps += sum(1 for a, b in zip(spans, spans[1:]) if b[0] < a[1])
+    lock = lock_name(opts.device, "HOST")
+    rows, notes = _sweep_rows(shapes, base, built, results, opts, on_point)
+    errs = [abs(r.error) for r in rows if r.error is not None]
+    if overlaps:
+        raise PhasmError(f"{overlaps} timed sweep trials overlapped on {opts.device}: the lock {lock!r} did not hold")
+    return R.SweepSummary(scheduler=opts.scheduler or "local", workers=workers, trials=len(results),
+                          seconds=time.perf_counter() - t0, lock=lock, rows=rows, notes=notes,
+                          per_batch_median_error=statistics.median(errs) if errs else None)
+
+
+def _sweep_inputs(surrogate_path: str | Path, opts: SweepOptions) -> tuple[dict, dict | None]:
+    """``(base, data)``: what every trial's surrogate shares with the saved one (widths of its inputs and outputs,
+    activation, normalisation), and the captured samples when ``opts.train`` (else None)."""
+    _module, meta = load(surrogate_path)
     norm = meta["normalisation"]
-    base = {"n_in": n_in, "n_out": n_out, "activation": meta.get("activation", "relu"),
-            "output_names": meta["output_names"], **{k: np.asarray(v, dtype=np.float32) for k, v in norm.items()}}
+    base = {"n_in": len(meta["input_names"]), "n_out": len(meta["output_names"]),
+            "activation": meta.get("activation", "relu"), "output_names": meta["output_names"],
+            **{k: np.asarray(v, dtype=np.float32) for k, v in norm.items()}}
     data = None
     if opts.train:
         samples = Path(surrogate_path).with_name("samples.npz")
@@ -151,8 +172,12 @@ def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
             raise PhasmError(f"--sweep-train needs the captured samples next to the surrogate ({samples})")
         with np.load(samples) as z:
             data = {"X": z["X"], "Y": z["Y"]}
-    shapes = [parse_hidden(s) for s in opts.surrogates]
-    t0 = time.perf_counter()
+    return base, data
+
+
+def _run_trials(shapes: list, base: dict, data: dict | None, opts: SweepOptions, status: Callable[[str], None]):
+    """``(workers, built, results)``: every shape and dtype built (and trained) on the cluster, then timed at every
+    batch size, one Dask task each."""
     client, cluster = _client(opts)
     try:
         workers = len(client.scheduler_info()["workers"])
@@ -165,25 +190,27 @@ def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
         for (h, d), model in built.items():
             fut = client.scatter(model)
             for b in opts.batches:
-                trials[(h, d, b)] = client.submit(time_task, fut, n_in, b, opts.device, opts.threads, opts.repeats,
-                                                  base["x_mean"], base["x_std"], opts.runtime, pure=False)
+                trials[(h, d, b)] = client.submit(time_task, fut, base["n_in"], b, opts.device, opts.threads,
+                                                  opts.repeats, base["x_mean"], base["x_std"], opts.runtime,
+                                                  pure=False)
         results = dict(zip(trials, client.gather(list(trials.values()))))
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
-    overlaps = 0
-    for host in {r["host"] for r in results.values()}:
-        spans = sorted((r["start"], r["end"]) for r in results.values() if r["host"] == host)
-        overlaps += sum(1 for a, b in zip(spans, spans[1:]) if b[0] < a[1])
-    lock = lock_name(opts.device, "HOST")
+    return workers, built, results
+
+
+def _sweep_rows(shapes: list, base: dict, built: dict, results: dict, opts: SweepOptions,
+                on_point: Callable[[str, str, list[R.SweepRow], dict], None] | None):
+    """``(rows, notes)``: each trial measured beside the model's prediction for the same shape, dtype and batch."""
     rows = []
     notes: list[str] = []
     profile = load_profile(opts.hardware)
     for h in shapes:
         for d in opts.dtypes:
             try:
-                pred = predict(profile, [n_in, *h, n_out], d, opts.batches)
+                pred = predict(profile, [base["n_in"], *h, base["n_out"]], d, opts.batches)
             except PhasmError as exc:  # e.g. the profile has no peak for this dtype: measured only
                 pred = Prediction(status=f"unavailable ({exc})")
                 if str(exc) not in notes:
@@ -197,9 +224,4 @@ def run_sweep(surrogate_path: str | Path, opts: SweepOptions,
                                        validation_relative_error=built[(h, d)]["relative"], worker=r["worker"]))
             if on_point is not None:
                 on_point("mlp:" + "x".join(map(str, h)), d, rows[-len(opts.batches):], built[(h, d)])
-    errs = [abs(r.error) for r in rows if r.error is not None]
-    if overlaps:
-        raise PhasmError(f"{overlaps} timed sweep trials overlapped on {opts.device}: the lock {lock!r} did not hold")
-    return R.SweepSummary(scheduler=opts.scheduler or "local", workers=workers, trials=len(results),
-                          seconds=time.perf_counter() - t0, lock=lock, rows=rows, notes=notes,
-                          per_batch_median_error=statistics.median(errs) if errs else None)
+    return rows, notes

@@ -150,16 +150,7 @@ def train(X: np.ndarray, Y: np.ndarray, output_names: Sequence[str], opts: Train
           progress: Callable[[int, int, float, float], None] | None = None) -> Trained:
     """Fit the surrogate; ``progress(epoch, epochs, train_loss, val_loss)`` is called after every epoch."""
     torch = _torch()
-    if opts.dtype not in TORCH_DTYPES:
-        raise PhasmError(f"--dtype {opts.dtype!r}: choose one of {', '.join(TORCH_DTYPES)}")
-    if opts.activation not in ACTIVATIONS:
-        raise PhasmError(f"--activation {opts.activation!r}: choose one of {', '.join(ACTIVATIONS)}")
-    if not np.isfinite(X).all() or not np.isfinite(Y).all():
-        bad = int((~np.isfinite(X)).any(axis=1).sum() + (~np.isfinite(Y)).any(axis=1).sum())
-        keep = np.isfinite(X).all(axis=1) & np.isfinite(Y).all(axis=1)
-        X, Y = X[keep], Y[keep]
-        if len(X) < 8:
-            raise PhasmError(f"too few samples to train: {bad} captured calls had NaN or infinite values")
+    X, Y = _finite_samples(X, Y, opts)
     torch.manual_seed(opts.seed)
     torch.set_num_threads(max(1, opts.threads))
     n = len(X)
@@ -177,7 +168,51 @@ def train(X: np.ndarray, Y: np.ndarray, output_names: Sequence[str], opts: Train
     xt = torch.as_tensor(X, dtype=torch.float32)
     yt = torch.as_tensor(Y, dtype=torch.float32)
     yn = (yt - torch.as_tensor(ym)) / torch.as_tensor(ys)
-    xtr, ytr, xva, yva = xt[tr_idx], yn[tr_idx], xt[val_idx], yn[val_idx]
+    fit = _fit(model, xt[tr_idx], yn[tr_idx], xt[val_idx], yn[val_idx], ym, ys, opts, progress)
+    model.load_state_dict(fit.best_state)
+    model.eval()
+    deployed = fold(model, opts.dtype)
+    with torch.no_grad():  # the error of what the program will run: folded, in its dtype
+        pred = deployed(xt[val_idx].to(getattr(torch, TORCH_DTYPES[opts.dtype]))).double().numpy()
+    return Trained(module=deployed, hidden=tuple(opts.hidden), activation=opts.activation, dtype=opts.dtype,
+                   n_train=len(tr_idx), n_val=n_val, epochs_run=fit.epoch, best_epoch=fit.best_epoch,
+                   stopped_early=fit.epoch < opts.epochs, seconds=fit.seconds, train_loss=fit.train_loss,
+                   val_loss=fit.best, errors=_output_errors(pred, Y[val_idx], output_names),
+                   parameters=sum(p.numel() for p in deployed.parameters()),
+                   normalisation={"x_mean": xm.tolist(), "x_std": xs.tolist(), "y_mean": ym.tolist(),
+                                  "y_std": ys.tolist()})
+
+
+def _finite_samples(X: np.ndarray, Y: np.ndarray, opts: TrainOptions) -> tuple[np.ndarray, np.ndarray]:
+    """The options checked, and the samples without NaN or infinite values (too few left: an error)."""
+    if opts.dtype not in TORCH_DTYPES:
+        raise PhasmError(f"--dtype {opts.dtype!r}: choose one of {', '.join(TORCH_DTYPES)}")
+    if opts.activation not in ACTIVATIONS:
+        raise PhasmError(f"--activation {opts.activation!r}: choose one of {', '.join(ACTIVATIONS)}")
+    if not np.isfinite(X).all() or not np.isfinite(Y).all():
+        bad = int((~np.isfinite(X)).any(axis=1).sum() + (~np.isfinite(Y)).any(axis=1).sum())
+        keep = np.isfinite(X).all(axis=1) & np.isfinite(Y).all(axis=1)
+        X, Y = X[keep], Y[keep]
+        if len(X) < 8:
+            raise PhasmError(f"too few samples to train: {bad} captured calls had NaN or infinite values")
+    return X, Y
+
+
+@dataclass
+class _Fit:
+    best: float          # the best validation loss (normalised outputs)
+    best_state: dict     # the model's state at that epoch
+    best_epoch: int
+    epoch: int           # epochs run
+    train_loss: float    # of the last epoch
+    seconds: float
+
+
+def _fit(model, xtr, ytr, xva, yva, ym: np.ndarray, ys: np.ndarray, opts: TrainOptions,
+         progress: Callable[[int, int, float, float], None] | None) -> _Fit:
+    """Adam on the mean squared error of the normalised outputs, the learning rate halved on a plateau, stopped
+    after ``opts.patience`` epochs without a better validation loss."""
+    torch = _torch()
     optim = torch.optim.Adam(model.parameters(), lr=opts.lr)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(optim, factor=0.5, patience=max(2, opts.patience // 4))
     gen = torch.Generator().manual_seed(opts.seed)
@@ -215,13 +250,11 @@ def train(X: np.ndarray, Y: np.ndarray, output_names: Sequence[str], opts: Train
             stale += 1
             if stale >= opts.patience:
                 break
-    seconds = time.perf_counter() - t0
-    model.load_state_dict(best_state)
-    model.eval()
-    deployed = fold(model, opts.dtype)
-    with torch.no_grad():  # the error of what the program will run: folded, in its dtype
-        pred = deployed(xva.to(getattr(torch, TORCH_DTYPES[opts.dtype]))).double().numpy()
-    truth = Y[val_idx]
+    return _Fit(best, best_state, best_epoch, epoch, tr_loss, time.perf_counter() - t0)
+
+
+def _output_errors(pred: np.ndarray, truth: np.ndarray, output_names: Sequence[str]) -> list[OutputError]:
+    """Each output's error on the validation set."""
     errors = []
     for j, name in enumerate(output_names):
         err = pred[:, j] - truth[:, j]
@@ -229,12 +262,7 @@ def train(X: np.ndarray, Y: np.ndarray, output_names: Sequence[str], opts: Train
         mae = float(np.mean(np.abs(err)))
         errors.append(OutputError(name=name, mae=mae, rmse=float(np.sqrt(np.mean(err ** 2))),
                                   max_abs=float(np.max(np.abs(err))), relative=mae / scale if scale > 0 else None))
-    return Trained(module=deployed, hidden=tuple(opts.hidden), activation=opts.activation, dtype=opts.dtype,
-                   n_train=len(tr_idx), n_val=n_val, epochs_run=epoch, best_epoch=best_epoch,
-                   stopped_early=epoch < opts.epochs, seconds=seconds, train_loss=tr_loss, val_loss=best,
-                   errors=errors, parameters=sum(p.numel() for p in deployed.parameters()),
-                   normalisation={"x_mean": xm.tolist(), "x_std": xs.tolist(), "y_mean": ym.tolist(),
-                                  "y_std": ys.tolist()})
+    return errors
 
 
 META_FILE = "phasm_surrogate.json"  # the metadata's name inside the saved program

@@ -95,18 +95,45 @@ class Trie:
         return len(self.parent)
 
 
+def _column_sums(inv: np.ndarray, weights: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    """``(n, k)``: the ``rows`` of ``weights`` summed by group (``inv``: each row's group), column by column (one
+    contiguous column at a time: no copy of the selected rows)."""
+    out = np.zeros((n, weights.shape[1]))
+    for j in range(weights.shape[1]):
+        out[:, j] = np.bincount(inv, weights=weights[rows, j], minlength=n)
+    return out
+
+
+class _Nodes:
+    """The trie's node arrays, built level by level (one block of nodes per :meth:`add`)."""
+
+    def __init__(self, root_weight: np.ndarray) -> None:
+        k = root_weight.shape[1]
+        self.parents = [np.array([-1], dtype=np.int64)]
+        self.frames = [np.array([-1], dtype=np.int32)]
+        self.depths = [np.array([0], dtype=np.int32)]
+        self.incls = [root_weight]
+        self.excls = [np.zeros((1, k))]
+        self.merged = [np.zeros(1, dtype=np.int64)]
+        self.n = 1
+
+    def add(self, parents: np.ndarray, frames: np.ndarray, depth: int, incl: np.ndarray, excl: np.ndarray,
+            merged: np.ndarray) -> None:
+        self.parents.append(parents)
+        self.frames.append(frames)
+        self.depths.append(np.full(len(parents), depth, dtype=np.int32))
+        self.incls.append(incl)
+        self.excls.append(excl)
+        self.merged.append(merged)
+        self.n += len(parents)
+
+
 def build_trie(table: StackTable, min_weight: float = 0.0) -> Trie:
     """Merge the stacks into a tree. Call paths whose total weight (all columns) is below ``min_weight`` are merged,
     per parent, into one node with ``frame == -1`` whose ``merged`` says how many paths it holds."""
     k = table.weights.shape[1]
     lengths = table.lengths
-    parents = [np.array([-1], dtype=np.int64)]
-    frames = [np.array([-1], dtype=np.int32)]
-    depths = [np.array([0], dtype=np.int32)]
-    incls = [table.weights.sum(axis=0, keepdims=True)]
-    excls = [np.zeros((1, k))]
-    merged = [np.zeros(1, dtype=np.int64)]
-    n_nodes = 1
+    nodes = _Nodes(table.weights.sum(axis=0, keepdims=True))
     merged_paths = 0
     alive = np.flatnonzero(lengths > 0)
     node_of = np.zeros(table.n, dtype=np.int64)  # current node of each alive stack
@@ -115,38 +142,16 @@ def build_trie(table: StackTable, min_weight: float = 0.0) -> Trie:
     d = 0
     while len(alive):
         fr = table.flat[table.offsets[alive] + d].astype(np.int64)
-        key = node_of[alive] * nf + fr
-        uniq, inv = group(key)
-        w = np.zeros((len(uniq), k))
-        for j in range(k):
-            w[:, j] = np.bincount(inv, weights=table.weights[alive, j], minlength=len(uniq))
+        uniq, inv = group(node_of[alive] * nf + fr)
+        w = _column_sums(inv, table.weights, alive, len(uniq))
         keep_node = w.sum(axis=1) >= min_weight if min_weight > 0 else np.ones(len(uniq), dtype=bool)
         ids = np.full(len(uniq), -1, dtype=np.int64)
         n_keep = int(keep_node.sum())
-        ids[keep_node] = np.arange(n_nodes, n_nodes + n_keep)
-        parents.append(uniq[keep_node] // nf)
-        frames.append((uniq[keep_node] % nf).astype(np.int32))
-        depths.append(np.full(n_keep, d + 1, dtype=np.int32))
-        incls.append(w[keep_node])
-        excls.append(np.zeros((n_keep, k)))
-        merged.append(np.zeros(n_keep, dtype=np.int64))
-        n_nodes += n_keep
+        ids[keep_node] = np.arange(nodes.n, nodes.n + n_keep)
+        nodes.add(uniq[keep_node] // nf, (uniq[keep_node] % nf).astype(np.int32), d + 1, w[keep_node],
+                  np.zeros((n_keep, k)), np.zeros(n_keep, dtype=np.int64))
         if n_keep < len(uniq):
-            # the narrow paths: one merged node per parent, holding their weight
-            small = ~keep_node
-            par = uniq[small] // nf
-            mpar, minv = group(par)
-            mw = np.zeros((len(mpar), k))
-            for j in range(k):
-                mw[:, j] = np.bincount(minv, weights=w[small, j], minlength=len(mpar))
-            parents.append(mpar)
-            frames.append(np.full(len(mpar), -1, dtype=np.int32))
-            depths.append(np.full(len(mpar), d + 1, dtype=np.int32))
-            incls.append(mw)
-            excls.append(mw.copy())
-            merged.append(np.bincount(minv, minlength=len(mpar)).astype(np.int64))
-            merged_paths += int(small.sum())
-            n_nodes += len(mpar)
+            merged_paths += _merge_narrow(nodes, uniq, w, ~keep_node, nf, d + 1)
         new_node = ids[inv]
         node_of[alive] = new_node
         alive = alive[new_node >= 0]
@@ -154,12 +159,22 @@ def build_trie(table: StackTable, min_weight: float = 0.0) -> Trie:
         final[alive[leaf]] = node_of[alive[leaf]]
         alive = alive[~leaf]
         d += 1
-    excl = np.concatenate(excls)
+    excl = np.concatenate(nodes.excls)
     ends = np.flatnonzero(final >= 0)
     for j in range(k):
-        excl[:, j] += np.bincount(final[ends], weights=table.weights[ends, j], minlength=n_nodes)
-    return Trie(np.concatenate(parents), np.concatenate(frames), np.concatenate(depths), np.concatenate(incls),
-                excl, np.concatenate(merged), merged_paths)
+        excl[:, j] += np.bincount(final[ends], weights=table.weights[ends, j], minlength=nodes.n)
+    return Trie(np.concatenate(nodes.parents), np.concatenate(nodes.frames), np.concatenate(nodes.depths),
+                np.concatenate(nodes.incls), excl, np.concatenate(nodes.merged), merged_paths)
+
+
+def _merge_narrow(nodes: _Nodes, uniq: np.ndarray, w: np.ndarray, small: np.ndarray, nf: int, depth: int) -> int:
+    """The narrow paths of one level (``small``): one merged node per parent, holding their weight. How many paths
+    were merged."""
+    mpar, minv = group(uniq[small] // nf)
+    mw = _column_sums(minv, w, small, len(mpar))
+    nodes.add(mpar, np.full(len(mpar), -1, dtype=np.int32), depth, mw, mw.copy(),
+              np.bincount(minv, minlength=len(mpar)).astype(np.int64))
+    return int(small.sum())
 
 
 @dataclass

@@ -14,9 +14,8 @@ import datetime as _dt
 from pathlib import Path
 
 from ..core.errors import PhasmError
-from ..core.output import check_output, write_output
+from ..core.output import write_output
 from ..model.spec import ACTIVATIONS, DEFAULT_RUNTIME, parse_batches, parse_dtype, parse_runtime
-from ..track import TrackingError
 from ._common import add_program_arguments, architecture, seconds, stderr, target_from, vocabulary, whole_number
 from ._tracking import add_tracking_arguments, tracking_of
 
@@ -99,81 +98,30 @@ def run(args: argparse.Namespace) -> int:
     if args.runtime not in BENCH_RUNTIMES:
         raise PhasmError(f"--runtime {args.runtime}: bench runs a surrogate as {' or '.join(BENCH_RUNTIMES)}; "
                          f"predict --runtime {args.runtime} predicts it without running it")
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise PhasmError("bench needs PyTorch: pip install 'phasm-perf[bench]'") from None
-    from ..report.bench import render_html, render_terminal
-    from ..bench.run import BenchOptions, bench
+    from .. import api
 
-    opts = BenchOptions(surrogate=args.surrogate, activation=args.activation, dtype=args.dtype, samples=args.samples,
-                        min_samples=args.min_samples, epochs=args.epochs, patience=args.patience, seed=args.seed,
-                        device=args.device, threads=args.threads, hardware=args.hardware, repeats=args.repeats,
-                        timing_repeats=args.timing_repeats, swap=args.swap, timeout=args.timeout,
-                        runtime=args.runtime)
-    if args.batch:
-        opts.batches = list(args.batch)
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     fname = args.function.replace(":", "-").replace("<", "").replace(">", "")
     out_dir = Path(args.out) if args.out else Path("phasm-out") / f"bench-{fname}-{stamp}"
-    if out_dir.exists() and not out_dir.is_dir():
-        raise PhasmError(f"--out {str(out_dir)!r} is a file; give a folder")
-    for dest in (args.output, args.html):
-        check_output(dest)
 
     def status(msg: str) -> None:
         if not args.quiet:
             stderr.print(f"[dim]phasm-perf: {msg}[/]")
 
-    sweep_opts = None
-    if args.sweep:
-        from ..bench.sweep import SweepOptions, check_scheduler
-
-        sweep_opts = SweepOptions(
-            surrogates=args.sweep_surrogates, dtypes=args.sweep_dtypes, batches=opts.batches,
-            hardware=args.hardware, repeats=args.timing_repeats, train=args.sweep_train,
-            epochs=min(args.epochs, 200), seed=args.seed, scheduler=args.scheduler, workers=args.workers,
-            runtime=args.runtime)
-        check_scheduler(sweep_opts)
-    if target.kind == "native" and sweep_opts is not None:
-        raise PhasmError("--sweep is for Python functions; a compiled one is benched with the native runtime")
-    from .. import api
-
-    tracker, tracking_error = api.open_tracking(tracking_of(args), Path(args.out or "phasm-out"), status)
-    points: list = []
+    session = api.open_bench(target, args.function, _options(args), out_dir, also=(args.output, args.html),
+                             sweep=_sweep(args), native={"vars_calls": args.vars_calls, "inputs": args.vars_input,
+                                                         "outputs": args.vars_output},
+                             tracking=tracking_of(args), store=Path(args.out or "phasm-out"), on_status=status)
     progress, on_epoch = _progress(args.quiet)
     with progress:
-        if target.kind == "native":
-            from .. import api
-            report = api.bench_native(target, args.function, opts, out_dir, vars_calls=args.vars_calls,
-                                      inputs=args.vars_input, outputs=args.vars_output, on_status=status,
-                                      on_progress=on_epoch)
-        else:
-            report = bench(target, args.function, opts, out_dir, on_status=status, on_progress=on_epoch)
-        if sweep_opts is not None:
-            from ..bench.sweep import run_sweep
-
-            sweep_opts.device, sweep_opts.threads = report.device.device, report.device.threads
-            report.sweep = run_sweep(Path(report.training.path), sweep_opts, on_status=status,
-                                     on_point=lambda *p: points.append(api.sweep_point(*p)))
-    text = report.model_dump_json(indent=2) + "\n"
-    write_output(text, str(out_dir / "bench.json"))
-    write_output(render_html(report), str(out_dir / "bench.html"))
-    if args.output:
-        write_output(text, args.output)
-    if args.html:
-        write_output(render_html(report), args.html)
-    status(f"kept {out_dir}/surrogate.pt2, bench.json, bench.html")
-    if tracker is not None:
-        try:
-            logged = api.track_bench(report, out_dir, tracker, points)
-            status(f"tracked: run {logged.run_id} in {tracker.uri} (experiment {tracker.experiment!r})")
-        except TrackingError as exc:
-            tracking_error = exc
+        report = session.run(on_epoch)
+    tracking_error = session.keep(report, args.output, args.html)
     if args.format == "json":
-        write_output(text, None)
+        write_output(report.model_dump_json(indent=2) + "\n", None)
     else:
         from rich.console import Console
+
+        from ..report.bench import render_terminal
 
         console = Console(highlight=False)
         if not console.is_terminal:
@@ -182,6 +130,25 @@ def run(args: argparse.Namespace) -> int:
     if tracking_error is not None:
         raise tracking_error.kept(f"{out_dir}/")
     return 0
+
+
+def _options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of :class:`phasm_perf.bench.run.BenchOptions` the options give."""
+    opts = dict(surrogate=args.surrogate, activation=args.activation, dtype=args.dtype, samples=args.samples,
+                min_samples=args.min_samples, epochs=args.epochs, patience=args.patience, seed=args.seed,
+                device=args.device, threads=args.threads, hardware=args.hardware, repeats=args.repeats,
+                timing_repeats=args.timing_repeats, swap=args.swap, timeout=args.timeout, runtime=args.runtime)
+    if args.batch:
+        opts["batches"] = list(args.batch)
+    return opts
+
+
+def _sweep(args: argparse.Namespace) -> dict | None:
+    """The sweep's own options (:func:`phasm_perf.api.open_bench`), or None without --sweep."""
+    if not args.sweep:
+        return None
+    return dict(surrogates=args.sweep_surrogates, dtypes=args.sweep_dtypes, train=args.sweep_train,
+                scheduler=args.scheduler, workers=args.workers)
 
 
 def _progress(quiet: bool):

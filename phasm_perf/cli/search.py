@@ -39,6 +39,14 @@ def _list(kind):
 
 def prepare_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--function", required=True, metavar="MODULE:QUALNAME", help="the function to replace")
+    _search_arguments(parser)
+    _space_arguments(parser)
+    _data_and_output_arguments(parser)
+    add_tracking_arguments(parser)
+    add_program_arguments(parser, "-- PROG")
+
+
+def _search_arguments(parser: argparse.ArgumentParser) -> None:
     s = parser.add_argument_group("search")
     s.add_argument("--trials", type=int, default=50, metavar="N",
                    help="trials in the study, earlier sessions included (default 50)")
@@ -62,6 +70,9 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                         "a finished trial predicted as fast, at 30%% and 60%% of its epochs)")
     s.add_argument("--measure-front", action="store_true",
                    help="time the front's surrogates at --batch with bench's timing: predicted against measured")
+
+
+def _space_arguments(parser: argparse.ArgumentParser) -> None:
     sp = parser.add_argument_group("design space")
     sp.add_argument("--max-depth", type=whole_number(), default=4, metavar="N", help="hidden layers, 1..N (default 4)")
     sp.add_argument("--widths", type=_list(int), default=(8, 16, 32, 64, 128, 256), metavar="LIST",
@@ -75,6 +86,9 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                     help=f"input normalisations (default {','.join(NORMALISATIONS)})")
     sp.add_argument("--epochs", type=whole_number(), default=400, metavar="N", help="at most N epochs (default 400)")
     sp.add_argument("--patience", type=whole_number(), default=30, metavar="N", help="early stopping (default 30)")
+
+
+def _data_and_output_arguments(parser: argparse.ArgumentParser) -> None:
     d = parser.add_argument_group("data")
     d.add_argument("--samples", type=whole_number(), default=4096, metavar="N", help="capture budget (default 4096)")
     d.add_argument("--min-samples", type=whole_number(), default=64, metavar="N")
@@ -96,8 +110,6 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                                                       "(default phasm-perf.MODULE.FUNCTION)")
     o.add_argument("--alias", default="best", help="its alias in the registry (default best)")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
-    add_tracking_arguments(parser)
-    add_program_arguments(parser, "-- PROG")
 
 
 def _options(args: argparse.Namespace):

@@ -166,28 +166,55 @@ def symbol_index(binary: Path | None) -> SymbolIndex:
     """Read the program's defined functions with ``nm -C -l``; an empty index (and a note) when that fails."""
     if binary is None:
         return SymbolIndex(note="no program binary: native frames carry no source file")
+    out = _nm(binary)
+    if isinstance(out, str):
+        return SymbolIndex(binary, note=out)
+    raw, extent = _defined_functions(out.stdout, binary)
+    if not raw and out.returncode == 0:
+        note = f"{binary.name} has no debug line information (build it with -g): native frames carry no source file"
+    else:
+        note = None
+    names = normalise_names(raw)
+    where, overloads = _frames(raw, names)
+    ranges = sorted((*extent[f], names.get(f, f), enc) for f, enc in overloads.items() if f in extent and
+                    extent[f][1] > extent[f][0])
+    return SymbolIndex(binary, where, note, OverloadMap(str(binary), ranges) if ranges else None)
+
+
+def _nm(binary: Path) -> subprocess.CompletedProcess | str:
+    """``nm -C -l -S --defined-only`` of ``binary``, or why it did not run."""
     nm = shutil.which("nm")
     if nm is None:
-        return SymbolIndex(binary, note="binutils' nm not found: native frames carry no source file "
-                                        "(apt-get install binutils)")
+        return "binutils' nm not found: native frames carry no source file (apt-get install binutils)"
     try:
-        out = subprocess.run([nm, "-C", "-l", "-S", "--defined-only", str(binary)], capture_output=True, text=True,
-                             errors="replace", timeout=120)
+        return subprocess.run([nm, "-C", "-l", "-S", "--defined-only", str(binary)], capture_output=True, text=True,
+                              errors="replace", timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return SymbolIndex(binary, note=f"nm failed on {binary}: {exc}")
+        return f"nm failed on {binary}: {exc}"
+
+
+def _nm_symbol(line: str) -> tuple[str, str, str, str, str] | None:
+    """``(address, size, type, name, location)`` of one line of ``nm -C -l -S``; None for a line that is not a
+    symbol."""
+    head, _, loc = line.partition("\t")
+    parts = head.split(" ", 3)
+    if len(parts) == 4 and len(parts[2]) == 1:   # address size type name
+        return (*parts, loc)
+    if len(parts) >= 3:                          # address type name (no size)
+        return parts[0], "0", parts[1], " ".join(parts[2:]), loc
+    return None
+
+
+def _defined_functions(text: str, binary: Path):
+    """``(raw, extent)`` from nm's output: the user's functions (full name -> ``(file, line)``) and every
+    function's ``[start, end)`` address."""
     raw: dict[str, tuple[str, int | None]] = {}
     extent: dict[str, tuple[int, int]] = {}   # full name -> [start, end) address
-    for line in out.stdout.splitlines():
-        head, _, loc = line.partition("\t")
-        parts = head.split(" ", 3)
-        if len(parts) == 4 and len(parts[2]) == 1:   # address size type name
-            addr, size, kind, name = parts
-        elif len(parts) >= 3:                        # address type name (no size)
-            addr, size, kind, name = parts[0], "0", parts[1], " ".join(parts[2:])
-        else:
+    for line in text.splitlines():
+        sym = _nm_symbol(line)
+        if sym is None or sym[2] not in ("T", "t", "W", "w"):
             continue
-        if kind not in ("T", "t", "W", "w"):
-            continue
+        addr, size, _kind, name, loc = sym
         try:
             extent.setdefault(name, (int(addr, 16), int(addr, 16) + int(size, 16)))
         except ValueError:
@@ -207,11 +234,12 @@ def symbol_index(binary: Path | None) -> SymbolIndex:
         if not _is_user_source(file, binary):
             continue
         raw.setdefault(name, (file, line_no))
-    if not raw and out.returncode == 0:
-        note = f"{binary.name} has no debug line information (build it with -g): native frames carry no source file"
-    else:
-        note = None
-    names = normalise_names(raw)
+    return raw, extent
+
+
+def _frames(raw: dict[str, tuple[str, int | None]], names: dict[str, str]):
+    """``(where, overloads)``: frame name -> ``(shown name, file, line)``, and the full name of each overload ->
+    its frame name (overloads are frames apart, shown with their signature)."""
     shown = display_names(raw, names)
     signatures: dict[str, set[str]] = {}
     for full in raw:  # a compiler's clone of a function ("[clone .cold]", ".constprop") is that function
@@ -224,9 +252,7 @@ def symbol_index(binary: Path | None) -> SymbolIndex:
             where[overloads[full]] = (full, file, line_no)
         else:
             where.setdefault(names.get(full, full), (shown.get(full, full), file, line_no))
-    ranges = sorted((*extent[f], names.get(f, f), enc) for f, enc in overloads.items() if f in extent and
-                    extent[f][1] > extent[f][0])
-    return SymbolIndex(binary, where, note, OverloadMap(str(binary), ranges) if ranges else None)
+    return where, overloads
 
 
 def overload_name(full: str) -> str:

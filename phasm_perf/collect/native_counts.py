@@ -113,7 +113,7 @@ def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]]
                        timeout: float | None = None, stderr_path: str | os.PathLike | None = None) -> CountsInfo:
     """Run ``target`` once under uftrace and count calls of ``functions`` (``(key, file, name)`` triples), in the
     program and in its own shared libraries."""
-    from ..core.bundle import CallCount, CountsInfo  # after the sampled run (start-up time)
+    from ..core.bundle import CountsInfo  # after the sampled run (start-up time)
 
     functions = list(functions)
     if not functions:
@@ -124,12 +124,34 @@ def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]]
                                  "--collector callgrind counts calls in its own run)")
     if target.program is None:
         return CountsInfo(status="unavailable (no program binary to patch)")
-    # the program's symbols first, then its own shared libraries' (patched as SYMBOL@LIBRARY)
+    wanted, patterns, patterns_of, missing = _patterns(functions, _symbols(target.program))
+    rows: dict[str, int] = {}
+    crashed: list[str] = []
+    if wanted:
+        result, crashed = _count(exe, patterns, patterns_of, target, cwd, timeout, stderr_path)
+        if isinstance(result, str):
+            return CountsInfo(status=f"unavailable ({result})")
+        for mangled, n in result.items():
+            if mangled in wanted:
+                key = wanted[mangled]
+                rows[key] = rows.get(key, 0) + n
+    return _counts_info(functions, rows, missing, crashed)
+
+
+def _symbols(program: Path) -> dict[str, list[tuple[str, str]]]:
+    """Frame name -> ``(mangled symbol, suffix)``: the program's symbols first, then its own shared libraries'
+    (patched as SYMBOL@LIBRARY)."""
     symbols: dict[str, list[tuple[str, str]]] = {}
-    for obj in [target.program, *linked_user_libraries(target.program)]:
-        suffix = "" if obj == target.program else f"@{obj.name}"
+    for obj in [program, *linked_user_libraries(program)]:
+        suffix = "" if obj == program else f"@{obj.name}"
         for name, syms in mangled_symbols(obj).items():
             symbols.setdefault(name, []).extend((m, suffix) for m in syms)
+    return symbols
+
+
+def _patterns(functions: list[tuple[str, str, str]], symbols: dict[str, list[tuple[str, str]]]):
+    """``(wanted, patterns, patterns_of, missing)``: mangled symbol -> function key, every uftrace pattern, function
+    key -> its patterns, and the keys with no symbol (inlined everywhere)."""
     wanted: dict[str, str] = {}          # mangled -> function key
     patterns: list[str] = []
     patterns_of: dict[str, list[str]] = {}  # function key -> its patterns
@@ -142,30 +164,35 @@ def count_native_calls(target: Target, functions: Iterable[tuple[str, str, str]]
             wanted[m] = key
             patterns.append(f"^{re.escape(m)}${suffix}")
             patterns_of.setdefault(key, []).append(patterns[-1])
-    rows: dict[str, int] = {}
-    crashed: list[str] = []
-    if wanted:
-        base = [exe, "record", "--demangle=no", "--no-libcall", "--no-event"]
-        result = _uftrace_calls(exe, base + [a for p in patterns for a in ("-P", p)], target, cwd, timeout,
-                                stderr_path)
-        if isinstance(result, str) and "signal" in result:
-            # uftrace's dynamic patching crashes some programs when it patches certain functions (seen: a
-            # constructor with a .cold clone in a shared library); count each function in a run of its own, so
-            # that one bad patch costs only that function's count
-            result, crashed = {}, []
-            for key, own in patterns_of.items():
-                got = _uftrace_calls(exe, base + [a for p in own for a in ("-P", p)], target, cwd, timeout,
-                                     stderr_path)
-                if isinstance(got, str):
-                    crashed.append(key)
-                else:
-                    result.update(got)
-        if isinstance(result, str):
-            return CountsInfo(status=f"unavailable ({result})")
-        for mangled, n in result.items():
-            if mangled in wanted:
-                key = wanted[mangled]
-                rows[key] = rows.get(key, 0) + n
+    return wanted, patterns, patterns_of, missing
+
+
+def _count(exe: str, patterns: list[str], patterns_of: dict[str, list[str]], target: Target, cwd, timeout,
+           stderr_path):
+    """``(calls per mangled symbol or why there are none, keys whose patching crashed the program)``: one run
+    patching every function, or, when that run crashes, one run per function."""
+    base = [exe, "record", "--demangle=no", "--no-libcall", "--no-event"]
+    result = _uftrace_calls(exe, base + [a for p in patterns for a in ("-P", p)], target, cwd, timeout, stderr_path)
+    if not (isinstance(result, str) and "signal" in result):
+        return result, []
+    # uftrace's dynamic patching crashes some programs when it patches certain functions (seen: a constructor with
+    # a .cold clone in a shared library); count each function in a run of its own, so that one bad patch costs only
+    # that function's count
+    result, crashed = {}, []
+    for key, own in patterns_of.items():
+        got = _uftrace_calls(exe, base + [a for p in own for a in ("-P", p)], target, cwd, timeout, stderr_path)
+        if isinstance(got, str):
+            crashed.append(key)
+        else:
+            result.update(got)
+    return result, crashed
+
+
+def _counts_info(functions: list[tuple[str, str, str]], rows: dict[str, int], missing: list[str],
+                 crashed: list[str]) -> CountsInfo:
+    """The counts, with what was not counted and why."""
+    from ..core.bundle import CallCount, CountsInfo  # after the sampled run (start-up time)
+
     # a candidate has samples, so it ran: no row means uftrace could not patch it (too short), not zero calls
     unpatched = [key for key, _f, _n in functions if key not in missing and key not in rows and key not in crashed]
     out = [CallCount(function=key, file=file or None, calls=rows[key]) for key, file, _name in functions if key in rows]

@@ -1,5 +1,5 @@
 """The sections a measurement adds to a hardware profile: each runtime's costs, the cost tables, and how the
-measurement went (load, spread, flags). Part of the profile's schema (:mod:`.profile`)."""
+measurement went (load, spread, flags). Part of the profile's schema (:mod:`.schema`)."""
 
 from __future__ import annotations
 
