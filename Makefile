@@ -10,7 +10,7 @@ STAMP   = $(VENV)/.installed
 # extras installed for development and CI; torch is pinned to the CPU build by constraints/ci.txt
 EXTRAS ?= test,docs,gpu,bench,dist,native,track,search
 
-.PHONY: setup system-deps examples demo test test-fast test-pythons fuzz docs clean
+.PHONY: setup system-deps examples demo test test-fast test-docs test-docs-slow test-docs-outputs-slow docs-outputs notebooks test-pythons fuzz docs clean
 
 $(STAMP): pyproject.toml constraints/ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,30 @@ demo: setup
 test: setup
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q tests
+	$(MAKE) --no-print-directory test-docs
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q -d $(VENV)/site
+
+# every bash and python block of README.md and playbook/*.md, page by page in a fresh folder (tests/docs/plugin.py);
+# test-docs runs the quick ones (part of `make test`), test-docs-slow those marked <!-- doctest: slow --> (bench,
+# search: they train networks)
+DOCS_PAGES = README.md playbook
+# tests/docs/check_outputs.py: the outputs shown on the pages still have the shape of a fresh run
+test-docs: setup
+	$(PY) -m pytest -q -p no:cacheprovider -p tests.docs.plugin -m 'not slow' tests/docs/check_outputs.py $(DOCS_PAGES)
+
+test-docs-slow: setup
+	$(PY) -m pytest -q -p no:cacheprovider -p tests.docs.plugin -m slow $(DOCS_PAGES)
+
+# the shapes of the slow outputs (a bench report, a torch-profiler ranking): about 4 minutes
+test-docs-outputs-slow: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m slow tests/docs/check_outputs.py
+
+# rewrite the outputs shown on the pages from fresh runs of the examples (scripts/docs_outputs.py; minutes: bench
+# runs too; DOCS_OUTPUTS=--fast for the quick ones), and the option tables of playbook/cli.md from the parsers
+DOCS_OUTPUTS ?=
+docs-outputs: setup
+	$(PY) scripts/docs_outputs.py $(DOCS_OUTPUTS)
+	$(PY) -m phasm_perf.cli.reference playbook/cli.md
 
 # the suite on every other Python the package claims (requires-python >= 3.10), one venv each (.venv-3.X, torch as
 # pinned): every test but the slow end-to-end ones, and on the oldest and the newest also the slow tests of what
@@ -74,6 +97,16 @@ fuzz: $(STAMP)
 
 docs: setup
 	$(VENV)/bin/mkdocs serve
+
+# the notebooks in JupyterLab (installs the `notebooks` extra into .venv the first time)
+notebooks: setup
+	$(VENV)/bin/jupyter-lab --version >/dev/null 2>&1 || $(PIP) install -q -c constraints/ci.txt -e '.[$(EXTRAS),notebooks]'
+	$(VENV)/bin/jupyter-lab notebooks/
+
+# execute every notebook and keep its outputs in it (what the site shows); the tests execute them afresh
+notebooks-run: setup
+	$(VENV)/bin/jupyter-nbconvert --version >/dev/null 2>&1 || $(PIP) install -q -c constraints/ci.txt -e '.[$(EXTRAS),notebooks]'
+	$(VENV)/bin/jupyter-nbconvert --to notebook --execute --inplace notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) .venv-3.* build *.egg-info .fuzz-stats .fuzz-crashes

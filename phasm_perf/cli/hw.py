@@ -35,8 +35,8 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
     show.add_argument("--format", choices=["table", "yaml", "json"], default="table")
     m = sub.add_parser("measure", help="measure this machine and write its profile (the 'local' hardware)")
     m.add_argument("-o", "--output", metavar="FILE",
-                   help="where to write it (default: the 'local' profile, ~/.cache/phasm-perf/local.yaml, or "
-                        "$PHASM_PERF_LOCAL_PROFILE)")
+                   help="where to write it (default: $PHASM_PERF_LOCAL_PROFILE, else "
+                        "~/.cache/phasm-perf/local.yaml, under $XDG_CACHE_HOME when set)")
     m.add_argument("--quick", action="store_true", help="a few seconds, smaller problems (noisier roofs)")
     m.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="what to measure (default cpu)")
     m.add_argument("--threads", type=whole_number(), metavar="N", help="PyTorch threads (default: PyTorch's choice)")
