@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ..model.spec import hidden_text
+
 #: 2: dtypes in the one vocabulary of phasm_perf.model.spec (fp32, bf16, ...; version 1 wrote float32, bfloat16)
 SCHEMA_VERSION = 2
 
@@ -204,3 +206,21 @@ class BenchReport(BaseModel):
     verdict: Literal["faster", "slower", "unchanged", "not measured"] = Field(
         description="measured end to end, as the program calls the function (not measured with --no-swap)")
     notes: list[str] = []
+
+
+def training_of(t, widths: list[int], seed: int, path) -> Training:
+    """The ``training`` section of a bench report from a trained surrogate (:class:`phasm_perf.bench.train.Trained`:
+    Python and compiled programs alike)."""
+    rels = [e.relative for e in t.errors if e.relative is not None]
+    return Training(surrogate=hidden_text(t.hidden), widths=widths, activation=t.activation, dtype=t.dtype,
+                    parameters=t.parameters, seed=seed, samples_train=t.n_train, samples_validation=t.n_val,
+                    epochs=t.epochs_run, best_epoch=t.best_epoch, stopped_early=t.stopped_early, seconds=t.seconds,
+                    validation_loss=t.val_loss, errors=[OutputErrorRow(**vars(e)) for e in t.errors],
+                    max_relative_error=max(rels) if rels else None, path=str(path))
+
+
+def verdict_of(measured_speedup: float | None) -> str:
+    """faster / slower / unchanged (within 2%) / not measured."""
+    if measured_speedup is None:
+        return "not measured"
+    return "faster" if measured_speedup > 1.02 else "slower" if measured_speedup < 0.98 else "unchanged"

@@ -27,7 +27,7 @@ from .predict import Prediction, load_profile, predict, profile_threads
 from .runs import seconds_per_timed_call, timed_calls
 from .swap import compare_output, run_session
 from .timing import default_clock, resolve_device, time_forward
-from ..model.spec import hidden_text, parse_hidden
+from ..model.spec import parse_hidden
 from .train import TrainOptions, load, runtime_module, save, train
 
 Status = Callable[[str], None]
@@ -195,9 +195,7 @@ def _report(target: Target, su: _Setup, opts: BenchOptions, t_start: float, pl: 
             notes: list[str]) -> R.BenchReport:
     errs = [abs(r.error) for r in rows if r.error is not None]
     first = e2e.variants[0] if e2e is not None else None
-    verdict = "not measured" if first is None else "faster" if first.measured_speedup > 1.02 \
-        else "slower" if first.measured_speedup < 0.98 else "unchanged"
-    rels = [e.relative for e in t.errors if e.relative is not None]
+    verdict = R.verdict_of(first.measured_speedup if first is not None else None)
     dev = su.dev
     return R.BenchReport(
         tool_version=__version__,
@@ -208,12 +206,7 @@ def _report(target: Target, su: _Setup, opts: BenchOptions, t_start: float, pl: 
                                runtime=opts.runtime, clock=default_clock(dev.device)[1]),
         options={k: v for k, v in vars(opts).items()},
         capture=_capture_summary(cap, pl),
-        training=R.Training(
-            surrogate=hidden_text(t.hidden), widths=widths, activation=t.activation, dtype=t.dtype,
-            parameters=t.parameters, seed=opts.seed, samples_train=t.n_train, samples_validation=t.n_val,
-            epochs=t.epochs_run, best_epoch=t.best_epoch, stopped_early=t.stopped_early, seconds=t.seconds,
-            validation_loss=t.val_loss, errors=[R.OutputErrorRow(**vars(e)) for e in t.errors],
-            max_relative_error=max(rels) if rels else None, path=str(path)),
+        training=R.training_of(t, widths, opts.seed, path),
         prediction=R.PredictionInfo(status=pred.status, hardware=pred.hardware, dtype=pred.dtype,
                                     t_dispatch=pred.t_dispatch, t_launch=pred.t_launch,
                                     t_in_program=pred.t_in_program if pred.ok else None),

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 from .errors import PhasmError, input_error
 from .folded import write_folded
-from .output import output_error
+from .output import fsync_folder, output_error
 
 #: files a bundle keeps but never reads back (the program's output, the collector's messages): not recorded
 LOGS = ("stdout.txt", "stderr.txt", "stderr.counting.txt", "collector.log")
@@ -187,10 +187,4 @@ def _fsync_tree(folder: Path, files: bool = True) -> None:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_folder(folder)

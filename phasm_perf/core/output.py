@@ -123,7 +123,7 @@ def output_file(path: str | os.PathLike, binary: bool = False) -> Iterator[IO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_folder(real.parent)
+    fsync_folder(real.parent)
 
 
 def write_output(data: str | bytes, path: str | os.PathLike | None) -> None:
@@ -138,7 +138,7 @@ def _umask() -> int:
     return mask
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
     """Make the rename durable (best effort: some file systems refuse to fsync a folder)."""
     try:
         fd = os.open(folder, os.O_RDONLY)

@@ -31,7 +31,7 @@ from .. import report as R
 from ...model.laws import end_to_end
 from ..run import BenchOptions, Progress, Status
 from ..swap import compare_output
-from ..train import TrainOptions, hidden_text, parse_hidden, save, train
+from ..train import TrainOptions, parse_hidden, save, train
 from . import session as S
 from .plan import make_plan
 from .predict import NativePrediction, native_prediction
@@ -243,11 +243,9 @@ def _walls(runs: "_Runs") -> str:
 def _report(target, loc, opts, t_start, cap, plan, keep, constant, trained, path, widths, pred, rows, e2e, notes,
             vreport) -> R.BenchReport:
     t = trained
-    rels = [e.relative for e in t.errors if e.relative is not None]
     errs = [abs(r.error) for r in rows if r.error is not None]
     first = e2e.variants[0] if e2e else None
-    verdict = "not measured" if first is None else ("faster" if first.measured_speedup > 1.02 else
-                                                    "slower" if first.measured_speedup < 0.98 else "unchanged")
+    verdict = R.verdict_of(first.measured_speedup if first is not None else None)
     calls = cap.calls
     t_f = cap.seconds_in_original / max(1, calls)
     return R.BenchReport(
@@ -264,12 +262,7 @@ def _report(target, loc, opts, t_start, cap, plan, keep, constant, trained, path
             output_names=[c.name for c in plan.columns_out], constant_inputs=constant,
             result_kind=loc.fn.returns.name, seconds_per_call=t_f, function_seconds=cap.seconds_in_original,
             program_seconds=cap.seconds, swapped_at="every call (Interceptor.replaceFast)", batch_points={}),
-        training=R.Training(
-            surrogate=hidden_text(t.hidden), widths=widths, activation=t.activation, dtype=t.dtype,
-            parameters=t.parameters, seed=opts.seed, samples_train=t.n_train, samples_validation=t.n_val,
-            epochs=t.epochs_run, best_epoch=t.best_epoch, stopped_early=t.stopped_early, seconds=t.seconds,
-            validation_loss=t.val_loss, errors=[R.OutputErrorRow(**vars(e)) for e in t.errors],
-            max_relative_error=max(rels) if rels else None, path=str(path)),
+        training=R.training_of(t, widths, opts.seed, path),
         prediction=R.PredictionInfo(status=pred.status, hardware=pred.hardware, dtype="fp32",
                                     t_dispatch=pred.dispatch if pred.ok else None, t_launch=0.0,
                                     t_in_program=pred.in_program if pred.ok else None),
