@@ -225,9 +225,9 @@ def test_functions_in_the_users_shared_library_are_candidates_with_counts(tmp_pa
     assert kernel["calls"] == _kernel_calls(bundle)
     # one transport per particle (events x particles from the command line), two field look-ups per step
     steps = int(re.search(r"kSteps = (\d+);", (SHOWER / "event_loop.hpp").read_text()).group(1))
-    # transport (the executable's, inlined into run_events at -O2) is a frame only through perf's inline chains,
-    # which perf resolves with addr2line under a time limit: on a loaded machine the chain can be missing (seen in
-    # 2 of many runs at load 4-18); when it is there, its count is exact
+    # transport (the executable's, inlined into run_events at -O2) is a frame only through perf's inline chains;
+    # on a loaded machine the chain was missing in 2 of many runs (load 4-18; the cause is not pinned down yet:
+    # perf's inline resolution is best effort); when it is there, its count is exact
     if "sim::transport" in by_name:
         assert by_name["sim::transport"]["calls"] == 30 * 150
     assert by_name["phys::FieldMap::operator()"]["calls"] == 30 * 150 * 2 * steps
