@@ -8,7 +8,7 @@ PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip
 STAMP   = $(VENV)/.installed
 # extras installed for development and CI; torch is pinned to the CPU build by constraints/ci.txt
-EXTRAS ?= test,docs,gpu,bench,dist,native,track,search
+EXTRAS ?= test,docs,gpu,bench,dist,native,track,search,jit
 
 .PHONY: setup system-deps examples demo test test-fast test-docs test-docs-slow test-docs-outputs-slow docs-outputs notebooks test-pythons fuzz docs clean
 
