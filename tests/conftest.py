@@ -120,3 +120,14 @@ def mlflow_server(tmp_path_factory):
         except (ProcessLookupError, subprocess.TimeoutExpired):
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture
+def no_leaked_tracking_uri():
+    """``mlflow.set_tracking_uri`` (called by tests to read the stores) also sets $MLFLOW_TRACKING_URI, which later
+    tests' commands would inherit: restored after each test that uses this."""
+    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    yield
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    if saved is not None:
+        os.environ["MLFLOW_TRACKING_URI"] = saved

@@ -34,6 +34,13 @@ def forward_signals(get_proc: Callable[[], subprocess.Popen | None], state: Any)
         except ProcessLookupError:
             pass
 
+    with _handling(handler):
+        yield
+
+
+@contextmanager
+def _handling(handler) -> Iterator[None]:
+    """``handler`` for every stop signal within the block, the previous handlers restored after it."""
     old = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
     try:
         yield
@@ -67,12 +74,8 @@ def abort_on_signals() -> Iterator[None]:
     def handler(signum, frame):  # noqa: ARG001
         raise Stopped(signum)
 
-    old = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
-    try:
+    with _handling(handler):
         yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
 
 
 def kill(procs: list[subprocess.Popen]) -> None:

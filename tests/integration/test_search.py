@@ -25,15 +25,7 @@ PROG = ["--", EXAMPLES / "particles.py", "--events", "4"]
 
 
 
-@pytest.fixture(autouse=True)
-def _no_leaked_tracking_uri():
-    """``mlflow.set_tracking_uri`` (called here to read the stores) also sets $MLFLOW_TRACKING_URI, which later
-    tests' commands would inherit: restored after each test."""
-    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
-    yield
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
-    if saved is not None:
-        os.environ["MLFLOW_TRACKING_URI"] = saved
+pytestmark = pytest.mark.usefixtures("no_leaked_tracking_uri")
 
 def _search(tmp_path, *extra, out="out", timeout=600):
     proc = run_cli("search", "--function", "particles:boris_push", *SMALL, *extra, "--out", tmp_path / out, *PROG,

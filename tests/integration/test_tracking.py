@@ -6,7 +6,6 @@ store with MLflow's own client, and the logged surrogate is loaded with ``mlflow
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -22,15 +21,7 @@ PROG = [EXAMPLES / "particles.py", "--events", "4"]
 
 
 
-@pytest.fixture(autouse=True)
-def _no_leaked_tracking_uri():
-    """``mlflow.set_tracking_uri`` (called here to read the stores) also sets $MLFLOW_TRACKING_URI, which later
-    tests' commands would inherit: restored after each test."""
-    saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
-    yield
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
-    if saved is not None:
-        os.environ["MLFLOW_TRACKING_URI"] = saved
+pytestmark = pytest.mark.usefixtures("no_leaked_tracking_uri")
 
 def _bench(tmp_path, *extra, out=None):
     out = out or tmp_path / "out"
