@@ -135,8 +135,11 @@ def test_interrupted_profile_keeps_bundle(tmp_path, programs, sig):
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    # the program's own KeyboardInterrupt traceback is its output; phasm-perf itself prints one line
-    assert "phasm_perf" not in err and "phasm-perf: error: profiling was interrupted" in err
+    # the program's own KeyboardInterrupt traceback is its output (on Python < 3.12 the signal may land inside the
+    # counting hook that runs in the program, collect/_sitehook); phasm-perf itself prints one line, no traceback
+    own_frames = [line for line in err.splitlines() if "phasm_perf" in line and "_sitehook" not in line]
+    assert not own_frames, err
+    assert "phasm-perf: error: profiling was interrupted" in err.splitlines()[-1]
     meta = json.loads((out / "meta.json").read_text())
     assert meta["status"] == "interrupted" and meta["signal"] == signal.Signals(sig).name
     assert "spin" in (out / "oncpu.folded").read_text()
