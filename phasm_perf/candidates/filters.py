@@ -24,14 +24,13 @@ Two kinds, applied in this order by :func:`phasm_perf.candidates.select`:
 
 from __future__ import annotations
 
-import os
 import re
-import sysconfig
 from collections import Counter
 from typing import Callable, Iterable
 
 import pandas as pd
 
+from ..core.codepaths import make_is_user_code  # the one rule of what is a library (re-exported here)
 from ..core.folded import Stack, split_frame
 from ..calltree.tree import function_key
 
@@ -45,15 +44,6 @@ RUNTIME_NAMES = frozenset({
     "__clone", "_dl_start_user", "_dl_start", "all", "[unknown]",
 })
 _RUNTIME_FILE_RE = re.compile(r"^<frozen |^<string>$|importlib|runpy\.py$|threading\.py$")
-
-
-def _stdlib_prefixes() -> tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    out = {os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib", "purelib", "platlib") if k in paths}
-    return tuple(sorted(out, key=len, reverse=True))
-
-
-_LIB_MARKERS = ("/site-packages/", "/dist-packages/", "/lib/python3", "/lib64/python3")
 
 
 def is_runtime_frame(name: str, file: str | None) -> bool:
@@ -73,29 +63,6 @@ def is_runtime_frame(name: str, file: str | None) -> bool:
     if re.match(r"^(process|thread) \d+|^P\d+$|^T\d", name):
         return True
     return False
-
-
-def make_is_user_code(user_roots: Iterable[str] = (), library_prefixes: Iterable[str] | None = None) -> Callable[[str | None], bool]:
-    """A predicate on a frame's file: is it the user's own code?
-
-    A file under one of ``user_roots`` (the program's folder) is the user's. Otherwise a file in the stdlib,
-    site-packages, a frozen module or with no file at all (native) is library code, and anything else (another
-    project folder of the user's) is user code.
-    """
-    roots = tuple(os.path.realpath(r) + os.sep for r in user_roots)
-    libs = tuple(p + os.sep for p in (library_prefixes if library_prefixes is not None else _stdlib_prefixes()))
-
-    def is_user(file: str | None) -> bool:
-        if not file or file.startswith("<"):
-            return False
-        real = os.path.realpath(file) if os.path.isabs(file) else file
-        if roots and real.startswith(roots):
-            return True
-        if any(m in real for m in _LIB_MARKERS) or (libs and real.startswith(libs)):
-            return False
-        return True
-
-    return is_user
 
 
 # -- stack filters ---------------------------------------------------------------------------------------------

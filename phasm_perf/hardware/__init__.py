@@ -11,8 +11,6 @@ from importlib import metadata
 from typing import Callable
 
 from ..core.errors import PhasmError
-from .measure import MeasureOptions, expected_seconds, measure_and_save
-from .measure.cpu import cpu_info
 from .profile import HardwareProfile, available, dump, load, load_file, local_path, parse_profile
 
 __all__ = ["HardwareProfile", "available", "dump", "load", "load_file", "local_path", "parse_profile", "resolve",
@@ -37,6 +35,8 @@ def same_torch(a: str, b: str) -> bool:
 def stale_reason(profile: HardwareProfile, torch_version: str | None = None, cpu: str | None = None) -> str | None:
     """Why a cached measured profile no longer describes this machine, or ``None``: measured with another torch
     version, on another CPU, or by a phasm-perf without cost tables."""
+    from .measure.cpu import cpu_info  # only where a local profile is checked (start-up time of rank's report)
+
     m = profile.measured or {}
     torch_version = torch_version if torch_version is not None else _torch_version()
     cpu = cpu if cpu is not None else cpu_info()["model"]
@@ -65,6 +65,8 @@ def resolve(name: str, *, measure_if_missing: bool = True,
             why = f"the cached profile cannot be read ({exc})"
         if not why:
             return load(name)
+    from .measure import MeasureOptions, expected_seconds, measure_and_save  # start-up time (rank's report)
+
     # PHASM_PERF_MEASURE_QUICK=1: the quick measurement (tests, CI), a few seconds of noisier figures
     opts = MeasureOptions(quick=os.environ.get("PHASM_PERF_MEASURE_QUICK") == "1")
     if on_status:
