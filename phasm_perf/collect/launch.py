@@ -116,18 +116,20 @@ def _runs(interp: Interpreter, script: Path | None, cwd: str | None) -> bool:
 
 
 def find_interpreter(proc, script: Path | None = None, cwd: str | None = None, poll: float = 0.005,
-                     timeout: float | None = None) -> Interpreter | None:
+                     timeout: float | None = None, module: str | None = None) -> Interpreter | None:
     """Wait for the Python interpreter under ``proc`` (a :class:`subprocess.Popen`) and return it; None when the
-    process tree ends (or ``timeout`` passes) without one."""
+    process tree ends (or ``timeout`` passes) without one. ``script`` (a path) or ``module`` (``-m pkg.mod``): what
+    the program's interpreter runs, taken at once when seen; otherwise the deepest interpreter once it has settled
+    (a launcher may still start another)."""
     t0 = time.monotonic()
     first_seen: dict[int, float] = {}
     while proc.poll() is None:
         now = time.monotonic()
         found = _interpreters(proc.pid)
-        if script is not None:
-            match = [i for i in found if _runs(i, script, cwd)]
-            if match:
-                return max(match, key=lambda i: i.depth)
+        match = [i for i in found if (script is not None and _runs(i, script, cwd))
+                 or (module is not None and script_of(i.cmdline) == module)]
+        if match:
+            return max(match, key=lambda i: i.depth)
         if found:
             deepest = max(found, key=lambda i: i.depth)
             first_seen.setdefault(deepest.pid, now)

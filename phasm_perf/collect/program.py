@@ -33,8 +33,10 @@ class Target:
         """A short name for files about this run: the script's or binary's name (``python prog.py`` -> ``prog``)."""
         if self.program is not None:
             return self.program.stem
-        first = self.argv[1] if self.argv[0].endswith(("python", "python3")) and len(self.argv) > 1 else self.argv[0]
-        return Path(first).stem or "prog"
+        args = self.argv[1:] if self.argv[0].endswith(("python", "python3")) else []
+        if args[:1] == ["-m"] and len(args) > 1:  # python -m pkg.mod -> mod
+            return args[1].rsplit(".", 1)[-1] or "prog"
+        return Path(args[0] if args else self.argv[0]).stem or "prog"
 
 
 def _is_elf(path: Path) -> bool:

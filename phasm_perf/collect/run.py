@@ -31,7 +31,7 @@ from .collectors import make_collector
 from .counts import count_calls
 from .native_counts import count_native_calls
 from .host import host_info
-from .launch import describe, find_interpreter
+from .launch import describe, find_interpreter, script_of
 from .program import Target
 from .signals import Stopped, abort_on_signals, forward_signals, kill, signals_held
 from .extras import RunExtras, pick_collector
@@ -197,7 +197,9 @@ def _attach(target: Target, options: ProfileOptions, collector, proc: subprocess
     None: no interpreter ever ran (the program ended first)."""
     pid = proc.pid
     if target.kind == "python":
-        interp = find_interpreter(proc, target.program, options.cwd)
+        runs = script_of(target.argv)
+        interp = find_interpreter(proc, target.program, options.cwd,
+                                  module=runs if runs and runs.startswith("-m ") else None)
         if interp is None:
             state.notes.append(f"no Python interpreter appeared under {target.argv[0]!r} before it ended: nothing "
                                "was sampled")

@@ -103,6 +103,25 @@ def test_shebang_script_and_command_after_dashes(tmp_path, programs):
     assert json.loads((tmp_path / "b" / "meta.json").read_text())["status"] == "complete"
 
 
+def test_a_short_module_run_with_python_m_is_sampled_from_its_start(tmp_path):
+    """`rank -- python -m pkg.mod`: the interpreter runs the module itself, so it is sampled at once (it once waited
+    for a launcher's child to appear, and a half-second module ended first: "no sample landed in its own code")."""
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "work.py").write_text(
+        "import time\n\n\ndef crunch():\n    t = time.perf_counter()\n    n = 0\n"
+        "    while time.perf_counter() - t < 0.4:\n        n += 1\n    return n\n\n\n"
+        "if __name__ == '__main__':\n    crunch()\n")
+    proc = run_cli("rank", "--format", "json", "--no-counts", "--", sys.executable, "-m", "pkg.work", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["candidates"][0]["function"] == "crunch", report["candidates"]
+    assert report["candidates"][0]["share"] > 0.5
+    bundles = list((tmp_path / "phasm-out").iterdir())
+    assert [b.name.split("-")[0] for b in bundles] == ["work"]   # named after the module, not "-m"
+
+
 def test_failed_program_keeps_bundle(tmp_path, programs):
     out = tmp_path / "b"
     proc = run_cli("rank", "--bundle", out, programs / "fail.py")
