@@ -41,11 +41,12 @@ class CountingHook:
     user's own code (``user_roots``: the program's folder), in the run that is sampled."""
 
     def __init__(self, functions: Iterable[tuple[str, str, str]] | None = None,
-                 user_roots: Iterable[str] = (), capture: int = CAPTURE_CALLS) -> None:
+                 user_roots: Iterable[str] = (), capture: int = CAPTURE_CALLS, sampled_run: bool = False) -> None:
         self.functions = list(functions) if functions is not None else None
         self.tmp = tempfile.TemporaryDirectory(prefix="phasm-count-")
+        # sampled_run: the run is also sampled, so the hook counts only where that is nearly free (else: deferred)
         spec: dict = {"out_dir": self.tmp.name, "capture": capture, "user_roots": list(user_roots),
-                      "exclude": [str(HOOK_DIR), str(PACKAGE_DIR)]}
+                      "exclude": [str(HOOK_DIR), str(PACKAGE_DIR)], "sampled": sampled_run}
         if self.functions is not None:
             spec["targets"] = [[f, q] for _, f, q in self.functions]
         self.spec = Path(self.tmp.name) / "spec.json"
@@ -57,15 +58,16 @@ class CountingHook:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HOOK_DIR), env.get("PYTHONPATH", "")) if p)
         return env
 
-    def read(self, returncode: int, what: str = "the counting pass") -> CountsInfo:
-        """The counts the run's processes wrote, keyed like the call tree (``qualname (file)``)."""
+    def read(self, returncode: int, what: str = "the counting pass") -> CountsInfo | None:
+        """The counts the run's processes wrote, keyed like the call tree (``qualname (file)``); ``None`` when the
+        hook deferred counting to a second run (it would have slowed the sampled run: Python < 3.11)."""
         try:
             return _read_counts(Path(self.tmp.name), returncode, what, self.functions)
         finally:
             self.tmp.cleanup()
 
 
-def _read_counts(folder: Path, returncode: int, what: str, functions) -> CountsInfo:
+def _read_counts(folder: Path, returncode: int, what: str, functions) -> CountsInfo | None:
     from ..core.bundle import CallCount, CountsInfo  # after the run (start-up time)
 
     files = sorted(folder.glob("counts-*.json"))
@@ -74,8 +76,12 @@ def _read_counts(folder: Path, returncode: int, what: str, functions) -> CountsI
                                  "hook did not load; a launcher that replaces PYTHONPATH keeps it out)")
     totals: dict[tuple[str, str], list] = {}
     methods, errors, skipped = set(), [], 0
+    deferred = 0
     for f in files:
         data = json.loads(f.read_text(encoding="utf-8"))
+        if "deferred" in data:
+            deferred += 1
+            continue
         if "error" in data:
             errors.append(data["error"])
             continue
@@ -86,6 +92,8 @@ def _read_counts(folder: Path, returncode: int, what: str, functions) -> CountsI
             slot[0] += int(row["calls"])
             for i, name in enumerate(("inputs", "outputs", "inputs_numpy", "outputs_numpy"), 2):
                 slot[i] += row.get(name, [])
+    if deferred and not totals and not errors:
+        return None
     if errors and not totals:
         return CountsInfo(status=f"unavailable (the counting hook failed: {errors[0][:200]})")
     if returncode != 0:  # a run that did not exit 0 may have stopped half-way: its counts may be partial

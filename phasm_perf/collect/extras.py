@@ -61,7 +61,7 @@ class RunExtras:
         self.hook = None
         if options.counts and target.kind == "python" and not collector.launches:
             roots = [str(target.program.parent)] if target.program else []
-            self.hook = CountingHook(None, roots)
+            self.hook = CountingHook(None, roots, sampled_run=True)
         self.in_run_counts: CountsInfo | None = None
         if self.torch and target.kind != "python":
             raise PhasmError("--torch-profiler records PyTorch operators of a Python program; "
