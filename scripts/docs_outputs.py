@@ -63,6 +63,15 @@ OUTPUTS: dict[str, Output] = {
                             "--batch 1,64,128,4096,65536"),
     "compiled-rank": Output("playbook/profiling-compiled-code.md",
                             "phasm-perf rank --event-loop sim::run_events examples/shower/shower 100 200 2"),
+    "cpp-case-rank": Output("playbook/case-study-cpp.md",
+                            "phasm-perf rank --bundle shower.phasm examples/shower/shower 100 200 2"),
+    "cpp-case-vars": Output("playbook/case-study-cpp.md",
+                            "phasm-perf vars --function 'phys::shower::GammaProfile<double>::deposit' "
+                            "-- examples/shower/shower 2 20 0"),
+    "cpp-case-rank-epyc": Output("playbook/case-study-cpp.md",
+                                 "phasm-perf rank --bundle shower.phasm examples/shower/shower 100 200 2 >/dev/null "
+                                 "2>&1 && phasm-perf rank shower.phasm --hardware epyc-7763 --surrogate mlp:64x64 "
+                                 "--inputs 2 --outputs 48 --independent 800"),
     "gpu-torch-rank": Output("playbook/gpu-and-pytorch.md",
                              "phasm-perf hw measure --quick -o local.yaml >/dev/null 2>&1 && "
                              "phasm-perf rank --torch-profiler --bundle torch-run --hardware local.yaml "

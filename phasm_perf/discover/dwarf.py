@@ -135,7 +135,9 @@ def read_binary(path: str | Path) -> BinaryInfo:
 
 def find_function(info: BinaryInfo, spec: str) -> Function:
     """The function named ``spec``: a qualified name (``ns::Class::method``) or a unique tail of one."""
-    spec = spec.strip().removesuffix("()")
+    spec = spec.strip()
+    if spec.endswith("()") and not spec.endswith("::operator()") and spec != "operator()":
+        spec = spec[:-2]        # `f()` names f; `Class::operator()` is the call operator's own name
     found = info.functions.get(spec)
     if not found:
         tails = [q for q in info.functions if q.endswith("::" + spec)]

@@ -67,6 +67,15 @@ def device_of(profile: HardwareProfile, dtype: str = "fp32", runtime: str = DEFA
     return profile.device(_vocabulary(parse_dtype, dtype), _vocabulary(parse_runtime, runtime))
 
 
+def _device(profile: HardwareProfile, dtype: str, runtime: str, numbers: int) -> Device:
+    """``device_of``, except that the native runtime of a profile that measured it (``hw measure`` with Frida and
+    g++) is its own: the C++ forward's fit and the in-program call, for a surrogate of ``numbers`` inputs and
+    outputs."""
+    if runtime == "native" and profile.native:
+        return profile.native_device(numbers, _vocabulary(parse_dtype, dtype))
+    return device_of(profile, dtype, runtime)
+
+
 def default_batches(calls: int | None = None, upto: int = MAX_BATCH, independent: int | None = None) -> list[int]:
     """Powers of two up to ``upto``, no further than ``calls`` (a batch larger than the calls in the run cannot be
     filled) nor than ``independent`` (the calls the program can put in one batch), which is itself added when it
@@ -88,7 +97,7 @@ def predict_sweep(hardware: str | HardwareProfile, inputs: int, outputs: int, hi
     :class:`~phasm_perf.model.surrogate.BatchPrediction` has ``seconds_per_batch``, ``seconds_per_call``,
     ``bound``, ``utilisation`` and the terms behind them.
     """
-    device = device_of(profile_of(hardware), dtype, runtime)
+    device = _device(profile_of(hardware), dtype, runtime, inputs + outputs)
     return sweep(mlp_of(inputs, outputs, hidden), list(batches) if batches else default_batches(), device,
                  activation=activation)
 
@@ -145,10 +154,7 @@ def predict_function(T: float, T_f: float, n: int, share: float, profile: Hardwa
         raise ValueError("a per-call prediction needs the function's exact call count")
     t_f = T_f / n
     mlp = mlp_of(inputs, outputs, hidden)
-    if (native or runtime == "native") and profile.native:
-        device = profile.native_device(inputs + outputs, dtype)
-    else:
-        device = device_of(profile, dtype, runtime)
+    device = _device(profile, dtype, "native" if native and profile.native else runtime, inputs + outputs)
     bs = [b for b in batches if not independent or b <= independent] if batches else None
     preds = sweep(mlp, bs or default_batches(n, independent=independent), device, numpy_scalars, activation)
     rows = [_row(p, T, T_f, n, t_f, independent) for p in preds]
@@ -202,7 +208,7 @@ def predict_report(hardware: str | HardwareProfile, inputs: int, outputs: int, s
                    activation: str = "relu", on_status: Callable[[str], None] | None = None) -> PredictReport:
     prof = profile_of(hardware, on_status=on_status)
     mlp = mlp_of(inputs, outputs, surrogate)
-    dev = device_of(prof, dtype, runtime)
+    dev = _device(prof, dtype, runtime, inputs + outputs)
     preds = sweep(mlp, list(batches) if batches else default_batches(), dev, activation=activation)
     return PredictReport(hardware=prof.name, hardware_description=prof.description, surrogate=mlp.spec(),
                          dtype=dev.dtype, runtime=dev.runtime, activation=activation, inputs=inputs,

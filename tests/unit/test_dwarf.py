@@ -17,6 +17,7 @@ from phasm_perf.discover.dwarf import CType, Function, Member, Param, find_funct
 HERE = Path(__file__).resolve().parents[1]
 CASES = HERE / "programs" / "native" / "vars_cases.cpp"
 FIELDMAP = HERE.parent / "examples" / "fieldmap"
+SHOWER = HERE.parent / "examples" / "shower"
 
 
 def _build(tmp: Path, name: str, *flags: str) -> Path:
@@ -40,6 +41,14 @@ def fieldmap() -> Path:
     return FIELDMAP / "fieldmap"
 
 
+@pytest.fixture(scope="module")
+def shower() -> Path:
+    if shutil.which("g++") is None or shutil.which("make") is None:
+        pytest.skip("no g++/make")
+    subprocess.run(["make", "-s", "-C", str(SHOWER)], check=True)
+    return SHOWER / "shower"
+
+
 def test_member_function_parameters_and_globals(fieldmap):
     info = read_binary(fieldmap)
     fn = find_function(info, "fmap::FieldMap::lookup")
@@ -58,6 +67,13 @@ def test_member_function_parameters_and_globals(fieldmap):
     assert names["fmap::g_lookups"].type.dtype == "int64"
     assert fn.returns.kind == "void"
     assert find_function(info, "FieldMap::lookup") is not None  # a unique tail of the qualified name
+
+
+def test_the_call_operator_is_found_by_its_name(shower):
+    info = read_binary(shower)
+    for spec in ("phys::FieldMap::operator()", "FieldMap::operator()", "phys::FieldMap::operator()()"):
+        assert find_function(info, spec).qualname == "phys::FieldMap::operator()"
+    assert find_function(info, "sim::transport()").qualname == "sim::transport"     # `f()` still names f
 
 
 def test_close_names_inlined_and_missing_debug_info(cases, tmp_path):

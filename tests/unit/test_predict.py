@@ -165,6 +165,24 @@ def test_predict_report_and_sweep_agree():
         predict_sweep("mi250x", 1, 1, (), "int8")
 
 
+def test_predict_in_the_native_runtime_uses_the_profiles_native_figures():
+    from phasm_perf.hardware.schema import NativeRuntime
+    plain = load("epyc-7763")
+    nat = NativeRuntime(dispatch=2e-7, flops=1e10, call=2e-8, marshal_per_number=1e-10, source="a test")
+    measured = plain.model_copy(update={"native": nat})
+    rep = predict_report(measured, 2, 48, "mlp:64x64", [1], runtime="native")
+    flops = 2 * (2 * 64 + 64 * 64 + 64 * 48)
+    assert rep.runtime == "native" and not rep.notes
+    assert rep.per_batch[0].seconds_per_batch >= 2e-7 + flops / 1e10 * 0.99          # the C++ forward's own fit
+    assert rep.per_batch[0].seconds_per_batch < 5e-6                                  # not PyTorch's dispatch
+    sweep = predict_sweep(measured, 2, 48, (64, 64), "fp32", [1], runtime="native")
+    assert sweep[0].seconds_per_call == rep.per_batch[0].seconds_per_call
+    # a profile without native figures: the eager ones, and a note that says so
+    eager = predict_report(plain, 2, 48, "mlp:64x64", [1], runtime="native")
+    assert eager.notes and "no figures for the native runtime" in eager.notes[0]
+    assert eager.per_batch[0].seconds_per_batch > 5e-6
+
+
 def test_html_report_escapes_names_and_draws_the_roofline():
     evil = "<script>alert('x')</script>"
     rep = attach_predictions(report(candidate(evil, key="k")), {"k": (3, 3)},
