@@ -246,7 +246,29 @@ def function_sums(table: StackTable, frame_fn: np.ndarray, names: list[str]) -> 
 
 def _innermost(offsets: np.ndarray, lengths: np.ndarray, fn: np.ndarray, nfn: int) -> tuple[np.ndarray, np.ndarray]:
     """Positions (into the slice's frames) of the innermost occurrence of each function on each stack, and their
-    stack index: a stable sort of (stack, function) keys, the last of each run."""
+    stack index, ordered by (stack, function): one sort of (stack, function, position) packed into an int64 (the
+    last of each (stack, function) run is the innermost), no argsort and no search for the stacks."""
+    n = len(fn)
+    shift = max(1, n.bit_length())  # a position fits in `shift` bits
+    if (len(lengths) * nfn) >> (62 - shift):  # the packed key would overflow: sort (stack, function) keys
+        return _innermost_stable(offsets, lengths, fn, nfn)
+    key = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    key *= nfn
+    key += fn
+    key <<= shift
+    key |= np.arange(n, dtype=np.int64)
+    key.sort()
+    stack_fn = key >> shift
+    last = np.ones(n, dtype=bool)
+    if n:
+        last[:-1] = stack_fn[1:] != stack_fn[:-1]
+    pos = key[last] & ((1 << shift) - 1)
+    return pos, stack_fn[last] // nfn
+
+
+def _innermost_stable(offsets: np.ndarray, lengths: np.ndarray, fn: np.ndarray,
+                      nfn: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_innermost` for keys too wide to pack: a stable sort of (stack, function) keys, the last of each run."""
     key = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
     key *= nfn
     key += fn
