@@ -276,11 +276,22 @@ def function_sums(table: StackTable, frame_fn: np.ndarray, names: list[str]) -> 
     if dense:
         up = np.flatnonzero(pair_sum)
         pw = pair_sum[up]
+        del pair_sum
     else:
         allp = np.concatenate(pairs) if pairs else np.zeros(0, dtype=np.int64)
+        del pairs
         up, pinv = group(allp)
+        del allp
         pw = np.bincount(pinv, weights=np.concatenate(pair_w) if pair_w else np.zeros(0), minlength=len(up))
-    return FunctionSums(names, incl[: len(names)], excl[: len(names)], np.stack([up // nfn, up % nfn], axis=1), pw)
+    return FunctionSums(names, incl[: len(names)], excl[: len(names)], _split_pairs(up, nfn), pw)
+
+
+def _split_pairs(pairs: np.ndarray, nfn: int) -> np.ndarray:
+    """``caller * nfn + callee`` keys -> an ``(m, 2)`` array, written in place (no temporaries of its size)."""
+    out = np.empty((len(pairs), 2), dtype=np.int64)
+    np.floor_divide(pairs, nfn, out=out[:, 0])
+    np.remainder(pairs, nfn, out=out[:, 1])
+    return out
 
 
 def _innermost(offsets: np.ndarray, lengths: np.ndarray, fn: np.ndarray, nfn: int) -> tuple[np.ndarray, np.ndarray]:
