@@ -16,8 +16,6 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core.folded import codes_of
-
 
 def group(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``numpy.unique(key, return_inverse=True)`` for non-negative integer keys, much faster: a dense count when the
@@ -47,9 +45,6 @@ class StackTable:
 
     @classmethod
     def from_counters(cls, counters: Sequence[Counter]) -> "StackTable":
-        coded = cls._from_codes(counters)
-        if coded is not None:
-            return coded
         keys: list[tuple] = []
         cols: list[int] = []
         vals: list[float] = []
@@ -70,40 +65,6 @@ class StackTable:
         if keys:
             weights[np.arange(len(keys)), np.asarray(cols)] = np.asarray(vals, dtype=np.float64)
         return cls(frames, flat, offsets, weights)
-
-    @classmethod
-    def _from_codes(cls, counters: Sequence[Counter]) -> "StackTable | None":
-        """The table from the frame ids the folded parser left (:func:`~phasm_perf.core.folded.codes_of`), when
-        every Counter with stacks has them and no stack weighs zero: the same table :meth:`from_counters` computes,
-        frames numbered alike (in order of first appearance, Counter after Counter). None: compute it."""
-        index: dict[str, int] = {}
-        flats, lengths, columns = [], [], []
-        for j, c in enumerate(counters):
-            if not c:
-                continue
-            codes = codes_of(c)
-            if codes is None:
-                return None
-            w = np.fromiter(c.values(), dtype=np.float64, count=len(c))
-            if not w.all():
-                return None
-            remap = np.fromiter((index.setdefault(f, len(index)) for f in codes.frames), dtype=np.int32,
-                                count=len(codes.frames))
-            flat = np.frombuffer(codes.ids, dtype=np.int32) if len(codes.ids) else np.zeros(0, dtype=np.int32)
-            flats.append(flat if np.array_equal(remap, np.arange(len(remap))) else remap[flat])
-            lengths.append(np.fromiter(map(len, codes.keys), dtype=np.int64, count=len(codes.keys)))
-            columns.append((j, w))
-        n = sum(len(w) for _, w in columns)
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        if lengths:
-            np.cumsum(np.concatenate(lengths) if len(lengths) > 1 else lengths[0], out=offsets[1:])
-        weights = np.zeros((n, max(1, len(counters))), dtype=np.float64)
-        row = 0
-        for j, w in columns:
-            weights[row:row + len(w), j] = w
-            row += len(w)
-        flat = flats[0] if len(flats) == 1 else np.concatenate(flats) if flats else np.zeros(0, dtype=np.int32)
-        return cls(list(index), flat, offsets, weights)
 
     @property
     def n(self) -> int:

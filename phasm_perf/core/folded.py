@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import codecs
 import io
-import math
-import operator
 import os
 import re
-import weakref
-from array import array
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -79,39 +75,6 @@ class FoldedParse:
         return None
 
 
-@dataclass
-class StackCodes:
-    """A Counter of stacks as the parser read it: every distinct frame numbered in order of first appearance
-    (``frames``), and the frame ids of each stack in the Counter's order, one stack after the other (``ids``, C
-    ints): what :class:`~phasm_perf.calltree.encoded.StackTable` computes from a Counter, computed while reading
-    (no second pass over every frame). Valid while the Counter holds the same stacks in the same order."""
-
-    frames: list[str]
-    ids: array
-    keys: list[Stack]
-
-
-_CODES: dict[int, tuple[weakref.ref, StackCodes]] = {}
-
-
-def remember_codes(stacks: Counter, codes: StackCodes) -> None:
-    """Keep ``codes`` for ``stacks`` as long as that Counter lives (:func:`codes_of`)."""
-    key = id(stacks)
-    _CODES[key] = (weakref.ref(stacks, lambda _, key=key: _CODES.pop(key, None)), codes)
-
-
-def codes_of(stacks: Counter) -> StackCodes | None:
-    """The codes the parser left for this Counter, if it still holds the same stacks in the same order (a changed
-    Counter's codes are stale: None). Its weights are read from the Counter itself."""
-    got = _CODES.get(id(stacks))
-    if got is None or got[0]() is not stacks:
-        return None
-    codes = got[1]
-    if len(stacks) != len(codes.keys) or not all(map(operator.is_, stacks, codes.keys)):
-        return None
-    return codes
-
-
 def _decode(data: bytes) -> str:
     for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
@@ -120,65 +83,44 @@ def _decode(data: bytes) -> str:
 
 
 def parse_folded_lines(lines: Iterable[str]) -> FoldedParse:
-    """Parse folded lines; bad lines are collected with their 1-based numbers, not fatal. The Counter's frame ids
-    are kept for the call tree (:class:`StackCodes`)."""
+    """Parse folded lines; bad lines are collected with their 1-based numbers, not fatal."""
     out = FoldedParse()
-    stacks, bad, top = out.stacks, out.invalid.append, MAX_WEIGHT
+    stacks = out.stacks
     seen: dict[str, str] = {}
     same = seen.setdefault  # one string object per distinct frame: millions of stacks share a few thousand names
     get = stacks.get
-    ids: defaultdict = defaultdict()
-    ids.default_factory = ids.__len__  # a new frame gets the next id (StackCodes), in C
-    number, codes, pending = ids.__getitem__, array("i"), []  # ids gathered in a list, moved to C ints in blocks
-    extend = pending.extend
-    lineno, raw, skipped = 0, "", 0
+    lineno, raw = 0, ""
     for lineno, raw in enumerate(lines, 1):
         line = raw.rstrip("\r\n")
         if not line or line[0] == "#" or line.isspace():
-            skipped += 1
             continue
+        out.lines += 1
         stack, sep, count = line.rpartition(" ")
         if not sep or not stack:
-            bad((lineno, line[:200]))
+            out.invalid.append((lineno, line[:200]))
             continue
         try:
             weight: float = int(count)
         except ValueError:
-            weight = _decimal(count, out)
-        if not 0 <= weight <= top:  # not a number, negative, NaN, infinite, or too large to be a count
-            bad((lineno, line[:200]))
+            try:
+                weight = float(count)
+                out.decimal = True
+            except ValueError:
+                out.invalid.append((lineno, line[:200]))
+                continue
+        if not 0 <= weight <= MAX_WEIGHT:  # negative, NaN, infinite, or too large to be a count
+            out.invalid.append((lineno, line[:200]))
             continue
         parts = stack.split(";")
-        if not all(parts):
+        if "" in parts:
             parts = [f for f in parts if f]
         frames = tuple(map(same, parts, parts))
         if not frames:
-            bad((lineno, line[:200]))
+            out.invalid.append((lineno, line[:200]))
             continue
-        old = get(frames)  # not +=: Counter.__missing__ is Python code, slow per new stack
-        if old is None:
-            stacks[frames] = 0 + weight
-            extend(map(number, frames))
-            if len(pending) > 1 << 20:
-                codes.fromlist(pending)
-                pending.clear()
-        else:
-            stacks[frames] = old + weight
-    out.lines = lineno - skipped
+        stacks[frames] = get(frames, 0) + weight  # not +=: Counter.__missing__ is Python code, slow per new stack
     out.truncated = bool(out.invalid) and not raw.endswith("\n") and out.invalid[-1][0] == lineno
-    codes.fromlist(pending)
-    remember_codes(stacks, StackCodes(list(ids), codes, list(stacks)))
     return out
-
-
-def _decimal(count: str, out: FoldedParse) -> float:
-    """A count that is not an integer: a decimal weight (``out.decimal``), or NaN when it is not a number."""
-    try:
-        weight = float(count)
-    except ValueError:
-        return math.nan
-    out.decimal = True
-    return weight
 
 
 def read_folded(path: str | os.PathLike, missing_ok: bool = False) -> Counter:

@@ -139,29 +139,3 @@ def test_tower_filter_reads_the_largest_other_callee():
     plain = {k: dict(v) for k, v in callees.items()}
     assert largest_callees(callees) == largest_callees(plain) == {"a": 3.5, "b": 2.5}
 
-
-def test_table_from_the_parsers_codes_is_the_table_from_the_counters():
-    """The folded parser numbers the frames while reading; the table built from those codes is the one computed from
-    the Counters (frames, ids, offsets, weights), for one Counter or two, and a changed Counter's codes are not used."""
-    import io
-
-    from phasm_perf.core.folded import codes_of, parse_folded_lines
-
-    rng = np.random.default_rng(5)
-
-    def folded(n: int) -> str:
-        return "".join(";".join(rng.choice(FRAMES, int(rng.integers(1, 8)))) + f" {int(rng.integers(1, 9))}\n"
-                       for _ in range(n))
-
-    on = parse_folded_lines(io.StringIO(folded(300))).stacks
-    off = parse_folded_lines(io.StringIO(folded(100) + "x;;y 2.5\n")).stacks
-    for counters in ([on, off], [off, on], [on, Counter()], [Counter(), off]):
-        coded = StackTable._from_codes(counters)
-        plain = StackTable.from_counters([Counter(dict(c)) for c in counters])  # copies: no codes
-        assert coded is not None and coded.frames == plain.frames
-        for a, b in ((coded.flat, plain.flat), (coded.offsets, plain.offsets), (coded.weights, plain.weights)):
-            assert np.array_equal(a, b)
-    del on[next(iter(on))]
-    assert codes_of(on) is None and StackTable._from_codes([on, off]) is None
-    assert codes_of(parse_folded_lines(io.StringIO("a;b 1\nc 0\n")).stacks) is not None  # a zero weight ...
-    assert StackTable._from_codes([parse_folded_lines(io.StringIO("a;b 1\nc 0\n")).stacks]) is None  # ... computed
