@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import chain
 from typing import Callable, Iterable, Mapping
 
 import pandas as pd
@@ -77,11 +78,18 @@ def restrict_to_event_loop(stacks: Counter, symbol: str | None) -> Counter:
     """Keep only samples under the (outermost) frame named ``symbol``; ``None`` keeps everything."""
     if not symbol:
         return Counter(stacks)
+    loop = matching_frames(stacks, symbol)
     out: Counter = Counter()
     for frames, w in stacks.items():
-        if any(frame_matches(f, symbol) for f in frames):
+        if not loop.isdisjoint(frames):
             out[frames] += w
     return out
+
+
+def matching_frames(stacks: Counter, symbol: str) -> set[str]:
+    """The distinct frames of ``stacks`` that ``symbol`` names (:func:`frame_matches` once per distinct frame, not
+    once per frame of every stack)."""
+    return {f for f in set(chain.from_iterable(stacks)) if frame_matches(f, symbol)}
 
 
 COMPREHENSIONS = frozenset({"<genexpr>", "<listcomp>", "<dictcomp>", "<setcomp>"})
@@ -91,22 +99,15 @@ def fold_comprehensions(stacks: Counter, frames: Iterable[str] | None = None) ->
     """A comprehension's frame is part of the function that holds it: fold it into that function. The same Counter
     comes back when no stack has one (no copy of a million stacks for nothing). ``frames``: every distinct frame of
     the stacks (or more), if known (a call tree's table has them): no pass over every frame to find them."""
-    comprehension: dict[str, bool] = {}
-
-    def is_comprehension(frame: str) -> bool:
-        v = comprehension.get(frame)
-        if v is None:
-            # Python 3.11+ qualifies them: ``run.<locals>.<listcomp>``
-            v = comprehension[frame] = split_frame(frame)[0].rsplit(".", 1)[-1] in COMPREHENSIONS
-        return v
-
-    frames_seen = set(frames) if frames is not None else {f for frames in stacks for f in frames}
-    if not any(is_comprehension(f) for f in frames_seen):
+    seen = set(frames) if frames is not None else set(chain.from_iterable(stacks))
+    # Python 3.11+ qualifies them: ``run.<locals>.<listcomp>``
+    folded = {f for f in seen if split_frame(f)[0].rsplit(".", 1)[-1] in COMPREHENSIONS}
+    if not folded or all(map(folded.isdisjoint, stacks)):
         return stacks
     out: Counter = Counter()
     for frames, w in stacks.items():
-        if any(is_comprehension(f) for f in frames):
-            frames = tuple(f for f in frames if not is_comprehension(f)) or frames
+        if not folded.isdisjoint(frames):
+            frames = tuple(f for f in frames if f not in folded) or frames
         out[frames] += w
     return out
 
@@ -150,13 +151,17 @@ def _exclude(df: pd.DataFrame, mask: pd.Series, reason: str) -> pd.DataFrame:
 
 def drop_event_loop_and_callers(df: pd.DataFrame, stacks: Counter, symbol: str) -> pd.DataFrame:
     """The event loop itself and every frame above it are the program's driver, not candidates."""
+    loop = matching_frames(stacks, symbol)
     above: set[str] = set()
     for frames in stacks:
+        if loop.isdisjoint(frames):
+            continue
         for i, f in enumerate(frames):
-            if frame_matches(f, symbol):
-                above.update(function_key(g) for g in frames[: i + 1])
+            if f in loop:
+                above.update(frames[: i + 1])
                 break
-    return _exclude(df, df["function"].isin(above), "event loop")
+    keys = {function_key(g) for g in above}
+    return _exclude(df, df["function"].isin(keys), "event loop")
 
 
 def drop_whole_run(df: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
@@ -222,5 +227,5 @@ def flag_waiting(df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
 __all__ = [
     "Stack", "attribute_library_leaves", "fold_comprehensions", "drop_event_loop_and_callers", "drop_whole_run",
     "drop_library_functions", "drop_runtime_frames", "drop_tiny", "drop_tower_bases", "flag_waiting", "frame_matches",
-    "is_runtime_frame", "largest_callees", "make_is_user_code", "restrict_to_event_loop",
+    "is_runtime_frame", "largest_callees", "make_is_user_code", "matching_frames", "restrict_to_event_loop",
 ]
