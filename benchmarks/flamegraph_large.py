@@ -1,4 +1,4 @@
-"""Benchmark: a 1,000,000-line folded profile (random stacks 3-30 deep over 2,000 function names, ~226 MB) read into
+"""Benchmark: a 1,000,000-line folded profile (random stacks 3-30 deep over 2,000 function names, 237 MB) read into
 the call tree and written as the interactive HTML flame graph, against FlameGraph's flamegraph.pl on the same file
 in the same run (vendored in benchmarks/vendor/FlameGraph, CDDL). Targets: >= 10x faster, under 1 GB.
 

@@ -237,16 +237,49 @@ def function_sums(table: StackTable, frame_fn: np.ndarray, names: list[str]) -> 
     if dense:
         up = np.flatnonzero(pair_sum)
         pw = pair_sum[up]
+        del pair_sum
     else:
         allp = np.concatenate(pairs) if pairs else np.zeros(0, dtype=np.int64)
+        del pairs
         up, pinv = group(allp)
+        del allp
         pw = np.bincount(pinv, weights=np.concatenate(pair_w) if pair_w else np.zeros(0), minlength=len(up))
-    return FunctionSums(names, incl[: len(names)], excl[: len(names)], np.stack([up // nfn, up % nfn], axis=1), pw)
+    return FunctionSums(names, incl[: len(names)], excl[: len(names)], _split_pairs(up, nfn), pw)
+
+
+def _split_pairs(pairs: np.ndarray, nfn: int) -> np.ndarray:
+    """``caller * nfn + callee`` keys -> an ``(m, 2)`` array, written in place (no temporaries of its size)."""
+    out = np.empty((len(pairs), 2), dtype=np.int64)
+    np.floor_divide(pairs, nfn, out=out[:, 0])
+    np.remainder(pairs, nfn, out=out[:, 1])
+    return out
 
 
 def _innermost(offsets: np.ndarray, lengths: np.ndarray, fn: np.ndarray, nfn: int) -> tuple[np.ndarray, np.ndarray]:
     """Positions (into the slice's frames) of the innermost occurrence of each function on each stack, and their
-    stack index: a stable sort of (stack, function) keys, the last of each run."""
+    stack index, ordered by (stack, function): one sort of (stack, function, position) packed into an int64 (the
+    last of each (stack, function) run is the innermost), no argsort and no search for the stacks."""
+    n = len(fn)
+    shift = max(1, n.bit_length())  # a position fits in `shift` bits
+    if (len(lengths) * nfn) >> (62 - shift):  # the packed key would overflow: sort (stack, function) keys
+        return _innermost_stable(offsets, lengths, fn, nfn)
+    key = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    key *= nfn
+    key += fn
+    key <<= shift
+    key |= np.arange(n, dtype=np.int64)
+    key.sort()
+    stack_fn = key >> shift
+    last = np.ones(n, dtype=bool)
+    if n:
+        last[:-1] = stack_fn[1:] != stack_fn[:-1]
+    pos = key[last] & ((1 << shift) - 1)
+    return pos, stack_fn[last] // nfn
+
+
+def _innermost_stable(offsets: np.ndarray, lengths: np.ndarray, fn: np.ndarray,
+                      nfn: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_innermost` for keys too wide to pack: a stable sort of (stack, function) keys, the last of each run."""
     key = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
     key *= nfn
     key += fn

@@ -57,10 +57,11 @@ def select(tree: CallTree, options: SelectOptions = SelectOptions(),
     total = tree.total_seconds
     is_user = is_user or make_is_user_code(options.user_roots)
     notes: list[str] = []
-    on, off = filters.fold_comprehensions(tree.on_cpu), filters.fold_comprehensions(tree.off_cpu)
+    frames = tree.table.frames  # every distinct frame: the filters need not walk every stack to find them
+    on, off = filters.fold_comprehensions(tree.on_cpu, frames), filters.fold_comprehensions(tree.off_cpu, frames)
     if options.attribute_libraries:
-        on = filters.attribute_library_leaves(on, is_user)
-        off = filters.attribute_library_leaves(off, is_user)
+        on = filters.attribute_library_leaves(on, is_user, frames)
+        off = filters.attribute_library_leaves(off, is_user, frames)
     # the stacks unchanged by the filters: the tree already built serves (its tables are not built twice)
     work = tree if (on is tree.on_cpu and off is tree.off_cpu) else CallTree(on, off, tree.seconds_per_unit)
     loop = _loop(work, options, is_user, calls)

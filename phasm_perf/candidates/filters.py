@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Callable, Iterable
+from itertools import chain
+from typing import Callable, Iterable, Mapping
 
 import pandas as pd
 
@@ -77,62 +78,64 @@ def restrict_to_event_loop(stacks: Counter, symbol: str | None) -> Counter:
     """Keep only samples under the (outermost) frame named ``symbol``; ``None`` keeps everything."""
     if not symbol:
         return Counter(stacks)
+    loop = matching_frames(stacks, symbol)
     out: Counter = Counter()
     for frames, w in stacks.items():
-        if any(frame_matches(f, symbol) for f in frames):
+        if not loop.isdisjoint(frames):
             out[frames] += w
     return out
+
+
+def matching_frames(stacks: Counter, symbol: str) -> set[str]:
+    """The distinct frames of ``stacks`` that ``symbol`` names (:func:`frame_matches` once per distinct frame, not
+    once per frame of every stack)."""
+    return {f for f in set(chain.from_iterable(stacks)) if frame_matches(f, symbol)}
 
 
 COMPREHENSIONS = frozenset({"<genexpr>", "<listcomp>", "<dictcomp>", "<setcomp>"})
 
 
-def fold_comprehensions(stacks: Counter) -> Counter:
+def fold_comprehensions(stacks: Counter, frames: Iterable[str] | None = None) -> Counter:
     """A comprehension's frame is part of the function that holds it: fold it into that function. The same Counter
-    comes back when no stack has one (no copy of a million stacks for nothing)."""
-    comprehension: dict[str, bool] = {}
-
-    def is_comprehension(frame: str) -> bool:
-        v = comprehension.get(frame)
-        if v is None:
-            # Python 3.11+ qualifies them: ``run.<locals>.<listcomp>``
-            v = comprehension[frame] = split_frame(frame)[0].rsplit(".", 1)[-1] in COMPREHENSIONS
-        return v
-
-    frames_seen = {f for frames in stacks for f in frames}
-    if not any(is_comprehension(f) for f in frames_seen):
+    comes back when no stack has one (no copy of a million stacks for nothing). ``frames``: every distinct frame of
+    the stacks (or more), if known (a call tree's table has them): no pass over every frame to find them."""
+    seen = set(frames) if frames is not None else set(chain.from_iterable(stacks))
+    # Python 3.11+ qualifies them: ``run.<locals>.<listcomp>``
+    folded = {f for f in seen if split_frame(f)[0].rsplit(".", 1)[-1] in COMPREHENSIONS}
+    if not folded or all(map(folded.isdisjoint, stacks)):
         return stacks
     out: Counter = Counter()
     for frames, w in stacks.items():
-        if any(is_comprehension(f) for f in frames):
-            frames = tuple(f for f in frames if not is_comprehension(f)) or frames
+        if not folded.isdisjoint(frames):
+            frames = tuple(f for f in frames if f not in folded) or frames
         out[frames] += w
     return out
 
 
-def attribute_library_leaves(stacks: Counter, is_user: Callable[[str | None], bool]) -> Counter:
+def attribute_library_leaves(stacks: Counter, is_user: Callable[[str | None], bool],
+                             frames: Iterable[str] | None = None) -> Counter:
     """Strip library frames at the leaf end so their time becomes the nearest user frame's exclusive time.
 
-    Stacks with no user frame at all are left as they are (there is nobody to give the time to).
+    Stacks with no user frame at all are left as they are (there is nobody to give the time to). The same Counter
+    comes back when no stack changes: a stack changes only when its leaf is a library frame and it holds a user
+    frame (``frames``: every distinct frame of the stacks, or more, if known).
     """
+    seen = set(frames) if frames is not None else {f for s in stacks for f in s}
+    library = {f for f in seen if not is_user(split_frame(f)[1])}
+    if len(library) == len(seen) or not any(s and s[-1] in library and not library.issuperset(s) for s in stacks):
+        return stacks  # nothing stripped: the same Counter (its call tree can be reused)
     out: Counter = Counter()
-    cache: dict[str, bool] = {}
-
-    def user(frame: str) -> bool:
-        v = cache.get(frame)
-        if v is None:
-            v = cache[frame] = is_user(split_frame(frame)[1])
-        return v
-
-    changed = False
-    for frames, w in stacks.items():
-        end = len(frames)
-        while end > 0 and not user(frames[end - 1]):
-            end -= 1
-        kept = frames[:end] if 0 < end < len(frames) else frames
-        changed = changed or kept is not frames
-        out[kept] += w
-    return out if changed else stacks  # nothing stripped: the same Counter (its call tree can be reused)
+    get = out.get
+    for frames_, w in stacks.items():
+        kept = frames_
+        if frames_ and frames_[-1] in library:
+            end = len(frames_) - 1
+            while end > 0 and frames_[end - 1] in library:
+                end -= 1
+            if end > 0:
+                kept = frames_[:end]
+        out[kept] = get(kept, 0) + w
+    return out
 
 
 # -- table filters ---------------------------------------------------------------------------------------------
@@ -148,13 +151,17 @@ def _exclude(df: pd.DataFrame, mask: pd.Series, reason: str) -> pd.DataFrame:
 
 def drop_event_loop_and_callers(df: pd.DataFrame, stacks: Counter, symbol: str) -> pd.DataFrame:
     """The event loop itself and every frame above it are the program's driver, not candidates."""
+    loop = matching_frames(stacks, symbol)
     above: set[str] = set()
     for frames in stacks:
+        if loop.isdisjoint(frames):
+            continue
         for i, f in enumerate(frames):
-            if frame_matches(f, symbol):
-                above.update(function_key(g) for g in frames[: i + 1])
+            if f in loop:
+                above.update(frames[: i + 1])
                 break
-    return _exclude(df, df["function"].isin(above), "event loop")
+    keys = {function_key(g) for g in above}
+    return _exclude(df, df["function"].isin(keys), "event loop")
 
 
 def drop_whole_run(df: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
@@ -179,13 +186,28 @@ def drop_tiny(df: pd.DataFrame, total_seconds: float, min_fraction: float = 0.02
     return _exclude(df, df["incl"] / total_seconds < min_fraction, "tiny")
 
 
-def drop_tower_bases(df: pd.DataFrame, callees: dict[str, dict[str, float]], threshold: float = 0.95) -> pd.DataFrame:
+def largest_callees(callees: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Per caller, the time of its largest direct callee other than itself (callers that call only themselves are
+    left out). A call tree's :class:`~phasm_perf.calltree.tree.Callees` computes it in numpy."""
+    fast = getattr(callees, "largest_others", None)
+    if fast is not None:
+        return fast()
+    out = {}
+    for key, kids in callees.items():
+        others = [t for k, t in kids.items() if k != key]
+        if others:
+            out[key] = max(others)
+    return out
+
+
+def drop_tower_bases(df: pd.DataFrame, callees: Mapping[str, Mapping[str, float]],
+                     threshold: float = 0.95) -> pd.DataFrame:
     """A function whose single direct callee holds >= ``threshold`` of its inclusive time is a tower base."""
+    largest = largest_callees(callees)
+
     def is_base(key: str, incl: float) -> bool:
-        kids = callees.get(key)
-        if not kids or incl <= 0:
-            return False
-        return max(t for k, t in kids.items() if k != key) / incl >= threshold if any(k != key for k in kids) else False
+        top = largest.get(key)
+        return top is not None and incl > 0 and top / incl >= threshold
 
     mask = pd.Series([is_base(k, t) for k, t in zip(df["function"], df["incl"])], index=df.index, dtype=bool)
     return _exclude(df, mask, "tower")
@@ -205,5 +227,5 @@ def flag_waiting(df: pd.DataFrame, threshold: float = 0.5) -> pd.DataFrame:
 __all__ = [
     "Stack", "attribute_library_leaves", "fold_comprehensions", "drop_event_loop_and_callers", "drop_whole_run",
     "drop_library_functions", "drop_runtime_frames", "drop_tiny", "drop_tower_bases", "flag_waiting", "frame_matches",
-    "is_runtime_frame", "make_is_user_code", "restrict_to_event_loop",
+    "is_runtime_frame", "largest_callees", "make_is_user_code", "matching_frames", "restrict_to_event_loop",
 ]

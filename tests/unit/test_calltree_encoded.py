@@ -113,3 +113,29 @@ def test_sums_in_small_slices_match_the_reference(monkeypatch, n_functions):
     for k in incl:
         assert df.loc[k, "on_incl"] == incl[k][0] and df.loc[k, "on_excl"] == excl[k][0]
     assert {k: dict(v) for k, v in tree.callees.items()} == {k: dict(v) for k, v in callees.items()}
+
+
+def test_innermost_packed_sort_is_the_stable_sort():
+    """The innermost occurrence of each function on each stack: one sort of packed (stack, function, position) keys
+    gives what the stable sort of (stack, function) keys gives, in the same order (empty stacks and recursion in)."""
+    import phasm_perf.calltree.encoded as enc
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        lengths = rng.integers(0, 12, int(rng.integers(0, 300)))
+        nfn = int(rng.integers(1, 20))
+        offsets = np.r_[0, np.cumsum(lengths)].astype(np.int64)
+        fn = rng.integers(0, nfn, int(offsets[-1])).astype(np.int32)
+        packed, stable = enc._innermost(offsets, lengths, fn, nfn), enc._innermost_stable(offsets, lengths, fn, nfn)
+        assert np.array_equal(packed[0], stable[0]) and np.array_equal(packed[1], stable[1])
+
+
+def test_tower_filter_reads_the_largest_other_callee():
+    """``Callees.largest_others`` (numpy) is what the tower filter would take from each caller's dict."""
+    from phasm_perf.candidates.filters import largest_callees
+
+    on = Counter({("a", "b", "c"): 5, ("a", "c"): 7, ("a", "a", "b"): 2, ("b", "b"): 3, ("c",): 1})
+    callees = CallTree(on, Counter(), 0.5).callees
+    plain = {k: dict(v) for k, v in callees.items()}
+    assert largest_callees(callees) == largest_callees(plain) == {"a": 3.5, "b": 2.5}
+

@@ -114,3 +114,18 @@ def test_pipeline_orders_by_on_cpu_and_keeps_reasons():
     assert push["on_excl"] == pytest.approx(60)  # numpy's time attributed to push
     assert sel.total_seconds == pytest.approx(100)
     assert isinstance(sel.table, pd.DataFrame)
+
+
+def test_stack_filters_with_the_distinct_frames_given():
+    """Given the call tree's distinct frames, the stack filters give what they give without them, and the same
+    Counter back (no copy) when no stack changes: no user frame, or no library leaf under a user frame."""
+    gen = make_frame("<genexpr>", f"{USER}/run.py", 10)
+    on = Counter({(MOD, PUSH, NP): 3, (MOD, PUSH): 1, (NP,): 2, (MOD, gen, PUSH): 4})
+    frames = CallTree(on).table.frames
+    assert filters.attribute_library_leaves(on, is_user, frames) == filters.attribute_library_leaves(on, is_user)
+    assert filters.fold_comprehensions(on, frames) == filters.fold_comprehensions(on)
+    libs = Counter({(NP, SLEEP): 2, (SLEEP,): 1})
+    assert filters.attribute_library_leaves(libs, is_user, CallTree(libs).table.frames) is libs
+    users = Counter({(MOD, PUSH): 2, (NP, MOD): 1})  # every leaf is the user's
+    assert filters.attribute_library_leaves(users, is_user) is users
+    assert filters.fold_comprehensions(users, CallTree(users).table.frames) is users

@@ -368,3 +368,20 @@ def test_a_sampler_that_fails_to_attach_while_the_program_runs_is_started_again(
     with open(tmp_path / "log", "wb") as log:
         sampler, tries = attach_sampler(["/bin/sh", "-c", "exit 3"], ended, log)
     assert tries == 1  # the program is gone: failing is not an attach problem, no retry
+
+
+@pytest.mark.parametrize("bad", [-1, -0.5, float("nan"), float("inf"), "3", None])
+def test_check_weights_finds_a_bad_weight_among_good_ones(bad):
+    """The C-level passes over the weights let no bad one through: it is an error, or dropped with ``force``."""
+    from collections import Counter
+
+    from phasm_perf.calltree.readers.base import Profile, check_weights
+
+    def profile():
+        return Profile(Counter({("a",): 1, ("a", "b"): 2.5, ("c",): bad, ("d",): True}))
+
+    with pytest.raises(PhasmError, match="negative, infinite or non-numeric"):
+        check_weights(profile(), "p.folded")
+    kept = check_weights(profile(), "p.folded", force=True)
+    assert dict(kept.on_cpu) == {("a",): 1, ("a", "b"): 2.5, ("d",): True} and "read with --force" in kept.notes[0]
+    assert check_weights(Profile(Counter({("a",): 1, ("b",): 0.5})), "p.folded").notes == []
