@@ -33,20 +33,22 @@ def cases(tmp_path_factory) -> Path:
     return _build(tmp_path_factory.mktemp("dwarf"), "vars_cases", "-g", "-O2")
 
 
-@pytest.fixture(scope="module")
-def fieldmap() -> Path:
+def _example(folder: Path) -> Path:
+    """The example built by its Makefile (the binary is named after its folder)."""
     if shutil.which("g++") is None or shutil.which("make") is None:
         pytest.skip("no g++/make")
-    subprocess.run(["make", "-s", "-C", str(FIELDMAP)], check=True)
-    return FIELDMAP / "fieldmap"
+    subprocess.run(["make", "-s", "-C", str(folder)], check=True)
+    return folder / folder.name
+
+
+@pytest.fixture(scope="module")
+def fieldmap() -> Path:
+    return _example(FIELDMAP)
 
 
 @pytest.fixture(scope="module")
 def shower() -> Path:
-    if shutil.which("g++") is None or shutil.which("make") is None:
-        pytest.skip("no g++/make")
-    subprocess.run(["make", "-s", "-C", str(SHOWER)], check=True)
-    return SHOWER / "shower"
+    return _example(SHOWER)
 
 
 def test_member_function_parameters_and_globals(fieldmap):
