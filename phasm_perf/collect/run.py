@@ -125,7 +125,7 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
 
             failure = _sampler_failure(samples, ran, collector, writer, state)
             status = "failed" if failure else _status(ran.rc, state)
-            state.notes.extend(([failure] if failure else []) + _sample_notes(samples, collector))
+            state.notes.extend(([failure] if failure else []) + _sample_notes(samples, collector, ran))
             writer.write_stacks("oncpu.folded", samples.on_cpu)
             writer.write_stacks("offcpu.folded", samples.off_cpu)
             raw.unlink(missing_ok=True)
@@ -268,8 +268,13 @@ def _status(rc: int, state: _RunState) -> str:
     return "failed" if rc != 0 else "complete"
 
 
-def _sample_notes(samples: Profile, collector) -> list[str]:
+def _sample_notes(samples: Profile, collector, ran: _Ran) -> list[str]:
     notes = []
+    missed = ran.wall - samples.sampled_seconds
+    if samples.sampled_seconds and missed > max(0.1, 0.05 * ran.wall):
+        notes.append(f"the samples cover {samples.sampled_seconds:.2f} s of the run's {ran.wall:.2f} s: "
+                     f"{collector.name} attaches once the interpreter runs, and the first {missed:.2f} s (start-up, "
+                     "and the program's first moments on a busy machine) are not in the profile")
     if samples.invalid:
         notes.append(f"{samples.invalid} of {samples.samples} samples could not be read and were skipped")
     if not collector.off_cpu:
@@ -307,7 +312,8 @@ def _meta(target: Target, options: ProfileOptions, collector, extra: RunExtras, 
     meta = Meta(
         tool_version=__version__, argv=list(target.argv), cwd=os.path.abspath(options.cwd or os.getcwd()),
         kind=target.kind, program=str(target.program) if target.program else None,
-        start_time=ran.start.isoformat(timespec="seconds"), wall_seconds=round(ran.wall, 6), exit_status=ran.rc,
+        start_time=ran.start.isoformat(timespec="seconds"), wall_seconds=round(ran.wall, 6),
+        sampled_seconds=round(samples.sampled_seconds, 6) or None, exit_status=ran.rc,
         status=status, signal=_signal_name(ran.rc, state),
         collector=CollectorInfo(name=collector.name, version=collector.version, interval_seconds=options.interval,
                                 off_cpu=collector.off_cpu, command=extra.command_shown()),

@@ -83,6 +83,9 @@ class Meta(BaseModel):
     program: str | None = None
     start_time: str
     wall_seconds: float
+    sampled_seconds: float | None = Field(None, description="the span of the run its samples cover (Austin: the "
+                                          "longest sum of one thread's sample intervals); less than wall_seconds by "
+                                          "what the sampler missed while it attached; None: not known")
     exit_status: int | None = Field(description="the program's exit code; negative: killed by that signal")
     status: Status
     partial: bool = Field(False, description="the run was cut short (interrupted, or the program killed by a "

@@ -385,3 +385,20 @@ def test_check_weights_finds_a_bad_weight_among_good_ones(bad):
     kept = check_weights(profile(), "p.folded", force=True)
     assert dict(kept.on_cpu) == {("a",): 1, ("a", "b"): 2.5, ("d",): True} and "read with --force" in kept.notes[0]
     assert check_weights(Profile(Counter({("a",): 1, ("b",): 0.5})), "p.folded").notes == []
+
+
+def test_austin_sampled_seconds_is_the_longest_thread_span_unreadable_samples_included(tmp_path):
+    """What the samples cover, to set beside the run's wall time: a thread's sample intervals add up to the span it
+    was sampled over, whether or not a sample's frames could be read; threads run side by side, so the longest."""
+    from phasm_perf.calltree.readers.austin import parse_austin
+
+    out = tmp_path / "p.austin"
+    out.write_text("# austin: 3.7.0\n# mode: full\n\n"
+                   "P1;T0:1;/a.py:main:3;/a.py:f:7 400000,0,0\n"
+                   "P1;T0:1;/a.py:main:3;/a.py:g:9 500000,1,0\n"
+                   "P1;T0:1;:INVALID: 100000,0,0\n"
+                   "P1;T0:2;/a.py:worker:12 300000,1,0\n")
+    prof = parse_austin(out)
+    assert prof.sampled_seconds == pytest.approx(1.0)   # thread 1: 0.4 + 0.5 + 0.1 (the unreadable sample)
+    assert sum(prof.on_cpu.values()) + sum(prof.off_cpu.values()) == 1_200_000   # the unreadable one is not a stack
+    assert prof.threads == 2

@@ -29,7 +29,7 @@ def parse_austin(path: Path) -> Profile:
     """Austin 3 full-mode output into on-CPU and off-CPU stacks weighted in microseconds of wall time (a file that
     does not exist: no sample)."""
     s = Profile(format="austin", weight_unit="us", seconds_per_unit=1e-6)
-    threads: set[str] = set()
+    threads: dict[str, int] = {}
     if not Path(path).exists():
         return s
     for line in open_text_lines(Path(path)):
@@ -41,12 +41,13 @@ def parse_austin(path: Path) -> Profile:
             s.invalid += 1
             continue
         thread, frames, delta, idle = sample
-        threads.add(thread)
+        threads[thread] = threads.get(thread, 0) + delta
         if frames is None:
             s.invalid += 1
         elif frames:  # () : a thread with no Python frame (starting up or finishing)
             (s.off_cpu if idle else s.on_cpu)[frames] += delta
     s.threads = len(threads)
+    s.sampled_seconds = max(threads.values(), default=0) * s.seconds_per_unit
     return s
 
 

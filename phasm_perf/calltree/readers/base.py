@@ -30,6 +30,9 @@ class Profile:
     #: samples taken (0: not known; then the total weight stands for it), and samples that could not be read
     samples: int = 0
     invalid: int = 0
+    #: the span of the run the samples cover, in seconds (Austin: the longest sum of one thread's sample intervals);
+    #: 0: not known. Less than the run's wall time by what an attaching sampler missed (it starts after the program)
+    sampled_seconds: float = 0.0
 
     def tree(self) -> "CallTree":
         from ..tree import CallTree  # pandas: only when a call tree is built (start-up time, ARCHITECTURE.md)
