@@ -15,6 +15,7 @@ from ..calltree.readers.austin import parse_austin
 from ..calltree.readers.base import Profile
 from ..core.errors import PhasmError
 from .base import Collector, attach_hint, find_tool, tool_version
+from .gate import line_buffered
 
 
 class Austin(Collector):
@@ -35,9 +36,16 @@ class Austin(Collector):
         return v.split()[-1] if v else None
 
     def command(self, pid: int, out: Path) -> list[str]:
+        return [*self._sample(pid), f"--output={out}"]
+
+    def piped_command(self, pid: int) -> list[str] | None:
+        """The samples on standard output, a line at a time (the start gate reads the first as it comes: see
+        :mod:`.gate`); None: no way to line-buffer it here."""
+        return line_buffered(self._sample(pid))
+
+    def _sample(self, pid: int) -> list[str]:
         us = max(int(self.min_interval * 1e6), int(round(self.interval * 1e6)))
-        return [self.exe, "--full", "--children", f"--interval={us}", "--timeout=2s", f"--pid={pid}",
-                f"--output={out}"]
+        return [self.exe, "--full", "--children", f"--interval={us}", "--timeout=2s", f"--pid={pid}"]
 
     def parse(self, out: Path) -> Profile:
         return parse_austin(out)

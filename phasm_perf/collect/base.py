@@ -51,6 +51,11 @@ class Collector:
         its raw output to ``out``."""
         raise NotImplementedError
 
+    def piped_command(self, pid: int) -> list[str] | None:
+        """An attaching sampler's argv writing its samples, line by line, to standard output: what lets the
+        program start only once it is sampled (:mod:`.gate`); None: this collector cannot."""
+        return None
+
     def parse(self, out: Path) -> Profile:
         raise NotImplementedError
 

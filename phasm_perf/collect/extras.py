@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -23,7 +24,9 @@ from ..calltree.readers.base import Profile
 if TYPE_CHECKING:  # the bundle's types (pydantic) are not imported before a program starts (start-up time)
     from ..core.bundle import CountsInfo
 from .counts import CountingHook
+from .gate import StartGate
 from .gpu import GpuSampler
+from .launch import script_of
 from .program import Target
 
 NATIVE_COLLECTORS = ("perf", "callgrind")
@@ -63,6 +66,14 @@ class RunExtras:
             roots = [str(target.program.parent)] if target.program else []
             self.hook = CountingHook(None, roots, sampled_run=True)
         self.in_run_counts: CountsInfo | None = None
+        #: the start gate (an attaching sampler that can say when it takes its first sample): the program waits
+        self.gate: StartGate | None = None
+        self._gate_dir: tempfile.TemporaryDirectory | None = None
+        if target.kind == "python" and not collector.launches and collector.piped_command(0):
+            runs = script_of(target.argv)
+            self._gate_dir = tempfile.TemporaryDirectory(prefix="phasm-gate-")
+            self.gate = StartGate(Path(self._gate_dir.name), runs if runs and runs.startswith("-m ")
+                                  else str(target.program) if target.program else None)
         if self.torch and target.kind != "python":
             raise PhasmError("--torch-profiler records PyTorch operators of a Python program; "
                              f"{target.argv[0]!r} is not one")
@@ -80,11 +91,13 @@ class RunExtras:
         return self.collector.command(prog, raw) if self.launches else prog
 
     def env(self) -> dict[str, str] | None:
-        if not self.torch and self.hook is None:
+        if not self.torch and self.hook is None and self.gate is None:
             return None
         env = dict(os.environ)
         if self.torch:
             env["PHASM_PERF_TORCH_OUT"] = str(self.writer.file("torch_ops.json"))
+        if self.gate is not None:
+            env = self.gate.env(env)
         return self.hook.env(env) if self.hook is not None else env
 
     def command_shown(self) -> list[str]:
@@ -99,6 +112,7 @@ class RunExtras:
         self.gpu.start()
 
     def stopped(self, rc: int | None = None) -> None:
+        self._close_gate()
         self.gpu.stop()
         self.gpu.write(self.writer.tmp)
         self._rc = rc
@@ -106,8 +120,14 @@ class RunExtras:
             self.in_run_counts = self.hook.read(rc if rc is not None else -1, "the profiled run")
             self.hook = None
 
+    def _close_gate(self) -> None:
+        if self.gate is not None:
+            self.gate.open()  # whatever happened, nothing waits on it any more
+            self._gate_dir.cleanup()
+
     def discard(self) -> None:
-        """The run did not happen (or phasm-perf failed): remove what the counting hook left."""
+        """The run did not happen (or phasm-perf failed): remove what the counting hook and the gate left."""
+        self._close_gate()
         if self.hook is not None:
             self.hook.tmp.cleanup()
             self.hook = None
@@ -185,8 +205,9 @@ class RunExtras:
                               + (f"; {100 * cut / total:.1f}% whose caller calls it nowhere lost the stale frames "
                                  "below the caller" if cut else ""))
         if total and hook / total >= 0.001:
-            self.notes.append(f"{100 * hook / total:.1f}% of the sampled time was phasm-perf's counting (the "
-                              "counters in your functions, the first calls sized): dropped, shares are of the rest")
+            self.notes.append(f"{100 * hook / total:.1f}% of the sampled time was phasm-perf's own code in your "
+                              "program (the counters in your functions, the first calls sized, the start gate "
+                              "letting the program go): dropped, shares are of the rest")
 
     def own_counts(self, samples: Profile) -> CountsInfo | None:
         """Exact counts from the sampled run itself (the counting hook, or callgrind's own), keyed like the call

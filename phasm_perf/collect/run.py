@@ -35,6 +35,7 @@ from .launch import describe, find_interpreter, script_of
 from .program import Target
 from .signals import Stopped, abort_on_signals, forward_signals, kill, signals_held
 from .extras import RunExtras, pick_collector
+from .gate import StartGate, start_piped
 
 if TYPE_CHECKING:  # the bundle's types (pydantic): imported once the program runs, not before (start-up time)
     from ..core.bundle import Analysis, Bundle, CountsInfo, Meta
@@ -176,12 +177,14 @@ def _run(target: Target, options: ProfileOptions, collector, extra: RunExtras, w
                 on_started()
             sampler = extra.sampler(proc, raw)
             if sampler is None:
-                sampler = _attach(target, options, collector, proc, raw, coll_err, state)
+                sampler = _attach(target, options, collector, extra, proc, raw, coll_err, state)
             rc = _wait(proc)
             wall = time.perf_counter() - t0
             extra.stopped(rc)
             if sampler is not None and not _stop(sampler):
                 state.notes.append(f"{collector.name} did not stop by itself after the program ended")
+            if sampler is not None and getattr(sampler, "pump", None) is not None:
+                sampler.pump.join(timeout=30)  # the last samples copied before the raw file is read
     finally:
         for f in (out_f, err_f, coll_err):
             if f:
@@ -190,8 +193,8 @@ def _run(target: Target, options: ProfileOptions, collector, extra: RunExtras, w
                 sampler is not None)
 
 
-def _attach(target: Target, options: ProfileOptions, collector, proc: subprocess.Popen, raw: Path, log,
-            state: _RunState) -> subprocess.Popen | None:
+def _attach(target: Target, options: ProfileOptions, collector, extra: RunExtras, proc: subprocess.Popen,
+            raw: Path, log, state: _RunState) -> subprocess.Popen | None:
     """Start the attaching sampler on the program's Python interpreter, which a launcher (a shim, ``env``, ``uv
     run``, ``conda run``, ``mpirun``) may start after an ``exec`` or as a child: wait for it (:mod:`.launch`).
     None: no interpreter ever ran (the program ended first)."""
@@ -211,7 +214,10 @@ def _attach(target: Target, options: ProfileOptions, collector, proc: subprocess
                                f"{', a child of the launcher' if interp.pid != proc.pid else ''}): it was sampled")
     state.attached = pid
     state.attached_what = f"pid {pid}, {describe(pid)}"
-    sampler, tries = attach_sampler(collector.command(pid, raw), proc, log)
+    gate = extra.gate
+    piped = collector.piped_command(pid) if gate is not None else None
+    sampler, tries = attach_sampler(piped or collector.command(pid, raw), proc, log,
+                                    gate=(gate, raw) if piped else None)
     if tries > 1 and sampler.returncode in (None, 0):
         state.notes.append(f"{collector.name} could not attach at first and was started again "
                            f"({tries} tries; its messages are in collector.log)")
@@ -272,9 +278,9 @@ def _sample_notes(samples: Profile, collector, ran: _Ran) -> list[str]:
     notes = []
     missed = ran.wall - samples.sampled_seconds
     if samples.sampled_seconds and missed > max(0.1, 0.05 * ran.wall):
-        notes.append(f"the samples cover {samples.sampled_seconds:.2f} s of the run's {ran.wall:.2f} s: "
-                     f"{collector.name} attaches once the interpreter runs, and the first {missed:.2f} s (start-up, "
-                     "and the program's first moments on a busy machine) are not in the profile")
+        notes.append(f"the samples cover {samples.sampled_seconds:.2f} s of the run's {ran.wall:.2f} s: the first "
+                     f"{missed:.2f} s, before {collector.name} attached, are not in the profile (the interpreter's "
+                     "start-up; the program itself waits for the sampler, unless a launcher started its interpreter)")
     if samples.invalid:
         notes.append(f"{samples.invalid} of {samples.samples} samples could not be read and were skipped")
     if not collector.off_cpu:
@@ -342,22 +348,31 @@ def _allow_sampler() -> None:
         pass
 
 
-def attach_sampler(command: list[str], proc: subprocess.Popen, log, tries: int = 3,
-                   settle: float = 1.0) -> tuple[subprocess.Popen, int]:
+def attach_sampler(command: list[str], proc: subprocess.Popen, log, tries: int = 3, settle: float = 1.0,
+                   gate: tuple[StartGate, Path] | None = None) -> tuple[subprocess.Popen, int]:
     """Start an attaching sampler on ``proc``; ``(sampler, tries used)``.
 
     A sampler that exits with an error within ``settle`` seconds while the program still runs did not attach (an
     attach can land while the program's interpreter is still starting: Austin 3 then says "not a Python process",
     rarely, and the run would go unsampled): it is started again, up to ``tries`` times. Its messages go to
-    ``log`` (all tries, so a failure that persists is explained by them)."""
+    ``log`` (all tries, so a failure that persists is explained by them). With a start ``gate`` (and the raw
+    file), ``command`` writes its samples to standard output: they are copied to the raw file, and the first lets
+    the program go (:mod:`.gate`; the sampler's ``pump`` attribute is the copying thread, to join)."""
     attempt = 1
     while True:
-        sampler = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
+        if gate is not None:
+            sampler = start_piped(command, log)
+            sampler.pump = gate[0].pump(sampler.stdout, gate[1])
+        else:
+            sampler = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                       start_new_session=True)
         deadline = time.monotonic() + settle
         while time.monotonic() < deadline and sampler.poll() is None and proc.poll() is None:
             time.sleep(0.01)
         if sampler.returncode in (None, 0) or proc.poll() is not None or attempt >= tries:
             return sampler, attempt
+        if gate is not None:
+            sampler.pump.join()  # its output is over: the next try writes the raw file afresh
         attempt += 1
         time.sleep(0.05)
 

@@ -48,6 +48,25 @@ def test_on_off_cpu_split_within_five_points(tmp_path, programs, compute, sleep)
                                                                                          truth_s, missed)
 
 
+def test_a_program_that_starts_by_waiting_is_sampled_from_its_first_line(tmp_path):
+    """Austin attaches to an interpreter that waits (the GIL released) only after scanning its memory (1.6 s
+    here): without the start gate a program that starts by waiting lost that phase. Held until the first sample,
+    its wait is all there, and the samples cover the run but the interpreter's start-up."""
+    prog = tmp_path / "waits_first.py"
+    prog.write_text("import time\n"
+                    "def wait_for_input():\n    time.sleep(1.0)\n"
+                    "def compute():\n    t = time.perf_counter() + 0.3\n"
+                    "    while time.perf_counter() < t:\n        pass\n"
+                    "wait_for_input()\ncompute()\n")
+    out = tmp_path / "b"
+    proc = run_cli("profile", "-o", out, "--no-counts", "--", sys.executable, prog)
+    assert proc.returncode == 0, proc.stderr
+    bundle = load_profile(out)
+    waited = sum(w for frames, w in bundle.off_cpu.items() if any(f.startswith("wait_for_input ") for f in frames))
+    assert waited * bundle.meta.seconds_per_unit == pytest.approx(1.0, abs=0.05)
+    assert bundle.meta.wall_seconds - bundle.meta.sampled_seconds < 0.5
+
+
 def test_call_counts_are_exact(tmp_path, programs):
     out = tmp_path / "b"
     proc = run_cli("profile", "-o", out, "--min-fraction", "0.01", programs / "counted.py")

@@ -1,4 +1,6 @@
-"""phasm-perf's call-counting hook, loaded through PYTHONPATH in the profiled run (and in a counting pass).
+"""phasm-perf's call-counting hook, loaded through PYTHONPATH in the profiled run (and in a counting pass), and
+the start gate that holds the profiled program until the sampler has attached (``$PHASM_PERF_GATE``, see
+:mod:`phasm_perf.collect.gate`).
 
 It reads the JSON spec named by ``$PHASM_PERF_COUNT_SPEC`` (``{"out_dir": DIR, "capture": N, "user_roots": [...],
 "exclude": [...]}``, or ``"targets": [[file, qualname], ...]`` to count only those) and hands over to
@@ -10,6 +12,53 @@ counts. Any ``sitecustomize`` the environment already had is loaded after it.
 import json
 import os
 import sys
+
+
+def _gate():
+    """Hold the program, running Python code (so the sampler finds the interpreter at once), until phasm-perf
+    opens the gate; only in the interpreter phasm-perf started for the program (not a launcher's, not a child's)."""
+    raw = os.environ.pop("PHASM_PERF_GATE", None)  # popped: the program's own child processes never wait
+    if not raw:
+        return
+    try:
+        spec = json.loads(raw)
+        if os.getppid() != spec["parent"] or not _runs(spec.get("script")):
+            return
+        import time
+
+        deadline = time.monotonic() + float(spec["seconds"])
+        go = spec["go"]
+        while not os.path.exists(go) and time.monotonic() < deadline:
+            n = 0
+            while n < 20000:  # a fraction of a millisecond holding the GIL between two looks at the file
+                n += 1
+    except Exception:  # never break the user's program: it runs, sampled from wherever the sampler starts
+        return
+
+
+def _runs(script):
+    """This interpreter runs ``script`` (a resolved path, or ``-m MODULE``)."""
+    if not script:
+        return True
+    try:
+        with open("/proc/self/cmdline", "rb") as fh:
+            args = [a.decode("utf-8", "surrogateescape") for a in fh.read().split(b"\0") if a]
+    except OSError:
+        return False
+    i, args = 0, args[1:]  # what the interpreter runs: its first argument after its own options (launch.script_of)
+    while i < len(args):
+        a = args[i]
+        if a == "-m":
+            return script == "-m " + (args[i + 1] if i + 1 < len(args) else "")
+        if a == "-c":
+            return False
+        if a in ("-X", "-W", "--check-hash-based-pycs"):
+            i += 2
+        elif a.startswith("-") and a != "-":
+            i += 1
+        else:
+            return os.path.realpath(a) == script
+    return False
 
 
 def _install():
@@ -42,6 +91,7 @@ def _chain():
 
 
 try:
+    _gate()
     _install()
 finally:
     _chain()
