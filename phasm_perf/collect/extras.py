@@ -69,6 +69,8 @@ class RunExtras:
         #: the start gate (an attaching sampler that can say when it takes its first sample): the program waits
         self.gate: StartGate | None = None
         self._gate_dir: tempfile.TemporaryDirectory | None = None
+        #: the program waited at the gate: the samples cover all of it (only the interpreter's start-up is not)
+        self.held = False
         if target.kind == "python" and not collector.launches and collector.piped_command(0):
             runs = script_of(target.argv)
             self._gate_dir = tempfile.TemporaryDirectory(prefix="phasm-gate-")
@@ -123,6 +125,7 @@ class RunExtras:
     def _close_gate(self) -> None:
         if self.gate is not None:
             self.gate.open()  # whatever happened, nothing waits on it any more
+            self.held = self.held or self.gate.held.exists()
             self._gate_dir.cleanup()
 
     def discard(self) -> None:
@@ -195,6 +198,13 @@ class RunExtras:
         off = repair(samples.off_cpu, str(HOOK_DIR), def_lines)
         samples.on_cpu, samples.off_cpu = on.stacks, off.stacks
         torn, hook = on.torn + off.torn, on.hook + off.hook
+        renamed = on.renamed + off.renamed
+        if total and renamed:
+            worst = ", ".join(f"{right} in {where} read as {read}" for (read, where, right), _ in
+                              (on.names + off.names).most_common(3))
+            self.notes.append(f"{100 * renamed / total:.1f}% of the sampled time had a frame the sampler named "
+                              f"wrongly (its name is not the function at that line of the source: {worst}): "
+                              "renamed from the source")
         if total and torn:
             worst = (on.edges + off.edges).most_common(3)
             edges = ", ".join(f"{_short(caller)} -> {callee}" for (caller, callee), _ in worst)

@@ -36,6 +36,7 @@ class StartGate:
         self.go = Path(folder) / "gate-open"
         self.script = script
         self.opened = threading.Event()
+        self.held = Path(str(self.go) + ".held")  # written by the program when it starts waiting
 
     def env(self, env: dict[str, str]) -> dict[str, str]:
         env = dict(env)

@@ -126,7 +126,7 @@ def profile(target: Target, out: str | os.PathLike, options: ProfileOptions = Pr
 
             failure = _sampler_failure(samples, ran, collector, writer, state)
             status = "failed" if failure else _status(ran.rc, state)
-            state.notes.extend(([failure] if failure else []) + _sample_notes(samples, collector, ran))
+            state.notes.extend(([failure] if failure else []) + _sample_notes(samples, collector, ran, extra.held))
             writer.write_stacks("oncpu.folded", samples.on_cpu)
             writer.write_stacks("offcpu.folded", samples.off_cpu)
             raw.unlink(missing_ok=True)
@@ -274,13 +274,15 @@ def _status(rc: int, state: _RunState) -> str:
     return "failed" if rc != 0 else "complete"
 
 
-def _sample_notes(samples: Profile, collector, ran: _Ran) -> list[str]:
+def _sample_notes(samples: Profile, collector, ran: _Ran, held: bool = False) -> list[str]:
+    """The notes on what was sampled; ``held``: the program waited for the sampler (the start gate), so what the
+    samples miss is the interpreter's start-up, not the program's."""
     notes = []
     missed = ran.wall - samples.sampled_seconds
-    if samples.sampled_seconds and missed > max(0.1, 0.05 * ran.wall):
+    if samples.sampled_seconds and not held and missed > max(0.1, 0.05 * ran.wall):
         notes.append(f"the samples cover {samples.sampled_seconds:.2f} s of the run's {ran.wall:.2f} s: the first "
-                     f"{missed:.2f} s, before {collector.name} attached, are not in the profile (the interpreter's "
-                     "start-up; the program itself waits for the sampler, unless a launcher started its interpreter)")
+                     f"{missed:.2f} s, before {collector.name} attached, are not in the profile (what the program "
+                     "did then is missing: its interpreter was started by a launcher, or by py-spy's attach)")
     if samples.invalid:
         notes.append(f"{samples.invalid} of {samples.samples} samples could not be read and were skipped")
     if not collector.off_cpu:

@@ -21,6 +21,10 @@ any statement and are never judged, nor is anything whose source cannot be read,
 library, site-packages: never a candidate, and the repair's cost was mostly parsing them). A torn sample is repaired by
 dropping the stale frames below the caller: its time becomes the caller's own, at the line it was at.
 
+A frame's function name is checked against the source at its line (:func:`source_name`): Austin can report a
+function under the name of another one whose string lived at the same address before (CPython 3.11 frees a name's
+string once nothing uses it); such a frame is renamed after the function whose body holds the line.
+
 The counting hook's cost is taken out of the stacks: a sample in the hook's own frames (sizing a function's first
 calls, or installing the hook at start-up) and a sample in the counter compiled into a function (the leaf at the
 line of its ``def``, where the counter's instructions are placed and no statement of a body stands, one-line
@@ -55,6 +59,8 @@ class _Module:
     static: frozenset[str]                  # names bound at module level (defs, classes, imports)
     modules: frozenset[str]                 # names bound to imported modules
     functions: list[tuple[int, int, ast.AST]]  # (first line, last line, def) of every function
+    #: (first body line, last line, qualified name) of every function and class, outer scopes first
+    scopes: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 def _own_nodes(stmt: ast.stmt):
@@ -95,7 +101,25 @@ def _module(path: str) -> _Module | None:
                 static.add(bound)
                 if isinstance(node, ast.Import):
                     modules.add(bound)
-    return _Module(statements, frozenset(static), frozenset(modules), functions)
+    return _Module(statements, frozenset(static), frozenset(modules), functions, _scopes(tree))
+
+
+def _scopes(tree: ast.Module) -> list[tuple[int, int, str]]:
+    """Every function's and class's body lines and qualified name (``f.<locals>.g``, ``C.m``), as CPython names
+    their code."""
+    out: list[tuple[int, int, str]] = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and child.body:
+                qual = prefix + child.name
+                out.append((child.body[0].lineno, getattr(child, "end_lineno", None) or child.lineno, qual))
+                visit(child, qual + (".<locals>." if not isinstance(child, ast.ClassDef) else "."))
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return out
 
 
 @lru_cache(maxsize=65536)
@@ -159,6 +183,41 @@ def one_liner(file: str, line: int) -> bool:
     return True
 
 
+@lru_cache(maxsize=65536)
+def source_name(file: str, line: int, name: str) -> str | None:
+    """The name of the function whose body holds ``file:line``, when the sampler gave another (None: the name is
+    right, or cannot be judged: a library's code, a source that cannot be read, a line outside any function's
+    body, a comprehension's, a lambda's or a generator expression's frame).
+
+    Austin keeps the names it has read by the address of their string: in CPython 3.11 a name's string can be
+    freed (``del def_op`` at the end of ``opcode``) and its memory reused for another function's name, which
+    Austin then reports under the old one: ``boris_push`` as ``def_op`` for a whole run (one run in about seven of
+    ``examples/particles.py`` here), and the function is missing from the ranking."""
+    short = name.rsplit(".", 1)[-1]
+    if short.startswith("<") and short != "<module>":
+        return None
+    mod = _module(file) if os.path.isabs(file) and _is_user(file) and os.path.isfile(file) else None
+    if mod is None:
+        return None
+    inner = [(a, qual) for a, b, qual in mod.scopes if a <= line <= b]
+    if not inner:
+        return None
+    qual = max(inner)[1]  # the innermost: the last to start
+    return None if qual.rsplit(".", 1)[-1] == short else qual
+
+
+def _rename(frames: tuple[str, ...]) -> tuple[str, ...]:
+    out = None
+    for i, f in enumerate(frames):
+        name, file, line = split_frame(f)
+        if file and line:
+            right = source_name(file, line, name)
+            if right is not None:
+                out = out or list(frames)
+                out[i] = make_frame(right, file, line)
+    return tuple(out) if out is not None else frames
+
+
 @dataclass
 class Repair:
     stacks: Counter
@@ -166,6 +225,8 @@ class Repair:
     cut: float = 0.0             # of which: cut below the caller (it cannot call the callee anywhere)
     hook: float = 0.0            # weight of the samples dropped as the counting hook's cost
     edges: Counter = field(default_factory=Counter)   # (caller frame, callee name) -> weight, the worst first
+    renamed: float = 0.0         # weight of the samples with a frame the sampler misnamed (renamed from the source)
+    names: Counter = field(default_factory=Counter)   # (name read, file's name, right name) -> weight
 
 
 def repair(stacks: Counter, hook_dir: str | None = None, def_lines: dict[tuple[str, str], int] | None = None) \
@@ -175,10 +236,20 @@ def repair(stacks: Counter, hook_dir: str | None = None, def_lines: dict[tuple[s
     out = Repair(Counter())
     def_lines = def_lines or {}
     for frames, w in stacks.items():
-        kept = frames
-        if hook_dir and any(hook_dir in f for f in frames) or _in_counter(frames[-1], def_lines):
+        if hook_dir and any(hook_dir in f for f in frames):
             out.hook += w
             continue
+        kept = _rename(frames)
+        if _in_counter(kept[-1], def_lines):
+            out.hook += w
+            continue
+        if kept is not frames:
+            out.renamed += w
+            for a, b in zip(frames, kept):
+                if a != b:
+                    read, file, line = split_frame(a)
+                    out.names[(read, os.path.basename(file), split_frame(b)[0])] += w
+                    break
         fixed = _fix(kept)
         if fixed is not kept:
             out.torn += w
@@ -214,4 +285,4 @@ def _fix(frames: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out) if out != list(frames) else frames
 
 
-__all__ = ["Repair", "repair", "cannot_call", "calling_line"]
+__all__ = ["Repair", "repair", "cannot_call", "calling_line", "source_name"]

@@ -35,6 +35,7 @@ def test_the_program_waits_for_the_gate_and_its_children_never_do(tmp_path):
     proc = _start(tmp_path, gate)
     time.sleep(0.6)
     assert proc.poll() is None  # held: running, not yet at its first line
+    assert gate.held.exists()  # and it said so (phasm-perf then knows the samples miss nothing of it)
     opened = time.time()
     gate.open()
     started, env_seen = proc.communicate(timeout=30)[0].split()
@@ -51,7 +52,7 @@ def test_an_interpreter_running_another_script_or_not_started_by_phasm_perf_does
     t0 = time.time()
     proc = _start(tmp_path, gate, [str(other), str(tmp_path / "prog.py")], seconds=20)
     proc.communicate(timeout=30)
-    assert proc.returncode == 0 and time.time() - t0 < 10
+    assert proc.returncode == 0 and time.time() - t0 < 10 and not gate.held.exists()
     # the right script, but not a child of the process that made the gate: it does not wait either
     env = gate.env(dict(os.environ))
     env["PHASM_PERF_GATE"] = json.dumps({**json.loads(env["PHASM_PERF_GATE"]), "parent": 1, "seconds": 20})

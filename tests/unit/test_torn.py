@@ -101,3 +101,40 @@ def test_a_library_source_is_not_judged(tmp_path):
     out = torn.repair(Counter({stack: 3}))
     assert out.stacks == Counter({stack: 3}) and out.torn == 0
     assert torn._module.cache_info().currsize == 0
+
+
+def test_a_frame_the_sampler_misnamed_is_renamed_from_the_source(tmp_path):
+    """Austin reported boris_push as `def_op` (a freed name's string reused) for a whole run: the frames are
+    renamed after the function whose body holds their line; right names, comprehensions, lines outside any body
+    and unreadable sources are left alone."""
+    from collections import Counter
+
+    from phasm_perf.collect.torn import repair, source_name
+
+    src = tmp_path / "prog.py"
+    src.write_text("import math\n"                         # 1
+                   "\n"                                    # 2
+                   "class Kernel:\n"                       # 3
+                   "    scale = 2\n"                       # 4
+                   "    def push(self, x):\n"              # 5
+                   "        return [x * k for k in range(3)]\n"  # 6
+                   "\n"                                    # 7
+                   "def run(n):\n"                         # 8
+                   "    def inner(v):\n"                   # 9
+                   "        return math.sqrt(v)\n"         # 10
+                   "    return sum(inner(i) for i in range(n))\n"  # 11
+                   "run(3)\n")                             # 12
+    f = str(src)
+    assert source_name(f, 6, "def_op") == "Kernel.push"
+    assert source_name(f, 10, "<module>") == "run.<locals>.inner"
+    assert source_name(f, 4, "whatever") == "Kernel"  # a class body's own line
+    assert source_name(f, 6, "Kernel.push") is None and source_name(f, 6, "push") is None  # 3.11 and 3.10 names
+    assert source_name(f, 6, "Kernel.push.<locals>.<listcomp>") is None  # a comprehension: not judged
+    assert source_name(f, 12, "<module>") is None and source_name(f, 8, "run") is None  # outside any body
+    assert source_name(str(tmp_path / "gone.py"), 6, "def_op") is None
+    stacks = Counter({(f"<module> ({f}:12)", f"def_op ({f}:11)", f"<module> ({f}:10)"): 7,
+                      (f"<module> ({f}:12)", f"run ({f}:11)"): 3})
+    out = repair(stacks)
+    assert out.stacks == Counter({(f"<module> ({f}:12)", f"run ({f}:11)", f"run.<locals>.inner ({f}:10)"): 7,
+                                  (f"<module> ({f}:12)", f"run ({f}:11)"): 3})
+    assert out.renamed == 7 and out.names == Counter({("def_op", "prog.py", "run"): 7})

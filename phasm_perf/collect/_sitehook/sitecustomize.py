@@ -28,6 +28,7 @@ def _gate():
 
         deadline = time.monotonic() + float(spec["seconds"])
         go = spec["go"]
+        open(go + ".held", "w").close()  # phasm-perf knows the program waited: it missed nothing of it
         while not os.path.exists(go) and time.monotonic() < deadline:
             n = 0
             while n < 20000:  # a fraction of a millisecond holding the GIL between two looks at the file
