@@ -88,8 +88,10 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
     notes: list[str] = pred.report_notes() if pred.ok else []
     rows = _batch_rows(timings, pred, cap)
     if (uniform := uniform_slowdown(rows)) is not None:
+        why = ("another process on the core?" if uniform > 1 else
+               "it was slowed when the profile was measured? benchmarks/core_speed.py shows whether its speed moves")
         notes.append(f"every batch size measured {uniform:.2f}x the predicted time alike: the machine ran at another "
-                     "speed than when the hardware profile was measured (another process on the core?); the per-batch "
+                     f"speed than when the hardware profile was measured ({why}); the per-batch "
                      "errors say that, not the model's shape: rerun when the machine is quiet")
     e2e = None
     if opts.swap:
