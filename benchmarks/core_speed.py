@@ -27,7 +27,12 @@ def main() -> None:
     ap.add_argument("--pause", type=float, default=2.0)
     ap.add_argument("--cpu", type=int, default=None)
     a = ap.parse_args()
+    if a.windows < 1 or a.calls < 1 or a.pause < 0:
+        ap.error("--windows and --calls must be at least 1, --pause not negative")
     if a.cpu is not None:
+        usable = sorted(os.sched_getaffinity(0))
+        if a.cpu not in usable:
+            ap.error(f"--cpu {a.cpu}: not a CPU this process may run on (usable: {usable})")
         os.sched_setaffinity(0, {a.cpu})
     import torch
 

@@ -88,11 +88,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
     notes: list[str] = pred.report_notes() if pred.ok else []
     rows = _batch_rows(timings, pred, cap)
     if (uniform := uniform_slowdown(rows)) is not None:
-        why = ("another process on the core?" if uniform > 1 else
-               "it was slowed when the profile was measured? benchmarks/core_speed.py shows whether its speed moves")
-        notes.append(f"every batch size measured {uniform:.2f}x the predicted time alike: the machine ran at another "
-                     f"speed than when the hardware profile was measured ({why}); the per-batch "
-                     "errors say that, not the model's shape: rerun when the machine is quiet")
+        notes.append(uniform_speed_note(uniform))
     e2e = None
     if opts.swap:
         e2e = _swap_in(target, su, opts, str(path), cap, timings, pred, status)
@@ -242,6 +238,16 @@ def uniform_slowdown(rows, threshold: float = 0.25, spread: float = 0.15) -> flo
     if abs(mid - 1) <= threshold or (ratios[-1] - ratios[0]) > spread * mid:
         return None
     return mid
+
+
+def uniform_speed_note(ratio: float) -> str:
+    """The note for a :func:`uniform_slowdown` ``ratio``: slower than the profile (another process on the core) or
+    faster (the profile was measured in a slow moment, or the core's speed moves)."""
+    why = ("another process on the core?" if ratio > 1 else
+           "it was slowed when the profile was measured? benchmarks/core_speed.py shows whether its speed moves")
+    return (f"every batch size measured {ratio:.2f}x the predicted time alike: the machine ran at another speed than "
+            f"when the hardware profile was measured ({why}); the per-batch errors say that, not the model's shape: "
+            "rerun when the machine is quiet")
 
 
 def _capture_summary(cap: Capture, pl: Plan) -> R.CaptureSummary:

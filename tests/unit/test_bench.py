@@ -209,6 +209,14 @@ def test_a_uniform_slowdown_of_every_batch_size_is_told_apart_from_the_models_sh
     assert uniform_slowdown(rows([(5, 10), (5.1, 10), (4.9, 10), (5, None)])) == pytest.approx(0.5)
 
 
+def test_the_uniform_speed_note_says_which_way_the_machine_moved():
+    from phasm_perf.bench.run import uniform_speed_note
+
+    slower, faster = uniform_speed_note(1.4), uniform_speed_note(0.68)
+    assert "measured 1.40x the predicted time alike" in slower and "another process on the core" in slower
+    assert "measured 0.68x" in faster and "core_speed.py" in faster and "another process" not in faster
+
+
 def test_output_comparison():
     assert numbers_in("checksum -4.698e+01 mean 1.5 step3 x2 7") == [-46.98, 1.5, 7.0]
     oc = compare_output("a 1.0 b 2.0", "a 1.1 b 2.0")
