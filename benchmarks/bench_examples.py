@@ -4,7 +4,9 @@ Runs the real command on ``examples/particles.py`` (``boris_push``, one call at 
 ``examples/particles_batched.py`` (the same function behind a batch point: batched and one by one) and on
 ``examples/heat.py`` (``source_term``, one call per grid cell), then prints, per example, the per-batch table
 (measured and predicted seconds, error), the end-to-end comparison, the surrogate's validation error, how much the
-program's output moved, and how long the bench run took.
+program's output moved, and how long the bench run took. With a profile that recorded the speed probe (``hw
+measure``), each per-batch row also shows the error of the prediction scaled to the core's speed while bench timed
+(the probe's ratio), and the summary gives both medians per example.
 
     .venv/bin/python benchmarks/bench_examples.py                          # --hardware local
     .venv/bin/python benchmarks/bench_examples.py --hardware FILE --threads 1 --repeats 5 --out /tmp/bench-examples
@@ -68,9 +70,9 @@ def main() -> int:
     b0, t0 = cpu_busy()
     print(f"load average before: {open('/proc/loadavg').read().split()[:3]}"
           + (f"; one core kept busy by pid {busy.pid} (python -c 'while True: pass')" if busy else ""))
-    errors = {}
+    errors, medians = {}, {}
     try:
-        run_examples(args, out, errors)
+        run_examples(args, out, errors, medians)
     finally:
         if busy:
             busy.kill()
@@ -80,10 +82,12 @@ def main() -> int:
           f"{100 * (b1 - b0) / max(t1 - t0, 1):.0f}% of the time meanwhile ({os.cpu_count()} CPUs)")
     print("end-to-end speedup error per example (first variant): "
           + ", ".join(f"{k} {pct(v)}" for k, v in errors.items()))
+    for kind, vals in medians.items():
+        print(f"per-batch median |error| per example, {kind}: " + ", ".join(pct(v).lstrip("+") for v in vals))
     return 0
 
 
-def run_examples(args, out: Path, errors: dict) -> None:
+def run_examples(args, out: Path, errors: dict, medians: dict) -> None:
     for name in args.only or EXAMPLES:
         function, prog = EXAMPLES[name]
         cmd = [sys.executable, "-m", "phasm_perf", "bench", "--function", function, "--hardware", args.hardware,
@@ -105,11 +109,18 @@ def run_examples(args, out: Path, errors: dict) -> None:
               f"{tr['seconds']:.1f} s; validation relative error (MAE / mean |y|) worst output "
               f"{pct(tr['max_relative_error']).lstrip('+')}; device {r['device']['device']}, threads "
               f"{r['device']['threads']}; prediction {r['prediction']['hardware'] or r['prediction']['status']}")
-        print("\n| batch | measured | predicted | error |\n|---:|---:|---:|---:|")
+        print("\n| batch | measured | predicted | error | at the probe's speed |\n|---:|---:|---:|---:|---:|")
         for row in r["per_batch"]:
             print(f"| {row['batch']} | {fmt(row['measured_seconds'])} | {fmt(row['predicted_seconds'])} | "
-                  f"{pct(row['error'])} |")
-        print(f"\nper-batch median |error| {pct(r['per_batch_median_error']).lstrip('+')}")
+                  f"{pct(row['error'])} | {pct(row.get('calibrated_error'))} |")
+        sp = r.get("speed")
+        print(f"\nper-batch median |error| {pct(r['per_batch_median_error']).lstrip('+')}"
+              + (f"; at the core's speed of the moment {pct(r['per_batch_median_calibrated_error']).lstrip('+')} "
+                 f"(speed probe: {sp['seconds'] * 1e6:.1f} us against the profile's {sp['profile_seconds'] * 1e6:.1f} "
+                 f"us, x{sp['ratio']:.2f}; 10-90% {sp['p10'] * 1e6:.1f}-{sp['p90'] * 1e6:.1f} us)" if sp else ""))
+        medians.setdefault("raw", []).append(r["per_batch_median_error"])
+        if sp:
+            medians.setdefault("calibrated", []).append(r["per_batch_median_calibrated_error"])
         print(f"\nbaseline {fmt(e['baseline_seconds'])} (runs {', '.join(fmt(x) for x in e['baseline_runs'])})\n")
         print("| run | batches | with surrogate | in-situ per call | measured speedup | predicted | error | "
               "kernel-composed | output max rel change |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")

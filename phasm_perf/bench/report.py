@@ -114,6 +114,23 @@ class BatchRow(BaseModel):
     bound: str | None
     error: float | None = Field(description="predicted / measured - 1")
     original_seconds_per_call: float = Field(description="t_f, for comparison")
+    measured_at_reference: float | None = Field(None, description=(
+        "the measured time at the profile's reference speed: the median over groups of (group time / the speed "
+        "probe's forward just before it) x speed.profile_seconds; null without a probe in the hardware profile"))
+    calibrated_error: float | None = Field(None, description=(
+        "predicted / measured_at_reference - 1: the model's error with the core's speed of each moment taken out"))
+
+
+class SpeedCheck(BaseModel):
+    """How fast the core ran while bench timed the surrogate, against while the hardware profile was measured: the
+    same reference forward, timed between the groups on both sides (median over groups)."""
+    profile_seconds: float = Field(description="the reference forward in the profile at the core's fast speed (its "
+                                               "10th percentile in hw measure)")
+    seconds: float = Field(description="the reference forward while bench timed the surrogate (median of groups)")
+    p10: float
+    p90: float
+    samples: int
+    ratio: float = Field(description="seconds / profile_seconds: above 1, the core ran slower than the reference")
 
 
 class OutputChangeInfo(BaseModel):
@@ -200,6 +217,9 @@ class BenchReport(BaseModel):
     prediction: PredictionInfo
     per_batch: list[BatchRow]
     per_batch_median_error: float | None = Field(description="median over batches of |predicted/measured - 1|")
+    speed: SpeedCheck | None = Field(None, description="the speed probe (null without one in the profile)")
+    per_batch_median_calibrated_error: float | None = Field(None, description=(
+        "median over batches of |calibrated_error|: the model's error with the machine's moment taken out"))
     end_to_end: EndToEnd | None
     end_to_end_error: float | None = Field(description="|predicted/measured speedup - 1| (as the program calls)")
     sweep: SweepSummary | None = None

@@ -19,6 +19,8 @@ import numpy as np
 from .. import __version__
 from ..collect.program import Target
 from ..discover.python import discover
+from ..hardware.measure.probe import speed_probe
+from ..hardware.measure.timing import speed_summary
 from ..model.laws import batched_seconds, end_to_end
 from . import report as R
 from .capture import CONSTANT_RTOL, Capture, capture, parse_function
@@ -84,10 +86,13 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
 
     pl, cap = _discover_and_capture(target, su.fn, opts, status)
     trained, path, widths = _train_and_save(cap, pl, su, opts, out_dir, status, on_progress)
-    timings, pred = _time_and_predict(path, widths, cap, su, opts, status)
+    timings, pred, probe = _time_and_predict(path, widths, cap, su, opts, status)
     notes: list[str] = pred.report_notes() if pred.ok else []
-    rows = _batch_rows(timings, pred, cap)
-    if (uniform := uniform_slowdown(rows)) is not None:
+    speed = speed_check(su.profile, probe.samples if probe else [])
+    rows = _batch_rows(timings, pred, cap, speed.profile_seconds if speed else None)
+    if speed is not None and abs(speed.ratio - 1) > 0.1:
+        notes.append(speed_note(speed, rows))
+    elif (uniform := uniform_slowdown(rows)) is not None:
         notes.append(uniform_speed_note(uniform))
     e2e = None
     if opts.swap:
@@ -97,7 +102,7 @@ def bench(target: Target, function: str, opts: BenchOptions, out_dir: str | os.P
         notes += [f"{v.name}: {v.calls_original} call(s) answered by the original function (first call before the "
                   "swap, or inputs that did not fit the captured shape)" for v in e2e.variants if v.calls_original]
     notes += _notes(su, opts, pred, pl, cap)
-    return _report(target, su, opts, t_start, pl, cap, trained, path, widths, pred, rows, e2e, notes)
+    return _report(target, su, opts, t_start, pl, cap, trained, path, widths, pred, rows, e2e, notes, speed)
 
 
 def _train_and_save(cap: Capture, pl: Plan, su: _Setup, opts: BenchOptions, out_dir: Path, status: Status,
@@ -122,32 +127,63 @@ def _train_and_save(cap: Capture, pl: Plan, su: _Setup, opts: BenchOptions, out_
 
 
 def _time_and_predict(path: Path, widths: list[int], cap: Capture, su: _Setup, opts: BenchOptions,
-                      status: Status) -> tuple[list, Prediction]:
+                      status: Status) -> tuple[list, Prediction, object]:
     """The saved surrogate timed at every batch size asked for and every one the program forms, and the model's
-    prediction at the same sizes."""
+    prediction at the same sizes; on the CPU with a profile that recorded the speed probe, the probe timed between
+    the groups (returned, with its samples)."""
     swap_batches = sorted(set(cap.batch_sizes) | {1})
     batches = sorted(set(opts.batches) | set(swap_batches))
     status(f"timing the surrogate on {su.dev.device} at {len(batches)} batch sizes")
     module, meta = load(path, su.dev.device)
+    probe = speed_probe() if su.dev.device == "cpu" and getattr(su.profile, "speed_probe", None) else None
     timings = time_forward(runtime_module(module, meta, opts.runtime), widths[0], batches, su.dev.device,
                            repeats=opts.timing_repeats, x_mean=meta["normalisation"]["x_mean"],
-                           x_std=meta["normalisation"]["x_std"], dtype=opts.dtype)
+                           x_std=meta["normalisation"]["x_std"], dtype=opts.dtype, probe=probe)
     pred = predict(su.profile, widths, opts.dtype, batches, numpy_scalars=cap.numpy_scalars, runtime=opts.runtime,
                    activation=opts.activation)
-    return timings, pred
+    return timings, pred, probe
 
 
-def _batch_rows(timings, pred: Prediction, cap: Capture) -> list[R.BatchRow]:
+def _batch_rows(timings, pred: Prediction, cap: Capture, reference: float | None = None) -> list[R.BatchRow]:
     rows: list[R.BatchRow] = []
     for tm in timings:
         p = pred.rows.get(tm.batch) if pred.ok else None
+        at_ref = tm.relative * reference if reference and getattr(tm, "relative", None) else None
         rows.append(R.BatchRow(
             batch=tm.batch, measured_seconds=tm.seconds, measured_p25=tm.p25, measured_p75=tm.p75,
             measured_wall_seconds=tm.wall_seconds,
             measured_seconds_per_call=tm.seconds_per_call, predicted_seconds=p.seconds if p else None,
             predicted_seconds_per_call=p.seconds_per_call if p else None, bound=p.bound if p else None,
-            error=(p.seconds / tm.seconds - 1) if p else None, original_seconds_per_call=cap.seconds_per_call))
+            error=(p.seconds / tm.seconds - 1) if p else None, original_seconds_per_call=cap.seconds_per_call,
+            measured_at_reference=at_ref, calibrated_error=(p.seconds / at_ref - 1) if p and at_ref else None))
     return rows
+
+
+def speed_check(profile, samples: list[float]) -> R.SpeedCheck | None:
+    """The speed probe's verdict: the reference forward's median while bench timed (``samples``) over the profile's
+    reference (its fast speed, the 10th percentile). ``None`` without samples or without a probe in the profile (a
+    data-sheet profile, or one measured before the probe existed)."""
+    ref = getattr(profile, "speed_probe", None)
+    if ref is None or not samples:
+        return None
+    s = speed_summary(samples)
+    return R.SpeedCheck(profile_seconds=ref.p10, seconds=s["seconds"], p10=s["p10"], p90=s["p90"],
+                        samples=s["samples"], ratio=s["seconds"] / ref.p10)
+
+
+def speed_note(speed: R.SpeedCheck, rows: list[R.BatchRow]) -> str:
+    """What the report says when the core ran at another speed than when the profile was measured."""
+    raw = [abs(r.error) for r in rows if r.error is not None]
+    cal = [abs(r.calibrated_error) for r in rows if r.calibrated_error is not None]
+    note = (f"the core ran at {speed.ratio:.2f}x the speed probe's reference time in the hardware profile "
+            f"({'slower' if speed.ratio > 1 else 'faster'}: its reference forward took {speed.seconds * 1e6:.1f} µs "
+            f"against {speed.profile_seconds * 1e6:.1f} µs; {speed.samples} groups, 10-90% "
+            f"{speed.p10 * 1e6:.1f}-{speed.p90 * 1e6:.1f} µs)")
+    if raw and cal:
+        note += (f"; with each timed group taken at the probe's speed just before it, the predictions are within "
+                 f"{statistics.median(cal):.1%} per batch (median), {statistics.median(raw):.1%} against the raw "
+                 "times (calibrated_error in bench.json)")
+    return note
 
 
 def _swap_in(target: Target, su: _Setup, opts: BenchOptions, path: str, cap: Capture, timings, pred: Prediction,
@@ -190,8 +226,9 @@ def _notes(su: _Setup, opts: BenchOptions, pred: Prediction, pl: Plan, cap: Capt
 
 def _report(target: Target, su: _Setup, opts: BenchOptions, t_start: float, pl: Plan, cap: Capture, t, path: Path,
             widths: list[int], pred: Prediction, rows: list[R.BatchRow], e2e: R.EndToEnd | None,
-            notes: list[str]) -> R.BenchReport:
+            notes: list[str], speed: R.SpeedCheck | None = None) -> R.BenchReport:
     errs = [abs(r.error) for r in rows if r.error is not None]
+    cal = [abs(r.calibrated_error) for r in rows if r.calibrated_error is not None]
     first = e2e.variants[0] if e2e is not None else None
     verdict = R.verdict_of(first.measured_speedup if first is not None else None)
     dev = su.dev
@@ -209,6 +246,7 @@ def _report(target: Target, su: _Setup, opts: BenchOptions, t_start: float, pl: 
                                     t_dispatch=pred.t_dispatch, t_launch=pred.t_launch,
                                     t_in_program=pred.t_in_program if pred.ok else None),
         per_batch=rows, per_batch_median_error=statistics.median(errs) if errs else None, end_to_end=e2e,
+        speed=speed, per_batch_median_calibrated_error=statistics.median(cal) if cal else None,
         end_to_end_error=(abs(first.speedup_error) if first is not None and first.speedup_error is not None
                           else None),
         verdict=verdict, notes=notes)

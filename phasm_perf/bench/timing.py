@@ -8,6 +8,14 @@ after ``torch.cuda.synchronize``, so the time covers the kernels and not only th
 threads (the wall clock), a repeat in which the calling thread did not run all along (its CPU time below 85% of the
 wall time: another process had its core) is dropped, as ``hw measure`` drops it, so that measured and predicted
 are the same statistic.
+
+With a speed ``probe`` (:class:`phasm_perf.hardware.measure.timing.SpeedProbe`), the probe's reference forward is
+timed just before every group, in the same round-robin, and each group is also expressed in reference forwards
+(its time over the probe's just before it): ``BatchTiming.relative``, the median of those, is the forward's time
+with the core's speed of each moment taken out (``hw measure`` records the same probe: bench multiplies by the
+profile's reference time to compare at the profile's speed). A core whose speed switches within a second (some VMs)
+makes the median of raw times depend on how the run fell between the speeds; the ratio to the probe just before
+does not.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ class BatchTiming:
     repeats: int
     inner: int
     wall_seconds: float | None = None  # the wall-clock median, when ``seconds`` was taken on another clock
+    relative: float | None = None  # with a speed probe: the median of (group time / the probe's just before)
 
     @property
     def seconds_per_call(self) -> float:
@@ -101,9 +110,10 @@ def default_clock(device: str) -> tuple[Callable[[], float], str]:
 
 def time_forward(module, n_in: int, batches: Iterable[int], device: str = "cpu", *, repeats: int = 25,
                  warmup: int = 10, min_repeat_seconds: float = 2e-3, x_mean=None, x_std=None, dtype: str = "fp32",
-                 clock: Callable[[], float] | None = None) -> list[BatchTiming]:
+                 clock: Callable[[], float] | None = None, probe=None) -> list[BatchTiming]:
     """Median time of one forward of ``module`` at every batch size (inputs drawn around the training data), by
-    ``clock`` (default :func:`default_clock`); ``BatchTiming.wall_seconds`` is the wall-clock median alongside."""
+    ``clock`` (default :func:`default_clock`); ``BatchTiming.wall_seconds`` is the wall-clock median alongside.
+    ``probe``: a speed probe sampled before every timed group (its samples accumulate in it)."""
     import torch
 
     if clock is None:
@@ -114,14 +124,14 @@ def time_forward(module, n_in: int, batches: Iterable[int], device: str = "cpu",
     gc.disable()  # as timeit does: a collection inside a timed group is not the surrogate's cost
     try:
         return _time_forward(torch, module, n_in, [int(b) for b in batches], device, repeats, warmup,
-                             min_repeat_seconds, x_mean, x_std, dtype, clock)
+                             min_repeat_seconds, x_mean, x_std, dtype, clock, probe)
     finally:
         if gc_was_on:
             gc.enable()
 
 
 def _time_forward(torch, module, n_in, batches, device, repeats, warmup, min_repeat_seconds, x_mean, x_std, dtype,
-                  clock) -> list[BatchTiming]:
+                  clock, probe=None) -> list[BatchTiming]:
     sync = _sync(device)
     gen = torch.Generator().manual_seed(0)
     inputs, inner = {}, {}
@@ -144,11 +154,13 @@ def _time_forward(torch, module, n_in, batches, device, repeats, warmup, min_rep
         samples: dict[int, list[float]] = {b: [] for b in batches}
         walls: dict[int, list[float]] = {b: [] for b in batches}
         dropped: dict[int, list[float]] = {b: [] for b in batches}
+        rel: dict[int, list[float]] = {b: [] for b in batches}
         wall, cpu = time.perf_counter, time.thread_time
         threads = torch.get_num_threads() if device == "cpu" else 1
         for _ in range(repeats):  # round-robin over the batch sizes: a burst of load hits them all alike
             for b in batches:
                 x, k = inputs[b], inner[b]
+                ps = probe.sample() if probe is not None else None
                 sync()
                 w, t, c = wall(), clock(), cpu()
                 for _ in range(k):
@@ -160,11 +172,14 @@ def _time_forward(torch, module, n_in, batches, device, repeats, warmup, min_rep
                     continue
                 samples[b].append(dt)
                 walls[b].append(dw / k)
+                if ps:
+                    rel[b].append(dt / ps)
     out = []
     for b in batches:
         if not samples[b]:  # every repeat interrupted: keep them (the machine was never free)
             samples[b], walls[b] = dropped[b], dropped[b]
         s = samples[b]
         q = statistics.quantiles(s, n=4) if len(s) >= 2 else [s[0]] * 3
-        out.append(BatchTiming(b, statistics.median(s), q[0], q[2], repeats, inner[b], statistics.median(walls[b])))
+        out.append(BatchTiming(b, statistics.median(s), q[0], q[2], repeats, inner[b], statistics.median(walls[b]),
+                               statistics.median(rel[b]) if rel[b] else None))
     return out

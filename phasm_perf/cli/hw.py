@@ -111,6 +111,11 @@ def render_profile(p: "HardwareProfile", console: Console) -> None:
                                            f"{fmt_seconds(n.marshal_per_number)} per number", escape(n.source))
     t.add_row("achievable", f"compute {p.achievable.compute:.0%}, memory {p.achievable.memory:.0%}",
               escape(p.achievable.source))
+    if p.speed_probe:
+        sp = p.speed_probe
+        t.add_row("speed probe", f"{fmt_seconds(sp.p10)} at the fast speed (10th percentile), median "
+                                 f"{fmt_seconds(sp.seconds)}, 90th {fmt_seconds(sp.p90)} ({sp.samples} groups)",
+                  escape(f"between the groups of the tables, runtimes and in-program steps: {sp.forward}"))
     console.print(t)
     if p.quality:
         for f in p.quality.flags:

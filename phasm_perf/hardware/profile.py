@@ -145,7 +145,7 @@ _Dumper.add_representer(list, _represent_list)
 def dump(profile: HardwareProfile) -> str:
     """The profile as YAML, in the order of the schema (optional parts left out when unset)."""
     data = profile.model_dump(mode="json", exclude_none=False)
-    for key in ("measured", "in_program", "kernel_min", "tables", "quality"):
+    for key in ("measured", "in_program", "kernel_min", "tables", "quality", "speed_probe"):
         if data.get(key) is None:
             data.pop(key, None)
     for key in ("notes", "runtimes"):

@@ -24,6 +24,7 @@ seconds, peaks in FLOP/s, dense)::
       functional: {forward: 0.5e-6, per_kernel: 0.4e-6, source: "..."}
     tables: {...}                    # optional, measured: F.linear and activation times (hw measure)
     quality: {flags: [{figure: linear.fp32, reason: "..."}], ...}   # optional, written by hw measure
+    speed_probe: {seconds: 2.4e-5, p10: 2.2e-5, p90: 3.3e-5, samples: 900, forward: "..."}  # optional, hw measure
 """
 
 from __future__ import annotations
@@ -114,6 +115,20 @@ class NativeRuntime(_Strict):
     source: str = Field(min_length=3)
 
 
+class SpeedFigure(_Strict):
+    """How fast the core ran while the profile's figures were measured: a fixed reference forward timed between
+    their groups (``hw measure``); bench times the same forward beside its own and scales by the ratio."""
+
+    seconds: float = Field(gt=0, description="median time of one reference forward over the probe's groups")
+    p10: float = Field(gt=0, description=(
+        "10th percentile: the core's fast speed, the reference bench compares at (the profile's figures are "
+        "quiet-moment figures: tables keep the faster of two passes that differ by a burst, steps the quietest "
+        "attempt)"))
+    p90: float = Field(gt=0, description="90th percentile")
+    samples: int = Field(ge=1)
+    forward: str = Field(description="the reference forward (phasm_perf.hardware.measure.probe)")
+
+
 class HardwareProfile(_Strict):
     schema_version: int = SCHEMA_VERSION
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
@@ -136,6 +151,8 @@ class HardwareProfile(_Strict):
     quality: Quality | None = None
     native: NativeRuntime | None = Field(None, description="the native surrogate runtime in a compiled program "
                                                            "(measured by `hw measure` where Frida and g++ are)")
+    speed_probe: SpeedFigure | None = Field(None, description="the core's speed while the figures were measured "
+                                                             "(`hw measure`; bench compares its moment with it)")
     measured: dict | None = Field(None, description="raw measurements, for a profile written by `hw measure`")
     notes: list[str] = []
 

@@ -36,8 +36,11 @@ def render_terminal(report: BenchReport, console) -> None:
         console.print(_sweep_table(report.sweep))
         for n in report.sweep.notes:
             console.print(Text(f"sweep note: {n}", style="dim"))
-    console.print(f"prediction error: per batch (median) {_unsigned(report.per_batch_median_error)}, "
-                  f"end to end {_unsigned(report.end_to_end_error)}; verdict: {report.verdict}")
+    cal = report.per_batch_median_calibrated_error
+    console.print(f"prediction error: per batch (median) {_unsigned(report.per_batch_median_error)}"
+                  + (f" ({_unsigned(cal)} at the core's speed of the moment, x{report.speed.ratio:.2f})"
+                     if cal is not None and report.speed else "")
+                  + f", end to end {_unsigned(report.end_to_end_error)}; verdict: {report.verdict}")
     for n in report.notes:
         console.print(Text(f"note: {n}", style="dim"))
 

@@ -61,6 +61,34 @@ def test_bench_particles_end_to_end(tmp_path):
     assert (out / "surrogate.pt2").exists() and (out / "samples.npz").exists()
     assert 'src="data:image/png;base64,' in (out / "bench.html").read_text()
     assert "time per batch" in proc.stdout and "end to end" in proc.stdout
+    # a data-sheet profile has no speed probe: nothing is calibrated
+    assert report["speed"] is None and report["per_batch_median_calibrated_error"] is None
+    assert all(r["calibrated_error"] is None for r in report["per_batch"])
+
+
+@pytest.mark.slow
+def test_bench_times_the_speed_probe_beside_each_group_and_reports_both_errors(tmp_path):
+    import statistics
+
+    from phasm_perf.hardware import HardwareProfile, dump, load
+
+    prof = load("epyc-7763").model_dump()
+    prof["speed_probe"] = {"seconds": 30e-6, "p10": 25e-6, "p90": 40e-6, "samples": 100, "forward": "reference"}
+    path = tmp_path / "probed.yaml"
+    path.write_text(dump(HardwareProfile.model_validate(prof)))
+    report, _, proc = _bench(tmp_path, "heat:source_term", EXAMPLES / "heat.py", "--n", "12", "--steps", "3",
+                             extra=["--samples", "300", "--no-swap", "--hardware", str(path)])
+    sp = report["speed"]
+    # one probe group before every timed group: 2 batch sizes x 3 timing repeats
+    assert sp["samples"] == 6 and sp["profile_seconds"] == 25e-6 and 0 < sp["p10"] <= sp["seconds"] <= sp["p90"]
+    assert sp["ratio"] == pytest.approx(sp["seconds"] / 25e-6)
+    cal = []
+    for r in report["per_batch"]:
+        assert r["measured_at_reference"] > 0 and r["error"] is not None
+        assert r["calibrated_error"] == pytest.approx(r["predicted_seconds"] / r["measured_at_reference"] - 1)
+        cal.append(abs(r["calibrated_error"]))
+    assert report["per_batch_median_calibrated_error"] == pytest.approx(statistics.median(cal))
+    assert f"x{sp['ratio']:.2f})" in proc.stdout and "at the core's speed of the moment" in proc.stdout
 
 
 @pytest.mark.slow

@@ -93,6 +93,11 @@ def test_hw_measure_quick_writes_a_profile_predict_can_use(cli, tmp_path):
     assert set(prof.runtimes) == {"eager", "functional"}
     assert {"peak", "memory", "linear.fp32", "runtime", "in_program"} <= set(prof.quality.load)
     assert all(f.reason for f in prof.quality.flags)
+    # the speed probe ran between the groups of the tables, runtimes and in-program steps (one group every 20 ms
+    # at most): hundreds of groups, their median between their 10th and 90th percentiles
+    sp = prof.speed_probe
+    assert sp is not None and sp.samples >= 100 and 0 < sp.p10 <= sp.seconds <= sp.p90 < 1e-3
+    assert "6-64-64-3" in sp.forward
     if prof.quality.flags:  # a loaded machine: hw measure said so on stderr
         assert "flagged as unreliable" in proc.stderr
     env = {"PHASM_PERF_LOCAL_PROFILE": str(dest)}

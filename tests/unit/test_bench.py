@@ -217,6 +217,38 @@ def test_the_uniform_speed_note_says_which_way_the_machine_moved():
     assert "measured 0.68x" in faster and "core_speed.py" in faster and "another process" not in faster
 
 
+def test_the_speed_probe_takes_the_core_of_the_moment_out_of_the_error():
+    from types import SimpleNamespace
+
+    from phasm_perf.bench.run import _batch_rows, speed_check, speed_note
+    from phasm_perf.hardware.schema import SpeedFigure
+
+    ref = SpeedFigure(seconds=25e-6, p10=20e-6, p90=30e-6, samples=500, forward="ref")
+    # no probe in the profile (a data sheet) or no samples: no check
+    assert speed_check(SimpleNamespace(speed_probe=None), [30e-6]) is None and speed_check(None, [1.0]) is None
+    assert speed_check(SimpleNamespace(speed_probe=ref), []) is None
+    # the reference is the profile's fast speed (its 10th percentile), the moment's is the median of bench's groups
+    sp = speed_check(SimpleNamespace(speed_probe=ref), [30e-6, 29e-6, 31e-6, 40e-6, 20e-6])
+    assert sp.profile_seconds == 20e-6 and sp.seconds == pytest.approx(30e-6) and sp.ratio == pytest.approx(1.5)
+    # predicted 10 and 100 us at the profile's speed; measured 15 and 180 us, each group half and six reference
+    # forwards long (the probe just before it): 10 and 120 us at the reference speed
+    timings = [SimpleNamespace(batch=1, seconds=15e-6, p25=14e-6, p75=16e-6, wall_seconds=15e-6, seconds_per_call=15e-6,
+                               relative=0.5),
+               SimpleNamespace(batch=64, seconds=180e-6, p25=170e-6, p75=190e-6, wall_seconds=180e-6,
+                               seconds_per_call=180e-6 / 64, relative=6.0)]
+    pred = SimpleNamespace(ok=True, rows={1: SimpleNamespace(seconds=10e-6, seconds_per_call=10e-6, bound="latency"),
+                                          64: SimpleNamespace(seconds=100e-6, seconds_per_call=100e-6 / 64,
+                                                              bound="latency")})
+    rows = _batch_rows(timings, pred, SimpleNamespace(seconds_per_call=1e-3), sp.profile_seconds)
+    assert [r.error for r in rows] == pytest.approx([10 / 15 - 1, 100 / 180 - 1])
+    assert [r.measured_at_reference for r in rows] == pytest.approx([10e-6, 120e-6])
+    assert [r.calibrated_error for r in rows] == pytest.approx([0.0, 100 / 120 - 1])
+    note = speed_note(sp, rows)
+    assert "1.50x" in note and "slower" in note and "30.0 µs against 20.0 µs" in note
+    assert "within 8.3% per batch (median), 38.9% against the raw times" in note
+    assert all(r.calibrated_error is None for r in _batch_rows(timings, pred, SimpleNamespace(seconds_per_call=1e-3)))
+
+
 def test_output_comparison():
     assert numbers_in("checksum -4.698e+01 mean 1.5 step3 x2 7") == [-46.98, 1.5, 7.0]
     oc = compare_output("a 1.0 b 2.0", "a 1.1 b 2.0")

@@ -229,3 +229,25 @@ def test_two_passes_over_a_table_are_combined_and_checked():
     stalled = {"passes": [[1.0] * 10, [1.0] * 8 + [3.0, 400.0]]}
     assert check_passes("fp32", steady) == []
     assert check_passes("fp32", stalled)[0].startswith("linear.fp32: the two passes over the table differ")
+
+
+def test_the_speed_probe_runs_between_groups_never_inside_one():
+    from phasm_perf.hardware.measure.timing import SpeedProbe, probing, speed_summary
+
+    log: list[str] = []
+    probe = SpeedProbe(lambda: log.append("p"), calls=3, warm=1, every=0.0)
+    time_groups(lambda: log.append("g"), seconds=0.0, group_seconds=0.0, min_groups=4)  # no probe outside
+    assert "p" not in log and probe.samples == []
+    log.clear()
+    with probing(probe):
+        _, dropped = time_groups(lambda: log.append("g"), seconds=0.0, group_seconds=0.0, min_groups=4)
+    # two warm-up calls of the measured function, then per group: the probe (1 warm + 3 timed calls), the group
+    text = "".join(log)
+    assert text.startswith("gg") and text[2:] == "ppppg" * 4 and len(probe.samples) == 4
+    log.clear()
+    with probing(SpeedProbe(lambda: log.append("p"), calls=3, every=3600.0)) as rare:
+        time_groups(lambda: log.append("g"), seconds=0.0, group_seconds=0.0, min_groups=4)
+    assert len(rare.samples) == 1  # at most one group every `every` seconds
+    # the summary by hand: median 5.5 of 1..10, 10th percentile the 2nd value, 90th the 10th
+    assert speed_summary([float(v) for v in range(10, 0, -1)]) == {"seconds": 5.5, "p10": 2.0, "p90": 10.0,
+                                                                   "samples": 10}

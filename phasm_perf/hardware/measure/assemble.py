@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..profile import HardwareProfile
 from .cpu_profile import achievable_compute
+from .probe import REFERENCE
 from .tables import table_spread
 
 fig = lambda v, src: {"value": v, "source": src}  # noqa: E731
@@ -105,6 +106,7 @@ def assemble(r: dict, quick: bool, torch_version: str, cuda_status: str) -> Hard
                                  "memory = 1, the triad roofs are achieved rates"},
         "in_program": _in_program(r, how), "runtimes": _runtimes(r, how), "tables": _tables(r, how),
         "quality": _quality(r),
+        "speed_probe": dict(r["probe"], forward=REFERENCE) if r.get("probe") else None,
         "measured": {"when": r["stamp"], "seconds": round(r["seconds"], 2), "quick": quick, "torch": torch_version,
                      "threads": n, "cpu": info["model"], "gemm_numpy_flops": r["numpy_peaks"],
                      "theoretical_peak_flops": r["theoretical"], "triad_call_overhead_seconds": r["overhead"],

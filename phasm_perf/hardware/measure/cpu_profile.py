@@ -14,8 +14,9 @@ from .dispatch import runtime_costs
 from .gemm import gemm_peaks
 from .in_program import in_program_cost
 from .options import MeasureOptions, Progress
+from .probe import speed_probe
 from .tables import activation_table, check_passes, fresh_pages, layer_efficiency, linear_table
-from .timing import usable_cores
+from .timing import probing, speed_summary, usable_cores
 
 
 @dataclass
@@ -95,22 +96,27 @@ def run_steps(opts: MeasureOptions, say: Progress, threads: int) -> dict:
     peaks, peak_n, numpy_peaks = ctx.step("peak", lambda: gemm_peaks(opts, say),
                                           check=lambda v: check_peaks(v[0], theoretical)).value
     levels, sweep, overhead = _memory(ctx, caches)
-    linear, act = _tables(ctx, peaks) if opts.tables else ({}, {})
-    say("fresh pages", 0.76)
-    fresh = ctx.step("fresh_pages", lambda: fresh_pages(opts, threads)).value if opts.tables else None
-    say("runtimes: " + ", ".join(opts.runtimes), 0.78)
-    rts = ctx.step("runtime", lambda: runtime_costs(opts, threads, opts.runtimes, subtract_ops=bool(linear)),
-                   check=check_runtimes).value
-    say("in-program call (cold caches, marshalling)", 0.9)
-    # the program's own work between two calls is assumed to touch half the core's private cache: on the development
-    # VM the cold extra is 1-3 us up to 1 MB swept, 41 us at 2 MB (its L2) and 74 us at 4 MB, and the examples pay
-    # 7-17 us in all beyond the tight loop (cold caches, marshalling, the swapped-in call itself)
-    private = max((c["size"] for c in caches if c["shared_with"] == 1), default=1 << 20)
-    prog = ctx.step("in_program", lambda: in_program_cost(opts, private // 2, threads)).value
+    # the steps whose figures a surrogate's prediction is made of run with the speed probe between their groups: the
+    # profile records how fast the core ran while they were measured (bench compares its own moment with it)
+    probe = speed_probe()
+    with probing(probe):
+        linear, act = _tables(ctx, peaks) if opts.tables else ({}, {})
+        say("fresh pages", 0.76)
+        fresh = ctx.step("fresh_pages", lambda: fresh_pages(opts, threads)).value if opts.tables else None
+        say("runtimes: " + ", ".join(opts.runtimes), 0.78)
+        rts = ctx.step("runtime", lambda: runtime_costs(opts, threads, opts.runtimes, subtract_ops=bool(linear)),
+                       check=check_runtimes).value
+        say("in-program call (cold caches, marshalling)", 0.9)
+        # the program's own work between two calls is assumed to touch half the core's private cache: on the
+        # development VM the cold extra is 1-3 us up to 1 MB swept, 41 us at 2 MB (its L2) and 74 us at 4 MB, and the
+        # examples pay 7-17 us in all beyond the tight loop (cold caches, marshalling, the swapped-in call itself)
+        private = max((c["size"] for c in caches if c["shared_with"] == 1), default=1 << 20)
+        prog = ctx.step("in_program", lambda: in_program_cost(opts, private // 2, threads)).value
     say("done", 1.0)
     return {"info": info, "caches": caches, "theoretical": theoretical, "peaks": peaks, "peak_n": peak_n,
             "numpy_peaks": numpy_peaks, "levels": levels, "sweep": sweep, "overhead": overhead, "linear": linear,
-            "activation": act, "fresh_pages": fresh, "runtimes": rts, "in_program": prog, "steps": ctx.steps, "threads": threads,
+            "activation": act, "fresh_pages": fresh, "runtimes": rts, "in_program": prog, "steps": ctx.steps,
+            "probe": speed_summary(probe.samples) if probe.samples else None, "threads": threads,
             "seconds": time.perf_counter() - started,
             "stamp": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 

@@ -8,14 +8,20 @@
   is no interruption.)
 - :class:`LoadMonitor`: what the rest of the machine did while a step ran (``/proc/stat``: CPU time of all other
   processes, runnable processes; the load average), to detect an oversubscribed measurement.
+- :class:`SpeedProbe`: how fast the core runs at the moment: a fixed reference call timed in short groups between
+  the groups of a measurement (:func:`probing`), so that the speed a figure was measured at is known and a later
+  measurement (bench) can be compared at the same speed. Some VMs' cores switch between two speeds every few
+  seconds (measured on one: 21.7 and 33 µs for the same forward, interleaved).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -53,7 +59,10 @@ def time_groups(fn: Callable[[], object], *, seconds: float, threads: int = 1, g
     reps = max(1, int(group_seconds / one))
     groups = max(min_groups, int(seconds / (reps * one)))
     kept, interrupted, cpu = [], [], time.thread_time
+    probe = _ACTIVE_PROBE.get()
     for _ in range(groups):
+        if probe is not None:
+            probe.maybe_sample()  # between groups, never inside one
         c0, t0 = cpu(), clock()
         for _ in range(reps):
             fn()
@@ -103,6 +112,64 @@ def spread(values: list[float]) -> float:
     """``max / min - 1`` of repeated measurements of one figure (0 for fewer than two)."""
     vals = [v for v in values if v > 0]
     return max(vals) / min(vals) - 1 if len(vals) >= 2 else 0.0
+
+
+# -------------------------------------------------------------------------------------------------- speed
+@dataclass
+class SpeedProbe:
+    """A fixed reference call (``fn``) timed in groups of ``calls`` on this thread's CPU clock (a core's speed, not
+    the scheduler's: time given to other processes is not counted); ``sample()`` times one group and keeps the time
+    per call, ``maybe_sample()`` does so when ``every`` seconds passed since the last. :meth:`median` is the
+    statistic both sides compare (the same as the per-batch figures: a median over groups). Each group starts
+    with ``warm`` untimed calls: between the groups of another measurement the reference's weights and code are
+    out of the caches (measured inside ``hw measure`` without them: 70 µs median against 35-49 µs alone)."""
+
+    fn: Callable[[], object]
+    calls: int = 8
+    warm: int = 2
+    every: float = 0.02
+    clock: Callable[[], float] = time.thread_time
+    samples: list[float] = field(default_factory=list)
+    _last: float = -1e9
+
+    def sample(self) -> float:
+        for _ in range(self.warm):
+            self.fn()
+        t0 = self.clock()
+        for _ in range(self.calls):
+            self.fn()
+        dt = (self.clock() - t0) / self.calls
+        self.samples.append(dt)
+        self._last = time.perf_counter()
+        return dt
+
+    def maybe_sample(self) -> None:
+        if time.perf_counter() - self._last >= self.every:
+            self.sample()
+
+    def median(self) -> float | None:
+        return statistics.median(self.samples) if self.samples else None
+
+
+_ACTIVE_PROBE: contextvars.ContextVar[SpeedProbe | None] = contextvars.ContextVar("phasm_speed_probe", default=None)
+
+
+@contextlib.contextmanager
+def probing(probe: SpeedProbe | None):
+    """``with probing(p): ...``: every :func:`time_groups` inside the block samples ``p`` between its groups (at most
+    one group every ``p.every`` seconds: about 1% of the time for the reference forward)."""
+    token = _ACTIVE_PROBE.set(probe)
+    try:
+        yield probe
+    finally:
+        _ACTIVE_PROBE.reset(token)
+
+
+def speed_summary(samples: list[float]) -> dict:
+    """``{seconds, p10, p90, samples}`` of a probe's groups: the median and the spread between speeds."""
+    s = sorted(samples)
+    q = lambda f: s[min(len(s) - 1, int(f * len(s)))]  # noqa: E731
+    return {"seconds": statistics.median(s), "p10": q(0.1), "p90": q(0.9), "samples": len(s)}
 
 
 # --------------------------------------------------------------------------------------------------- load
