@@ -131,6 +131,8 @@ class SpeedCheck(BaseModel):
     p90: float
     samples: int
     ratio: float = Field(description="seconds / profile_seconds: above 1, the core ran slower than the reference")
+    profile_p90: float | None = Field(None, description="the profile's 90th percentile: far above profile_seconds, "
+                                                        "the core's speed moved while the profile was measured")
 
 
 class OutputChangeInfo(BaseModel):

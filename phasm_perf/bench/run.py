@@ -19,6 +19,7 @@ import numpy as np
 from .. import __version__
 from ..collect.program import Target
 from ..discover.python import discover
+from ..hardware.measure.checks import SPEED_SPREAD
 from ..hardware.measure.probe import speed_probe
 from ..hardware.measure.timing import speed_summary
 from ..model.laws import batched_seconds, end_to_end
@@ -168,7 +169,7 @@ def speed_check(profile, samples: list[float]) -> R.SpeedCheck | None:
         return None
     s = speed_summary(samples)
     return R.SpeedCheck(profile_seconds=ref.p10, seconds=s["seconds"], p10=s["p10"], p90=s["p90"],
-                        samples=s["samples"], ratio=s["seconds"] / ref.p10)
+                        samples=s["samples"], ratio=s["seconds"] / ref.p10, profile_p90=ref.p90)
 
 
 def speed_note(speed: R.SpeedCheck, rows: list[R.BatchRow]) -> str:
@@ -183,6 +184,10 @@ def speed_note(speed: R.SpeedCheck, rows: list[R.BatchRow]) -> str:
         note += (f"; with each timed group taken at the probe's speed just before it, the predictions are within "
                  f"{statistics.median(cal):.1%} per batch (median), {statistics.median(raw):.1%} against the raw "
                  "times (calibrated_error in bench.json)")
+    if speed.profile_p90 and speed.profile_p90 / speed.profile_seconds > SPEED_SPREAD:
+        note += (f"; but the core's speed moved while the profile was measured (its probe "
+                 f"{speed.profile_seconds * 1e6:.1f}-{speed.profile_p90 * 1e6:.1f} µs, 10-90%): its figures may be at "
+                 "either speed, and the errors at the probe's speed assume the fast one")
     return note
 
 

@@ -223,7 +223,7 @@ def test_the_speed_probe_takes_the_core_of_the_moment_out_of_the_error():
     from phasm_perf.bench.run import _batch_rows, speed_check, speed_note
     from phasm_perf.hardware.schema import SpeedFigure
 
-    ref = SpeedFigure(seconds=25e-6, p10=20e-6, p90=30e-6, samples=500, forward="ref")
+    ref = SpeedFigure(seconds=22e-6, p10=20e-6, p90=26e-6, samples=500, forward="ref")  # a steady core: 1.3x
     # no probe in the profile (a data sheet) or no samples: no check
     assert speed_check(SimpleNamespace(speed_probe=None), [30e-6]) is None and speed_check(None, [1.0]) is None
     assert speed_check(SimpleNamespace(speed_probe=ref), []) is None
@@ -245,7 +245,10 @@ def test_the_speed_probe_takes_the_core_of_the_moment_out_of_the_error():
     assert [r.calibrated_error for r in rows] == pytest.approx([0.0, 100 / 120 - 1])
     note = speed_note(sp, rows)
     assert "1.50x" in note and "slower" in note and "30.0 µs against 20.0 µs" in note
-    assert "within 8.3% per batch (median), 38.9% against the raw times" in note
+    assert "within 8.3% per batch (median), 38.9% against the raw times" in note and "speed moved" not in note
+    # a profile whose own probe spread 1.5x (20 to 30 us): its figures may be at either speed, and the note says so
+    moved = speed_check(SimpleNamespace(speed_probe=ref.model_copy(update={"p90": 30e-6})), [30e-6])
+    assert "the core's speed moved while the profile was measured (its probe 20.0-30.0 µs" in speed_note(moved, rows)
     assert all(r.calibrated_error is None for r in _batch_rows(timings, pred, SimpleNamespace(seconds_per_call=1e-3)))
 
 

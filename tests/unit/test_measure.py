@@ -102,6 +102,16 @@ def test_an_inconsistent_step_is_measured_again_then_flagged_with_its_reason():
     assert step.attempts == 3 and step.value == {"seconds": [1.0, 1.0]} and step.flags == []
 
 
+def test_a_core_whose_speed_moved_during_the_measurement_is_flagged():
+    from phasm_perf.hardware.measure.checks import check_speed
+
+    # measured on the 2-core EPYC VM: 26.1 us at the 10th percentile, 52.7 us at the 90th
+    moved = check_speed({"seconds": 37.7e-6, "p10": 26.1e-6, "p90": 52.7e-6, "samples": 2509})
+    assert len(moved) == 1 and moved[0].startswith("speed_probe: the core's speed moved") and "2.0x" in moved[0]
+    assert check_speed({"seconds": 25e-6, "p10": 24e-6, "p90": 30e-6, "samples": 900}) == []   # 1.25x: steady
+    assert check_speed(None) == []
+
+
 def test_consistency_checks_by_hand():
     # a 1024 x 1024 x 1024 layer table node in 10 ms is 215 GFLOP/s; against a 200 GFLOP/s GEMM: 107%
     table = {"batches": [1, 1024], "inputs": [2, 1024], "outputs": [2, 1024], "seconds": [1e-6] * 7 + [1e-2]}

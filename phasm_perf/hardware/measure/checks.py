@@ -12,7 +12,10 @@ Consistency, pure functions of the figures:
 - runtimes out of order: a module runtime (eager, inference, export, compile) cheaper per kernel than plain
   functional calls (a module call wraps the same operator call), or operators measured slower than the whole
   forward they are part of;
-- memory roofs out of order (a faster level measured slower than the one behind it).
+- memory roofs out of order (a faster level measured slower than the one behind it);
+- a core whose speed moved while the figures were measured: the speed probe's reference forward spread beyond
+  :data:`SPEED_SPREAD` between its 10th and 90th percentiles (measured on a quiet 2-core EPYC VM whose cores switch
+  between two speeds: 2.0x; the figures then mix the two speeds, each in its own proportion).
 """
 
 from __future__ import annotations
@@ -27,6 +30,19 @@ from .timing import LoadMonitor, StepLoad
 MIN_LAYER_EFFICIENCY = 0.25
 MAX_LAYER_EFFICIENCY = 1.5
 MODULE_RUNTIMES = ("eager", "inference", "export", "compile")
+#: the speed probe's 90th percentile over its 10th beyond which the core's speed moved during the measurement
+SPEED_SPREAD = 1.4
+
+
+def check_speed(probe: dict | None) -> list[str]:
+    """The speed probe of a measurement (``{seconds, p10, p90, samples}``): flagged when it spread beyond
+    :data:`SPEED_SPREAD`."""
+    if not probe or probe["p10"] <= 0 or probe["p90"] / probe["p10"] <= SPEED_SPREAD:
+        return []
+    return [f"speed_probe: the core's speed moved while the figures were measured (the reference forward took "
+            f"{probe['p10'] * 1e6:.1f} µs at the 10th percentile, {probe['p90'] * 1e6:.1f} µs at the 90th: "
+            f"{probe['p90'] / probe['p10']:.1f}x); each figure is at one speed or a mixture, and bench's errors at the "
+            "probe's speed assume the fast one (benchmarks/core_speed.py shows the two speeds)"]
 
 
 def check_peaks(peaks: dict[str, float], theoretical: dict[str, float]) -> list[str]:
