@@ -21,7 +21,7 @@ from ..collect.program import Target
 from ..discover.python import discover
 from ..hardware.measure.checks import SPEED_SPREAD
 from ..hardware.measure.probe import speed_probe
-from ..hardware.measure.timing import speed_summary
+from ..hardware.measure.timing import SpeedProbe, speed_summary
 from ..model.laws import batched_seconds, end_to_end
 from . import report as R
 from .capture import CONSTANT_RTOL, Capture, capture, parse_function
@@ -128,7 +128,7 @@ def _train_and_save(cap: Capture, pl: Plan, su: _Setup, opts: BenchOptions, out_
 
 
 def _time_and_predict(path: Path, widths: list[int], cap: Capture, su: _Setup, opts: BenchOptions,
-                      status: Status) -> tuple[list, Prediction, object]:
+                      status: Status) -> tuple[list, Prediction, SpeedProbe | None]:
     """The saved surrogate timed at every batch size asked for and every one the program forms, and the model's
     prediction at the same sizes; on the CPU with a profile that recorded the speed probe, the probe timed between
     the groups (returned, with its samples)."""
@@ -149,7 +149,7 @@ def _batch_rows(timings, pred: Prediction, cap: Capture, reference: float | None
     rows: list[R.BatchRow] = []
     for tm in timings:
         p = pred.rows.get(tm.batch) if pred.ok else None
-        at_ref = tm.relative * reference if reference and getattr(tm, "relative", None) else None
+        at_ref = tm.relative * reference if reference and tm.relative else None
         rows.append(R.BatchRow(
             batch=tm.batch, measured_seconds=tm.seconds, measured_p25=tm.p25, measured_p75=tm.p75,
             measured_wall_seconds=tm.wall_seconds,

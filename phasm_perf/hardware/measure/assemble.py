@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..profile import HardwareProfile
 from .cpu_profile import achievable_compute
-from .checks import check_speed
+from .checks import as_flag, check_speed
 from .probe import REFERENCE
 from .tables import table_spread
 
@@ -80,7 +80,7 @@ def _in_program(r: dict, how: str) -> dict:
 
 def _quality(r: dict) -> dict:
     flags = [{"figure": f, "reason": why} for s in r["steps"].values() for f, why in s.flags]
-    flags += [{"figure": p.split(":", 1)[0], "reason": p.split(":", 1)[1].strip()} for p in check_speed(r.get("probe"))]
+    flags += [dict(zip(("figure", "reason"), as_flag(p))) for p in check_speed(r.get("probe"))]
     spread = {f"linear.{dt}": {k: round(v, 3) for k, v in table_spread(t["passes"]).items()}
               for dt, t in r["linear"].items()}
     spread |= {f"runtime.{rt}": c["spread"] for rt, c in r["runtimes"].items()}

@@ -45,6 +45,12 @@ def check_speed(probe: dict | None) -> list[str]:
             "probe's speed assume the fast one (benchmarks/core_speed.py shows the two speeds)"]
 
 
+def as_flag(problem: str) -> tuple[str, str]:
+    """``(figure, reason)`` of a problem a check found (``"figure: reason"``)."""
+    figure, _, reason = problem.partition(":")
+    return figure, reason.strip()
+
+
 def check_peaks(peaks: dict[str, float], theoretical: dict[str, float]) -> list[str]:
     return [f"peak.{d}: {peaks[d] / 1e9:,.0f} GFLOP/s is above twice the {theoretical[d] / 1e9:,.0f} GFLOP/s the "
             "cores, base clock and vector units allow (a timer problem)"
@@ -117,7 +123,7 @@ def run_step(figure: str, fn: Callable[[], Any], *, threads: int, cores: int, re
         loaded = all(a[3] for a in attempts)
     else:
         value, load, problems, loaded = min(attempts, key=lambda a: (len(a[2]), a[1].others_cores))
-    flags = [(p.split(":", 1)[0], p.split(":", 1)[1].strip()) for p in problems]
+    flags = [as_flag(p) for p in problems]
     if loaded:
         flags.append((figure, f"measured while {load.describe(cores)}, {len(attempts)} time(s); rerun "
                               "`phasm-perf hw measure` when the machine is quiet"))
