@@ -16,7 +16,7 @@ import statistics
 from typing import Callable
 
 from .options import MeasureOptions, Progress
-from .timing import median_time
+from .timing import lower_quantile, median_time
 
 BATCHES = (1, 4, 16, 64, 256, 1024, 4096, 8192)
 WIDTHS = (2, 6, 13, 26, 51, 101, 201, 401, 801, 1024)
@@ -141,7 +141,7 @@ def table_spread(passes: list[list[float]]) -> dict:
     diffs = sorted(abs(b - a) / min(a, b) for a, b in zip(*passes) if min(a, b) > 0)
     if not diffs:
         return {"median": 0.0, "p90": 0.0}
-    return {"median": statistics.median(diffs), "p90": diffs[min(len(diffs) - 1, int(0.9 * len(diffs)))]}
+    return {"median": statistics.median(diffs), "p90": lower_quantile(diffs, 0.9)}
 
 
 def check_passes(dtype: str, table: dict, limit: float = 0.5) -> list[str]:

@@ -88,8 +88,7 @@ def best_time(fn: Callable[[], object], *, trials: int, min_seconds: float, sync
     its trials for the same reason). Roofs (peaks, bandwidths) use it; the cost tables use the median
     (:func:`median_time`), the statistic the benchmark compares them with."""
     times, _ = time_groups(fn, seconds=trials * min_seconds, group_seconds=group_seconds, sync=sync, clock=clock)
-    times.sort()
-    return times[min(len(times) - 1, int(quantile * len(times)))]
+    return lower_quantile(sorted(times), quantile)
 
 
 def median_time(fn: Callable[[], object], *, seconds: float, threads: int = 1, group_seconds: float = 5e-4,
@@ -98,6 +97,11 @@ def median_time(fn: Callable[[], object], *, seconds: float, threads: int = 1, g
     times, _ = time_groups(fn, seconds=seconds, threads=threads, group_seconds=group_seconds,
                            min_groups=min_groups, sync=sync)
     return statistics.median(times)
+
+
+def lower_quantile(ordered: list[float], f: float) -> float:
+    """The value at fraction ``f`` of sorted ``ordered`` (no interpolation: the ``int(f n)``-th, the last at most)."""
+    return ordered[min(len(ordered) - 1, int(f * len(ordered)))]
 
 
 def fit_line(xs: list[float], ys: list[float]) -> tuple[float, float]:
@@ -119,8 +123,8 @@ def spread(values: list[float]) -> float:
 class SpeedProbe:
     """A fixed reference call (``fn``) timed in groups of ``calls`` on this thread's CPU clock (a core's speed, not
     the scheduler's: time given to other processes is not counted); ``sample()`` times one group and keeps the time
-    per call, ``maybe_sample()`` does so when ``every`` seconds passed since the last. :meth:`median` is the
-    statistic both sides compare (the same as the per-batch figures: a median over groups). Each group starts
+    per call, ``maybe_sample()`` does so when ``every`` seconds passed since the last. The median over groups is
+    the statistic both sides compare (:func:`speed_summary`; the same as the per-batch figures). Each group starts
     with ``warm`` untimed calls: between the groups of another measurement the reference's weights and code are
     out of the caches (measured inside ``hw measure`` without them: 70 µs median against 35-49 µs alone)."""
 
@@ -147,9 +151,6 @@ class SpeedProbe:
         if time.perf_counter() - self._last >= self.every:
             self.sample()
 
-    def median(self) -> float | None:
-        return statistics.median(self.samples) if self.samples else None
-
 
 _ACTIVE_PROBE: contextvars.ContextVar[SpeedProbe | None] = contextvars.ContextVar("phasm_speed_probe", default=None)
 
@@ -168,8 +169,8 @@ def probing(probe: SpeedProbe | None):
 def speed_summary(samples: list[float]) -> dict:
     """``{seconds, p10, p90, samples}`` of a probe's groups: the median and the spread between speeds."""
     s = sorted(samples)
-    q = lambda f: s[min(len(s) - 1, int(f * len(s)))]  # noqa: E731
-    return {"seconds": statistics.median(s), "p10": q(0.1), "p90": q(0.9), "samples": len(s)}
+    return {"seconds": statistics.median(s), "p10": lower_quantile(s, 0.1), "p90": lower_quantile(s, 0.9),
+            "samples": len(s)}
 
 
 # --------------------------------------------------------------------------------------------------- load
