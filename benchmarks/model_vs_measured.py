@@ -19,12 +19,14 @@ Reported per grid, thread setting, runtime and approach: signed median error (pr
 approaches are compared on the same measurements: ``tables`` (the profile's measured cost tables),
 ``roofline`` (the previous model: one achievable efficiency for every layer shape), and ``calibrated`` (the
 tables scaled by how fast the machine is at each visit: an ``F.linear`` probe timed just before the point, over
-the profile's value for it; the calibration idea of the issue).
+the profile's value for it; the calibration idea of the issue), and with ``--compare-1`` / ``--compare-n``
+``compared`` (the tables of a second profile: two ways of measuring or reading the tables against the same timings).
 
     .venv/bin/python benchmarks/model_vs_measured.py                           # full run, about 12 minutes
     .venv/bin/python benchmarks/model_vs_measured.py --grid tuning --quick     # a smoke run
     .venv/bin/python benchmarks/model_vs_measured.py --measure                 # measure both profiles first
     .venv/bin/python benchmarks/model_vs_measured.py --json out.json --plot playbook/img/model_vs_measured.png
+    .venv/bin/python benchmarks/model_vs_measured.py --profile-n A.yaml --compare-n B.yaml --threads n   # A/B
 
 Performance claims are this script's numbers, never test asserts.
 """
@@ -78,22 +80,27 @@ class Point:
         return statistics.median(vals) if vals else None
 
 
-def shapes(grid: str, n: int) -> list[tuple[tuple[int, ...], str, str, list[int]]]:
-    """``n`` seeded random MLPs: (widths, activation, dtype, batches)."""
-    rng = random.Random(SEEDS[grid])
-
+def random_mlp(rng: random.Random, k: int) -> tuple[tuple[int, ...], str, str]:
+    """The ``k``-th random MLP of a grid: (widths, activation, dtype); widths 2-1024 log-uniformly, the first and last
+    narrow (2-8) half of the time, 1-4 hidden layers; fp32 and bf16 alternately."""
     def wide() -> int:
         return int(round(math.exp(rng.uniform(math.log(2), math.log(1024)))))
 
+    d_in = rng.randint(2, 8) if rng.random() < 0.5 else wide()
+    d_out = rng.randint(2, 8) if rng.random() < 0.5 else wide()
+    hidden = [wide() for _ in range(rng.randint(1, 4))]
+    act = rng.choice(["relu", "relu", "tanh", "silu", "gelu"])
+    return (d_in, *hidden, d_out), act, "fp32" if k % 2 == 0 else "bf16"
+
+
+def shapes(grid: str, n: int) -> list[tuple[tuple[int, ...], str, str, list[int]]]:
+    """``n`` seeded random MLPs: (widths, activation, dtype, batches)."""
+    rng = random.Random(SEEDS[grid])
     out = []
     for k in range(n):
-        d_in = rng.randint(2, 8) if rng.random() < 0.5 else wide()
-        d_out = rng.randint(2, 8) if rng.random() < 0.5 else wide()
-        hidden = [wide() for _ in range(rng.randint(1, 4))]
-        act = rng.choice(["relu", "relu", "tanh", "silu", "gelu"])
-        dtype = "fp32" if k % 2 == 0 else "bf16"
+        widths, act, dtype = random_mlp(rng, k)
         batches = sorted({int(round(math.exp(rng.uniform(0, math.log(8192))))) for _ in range(3)})
-        out.append(((d_in, *hidden, d_out), act, dtype, batches))
+        out.append((widths, act, dtype, batches))
     return out
 
 
@@ -193,7 +200,9 @@ def summarise(points: list[Point], quiet: float) -> list[dict]:
     rows = []
     for grid, threads, runtime in keys:
         sel = [p for p in points if (p.grid, p.threads, p.runtime) == (grid, threads, runtime) and p.measured]
-        for approach in ("tables", "roofline", "calibrated"):
+        for approach in ("tables", "roofline", "calibrated", "compared"):
+            if approach == "compared" and not all("compared" in p.predicted for p in sel):
+                continue
             if approach == "calibrated":
                 errs = [calibrated_error(p) for p in sel]
                 rows.append({"grid": grid, "threads": threads, "runtime": runtime, "approach": approach,
@@ -275,7 +284,9 @@ def load_profiles(args, say) -> dict[int, object]:
     return {1: load_file(one), n: prof_n}
 
 
-def make_points(args, profiles: dict) -> list[Point]:
+def make_points(args, profiles: dict, compared: dict | None = None) -> list[Point]:
+    """The grids' points, each priced by its thread setting's profile (and, as ``compared``, by the profile of
+    ``compared`` for that thread setting: two profiles against the same timings)."""
     points = []
     for grid in args.grid:
         runtimes = args.runtimes if grid == "validation" else args.tuning_runtimes
@@ -289,6 +300,8 @@ def make_points(args, profiles: dict) -> list[Point]:
                     for b in batches:
                         p = Point(grid, widths, b, dtype, act, threads, rt)
                         p.predicted = predictions(prof, p)
+                        if compared and threads in compared:
+                            p.predicted["compared"] = predictions(compared[threads], p)["tables"]
                         points.append(p)
     return points
 
@@ -361,6 +374,9 @@ def main(argv=None) -> int:
     ap.add_argument("--measure", action="store_true", help="measure both profiles first")
     ap.add_argument("--profile-1", default=str(PROFILE_DIR / "threads1.yaml"))
     ap.add_argument("--profile-n", default=None, help="default: the local profile")
+    ap.add_argument("--compare-1", metavar="YAML", help="a second one-thread profile, priced against the same timings "
+                                                        "(approach 'compared')")
+    ap.add_argument("--compare-n", metavar="YAML", help="the same for the default thread count")
     ap.add_argument("--quiet-load", type=float, default=0.5, help="'quiet': other processes below this many cores")
     ap.add_argument("--json", metavar="FILE")
     ap.add_argument("--plot", metavar="PNG")
@@ -375,7 +391,9 @@ def main(argv=None) -> int:
     say = lambda m: print(f"# {m}", file=sys.stderr, flush=True)  # noqa: E731
     started = time.perf_counter()
     profiles = load_profiles(args, say)
-    points = make_points(args, profiles)
+    n = max(profiles)
+    compared = {t: load_file(f) for t, f in ((1, args.compare_1), (n, args.compare_n)) if f}
+    points = make_points(args, profiles, compared)
     say(f"{len(points)} points x {args.rounds} rounds; load average {os.getloadavg()[0]:.1f}")
     rng = random.Random(0)
     run_points(points, args.rounds, args.seconds, rng, say, profiles)

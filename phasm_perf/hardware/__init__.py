@@ -71,8 +71,8 @@ def resolve(name: str, *, measure_if_missing: bool = True,
     opts = MeasureOptions(quick=os.environ.get("PHASM_PERF_MEASURE_QUICK") == "1")
     if on_status:
         on_status(f"measuring this machine for the 'local' hardware ({why}): about {expected_seconds(opts)} s on a "
-                  "quiet machine (minutes where a disturbed figure is measured again, within "
-                  f"{opts.budget_seconds:.0f} s of retries); the profile is cached in {path} (measure again any time with "
+                  "quiet machine (longer where a disturbed figure is measured again; no attempt that would end past "
+                  f"{opts.budget_seconds:.0f} s); the profile is cached in {path} (measure again any time with "
                   "`phasm-perf hw measure`)")
     measure_and_save(path, opts)
     return load(name)

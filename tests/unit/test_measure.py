@@ -261,3 +261,34 @@ def test_the_speed_probe_runs_between_groups_never_inside_one():
     # the summary by hand: median 5.5 of 1..10, 10th percentile the 2nd value, 90th the 10th
     assert speed_summary([float(v) for v in range(10, 0, -1)]) == {"seconds": 5.5, "p10": 2.0, "p90": 10.0,
                                                                    "samples": 10}
+
+
+def test_no_attempt_is_started_that_would_end_past_the_deadline(monkeypatch):
+    """An inconsistent step is measured again only while another attempt, as long as the one just made, ends before
+    the deadline: 30 s tables with 70 s left are measured again once (the third would end at 90 s), with 50 s left
+    not at all."""
+    import types
+
+    from phasm_perf.hardware.measure import checks
+
+    now = [0.0]
+    monkeypatch.setattr(checks, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
+
+    class Fake:   # each attempt takes 30 s
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            now[0] += 30.0
+            self.load = StepLoad(30.0, 30.0, 0.0, 0.5, 1)
+
+    def attempts(left: float) -> int:
+        now[0] = 0.0
+        step = run_step("linear.fp32", lambda: 1, threads=1, cores=2, retries=2, deadline=left,
+                        check=lambda v: ["linear.fp32: passes differ"], monitor=Fake)
+        assert step.flags == [("linear.fp32", "passes differ")]   # still inconsistent: flagged with its reason
+        return step.attempts
+
+    assert attempts(1e6) == 3
+    assert attempts(70.0) == 2
+    assert attempts(50.0) == 1

@@ -98,10 +98,11 @@ def run_step(figure: str, fn: Callable[[], Any], *, threads: int, cores: int, re
              check: Callable[[Any], list[str]] | None = None,
              merge: Callable[[list[Any]], Any] | None = None,
              monitor: Callable[[], LoadMonitor] = LoadMonitor) -> Step:
-    """Run ``fn`` under a load monitor; measure again (up to ``retries`` times, not past ``deadline``) while it
-    was oversubscribed (a step shorter than :data:`RETRY_LOADED_SECONDS`, once) or ``check`` finds problems. Keeps the first clean attempt, else ``merge`` of all the
-    attempts' values (e.g. the quietest value of each table node), else the least disturbed attempt; flags what
-    remains (``figure`` for load; a problem names its own figure before its colon)."""
+    """Run ``fn`` under a load monitor; measure again (up to ``retries`` times, and none that would end past
+    ``deadline``, judged by the attempt just made) while it was oversubscribed (a step shorter than
+    :data:`RETRY_LOADED_SECONDS`, once) or ``check`` finds problems. Keeps the first clean attempt, else ``merge`` of
+    all the attempts' values (e.g. the quietest value of each table node), else the least disturbed attempt; flags
+    what remains (``figure`` for load; a problem names its own figure before its colon)."""
     attempts: list[tuple[Any, StepLoad, list[str], bool]] = []
     for _ in range(retries + 1):
         with monitor() as m:
@@ -109,8 +110,8 @@ def run_step(figure: str, fn: Callable[[], Any], *, threads: int, cores: int, re
         problems = check(value) if check else []
         loaded = m.load.oversubscribed(threads, cores)
         attempts.append((value, m.load, problems, loaded))
-        if (not loaded and not problems) or time.perf_counter() > deadline:
-            break
+        if (not loaded and not problems) or time.perf_counter() + m.load.wall > deadline:
+            break  # clean, or another attempt (about as long as this one) would end past the deadline
         if not problems and (m.load.wall > RETRY_LOADED_SECONDS or len(attempts) >= 2):
             break  # busy twice in a row: the machine is loaded, not one burst; a third try would not help
     clean = [a for a in attempts if not a[2] and not a[3]]
