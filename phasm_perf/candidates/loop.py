@@ -11,8 +11,8 @@ program waiting on its disk, does not hide the loop), else on all of its time. C
 stacks alone decide: a frame holding most of the run whose own time is small and whose time is spread over its
 callees (not one callee holding nearly all of it) drives them.
 
-A program with no such frame has no loop: every function is ranked, and only frames that hold nearly the whole run
-(the program itself: ``main``) are set aside.
+A program with no such frame has no loop: every function is ranked, and only frames that hold nearly all of the
+outermost frame's time (the program itself: ``main``) are set aside.
 """
 
 from __future__ import annotations
@@ -34,7 +34,10 @@ MANY = 4
 #: without counts: its own time is at most this share of its time, and no callee holds more than TOWER of it
 SELF_AT_MOST = 0.2
 TOWER = 0.95
-#: with no loop, a frame holding this share of the run (and called a few times, or not counted) is the program
+#: with no loop, a frame holding this share of the outermost frame's time (and called a few times, or not counted)
+#: is the program. The outermost frame (a script's ``<module>``, a binary's ``_start``), not the run: the
+#: interpreter's start-up and shutdown outside the script are no part of the program (5% of a 1.5 s run measured,
+#: which left ``main`` at 94.96% of the run and ranked it first)
 WHOLE_RUN = 0.95
 
 
@@ -136,13 +139,14 @@ def _found_reason(row, basis: str, total: float, entries: int | None, counted: b
 
 
 def whole_run_frames(tree: CallTree, calls: Mapping[str, int] | None = None) -> set[str]:
-    """Frames that hold nearly the whole run and are called a few times (or not counted): the program itself."""
+    """Frames that hold nearly all of the outermost frame's time (:data:`WHOLE_RUN`) and are called a few times
+    (or not counted): the program itself."""
     basis, total = _basis(tree)
-    if total <= 0:
+    df = tree.functions
+    if total <= 0 or df.empty:
         return set()
     calls = calls or {}
-    df = tree.functions
-    rows = df[df[basis] / total >= WHOLE_RUN]
+    rows = df[df[basis] >= WHOLE_RUN * df[basis].max()]
     big = set(rows["function"])
 
     def program(row) -> bool:

@@ -129,3 +129,17 @@ def test_stack_filters_with_the_distinct_frames_given():
     users = Counter({(MOD, PUSH): 2, (NP, MOD): 1})  # every leaf is the user's
     assert filters.attribute_library_leaves(users, is_user) is users
     assert filters.fold_comprehensions(users, CallTree(users).table.frames) is users
+
+
+def test_the_program_itself_is_measured_against_its_outermost_frame_not_the_run():
+    """Interpreter start-up outside the script (6% here) does not make ``main`` a candidate: it holds all of the
+    script's time (94% of the run), called once; a phase called once holding half of it is still a candidate."""
+    from phasm_perf.candidates import whole_run_frames
+
+    main = make_frame("main", f"{USER}/run.py", 40)
+    site = make_frame("<module>", "/usr/lib/python3.11/site.py", 1)
+    on = Counter({(site,): 6, (MOD, main, PUSH): 47, (MOD, main, FIELD): 46, (MOD, main): 1})
+    calls = {function_key(main): 1, function_key(PUSH): 1, function_key(FIELD): 1}
+    assert whole_run_frames(CallTree(on), calls) == {function_key(MOD), function_key(main)}
+    # a function holding 94% of the script but called many times is a kernel, not the program
+    assert function_key(main) not in whole_run_frames(CallTree(on), dict(calls, **{function_key(main): 500}))
