@@ -64,6 +64,9 @@ class Study:
                  attrs: dict) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        # Ctrl-C while SQLAlchemy's pool resets a connection: the pool logs "Exception during reset or similar" with
+        # a traceback (seen in CI); every finished trial is committed already, and the command says what was kept
+        logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
         self.name, self.storage_url = name, storage
         store = _storage(storage)
         directions = [OBJECTIVES[o] for o in objectives]

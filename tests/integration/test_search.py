@@ -206,6 +206,30 @@ def test_a_study_of_another_function_is_refused(tmp_path):
     assert "another function" in line and "particles:field_at" in line
 
 
+def test_a_connection_reset_cut_by_ctrl_c_prints_no_traceback(tmp_path):
+    """SQLAlchemy's pool logs a reset that Ctrl-C cut short with a traceback (``_finalize_fairy``; CI saw it in
+    ``test_ctrl_c_keeps_the_finished_trials``): in a process with a study open, that log line is not printed."""
+    code = (
+        "import logging\n"
+        "from phasm_perf.search.optuna import Study\n"
+        "from phasm_perf.search.space import Space\n"
+        "space = Space().constrained(['fp64', 'fp32'], 60)\n"
+        f"Study('s', 'sqlite:///{tmp_path / 'study.db'}', ['error', 'speedup'], 'tpe', 0, 5,\n"
+        "      {'function': 'particles:boris_push', 'space': space.signature(), 'objectives': ['error', 'speedup'],\n"
+        "       'hardware': 'epyc-7763', 'batch': 'program', 'synthetic': 0})\n"
+        "pool = logging.getLogger('sqlalchemy.pool.impl.QueuePool')  # the logger _finalize_fairy writes through\n"
+        "try:\n"
+        "    raise KeyboardInterrupt\n"
+        "except KeyboardInterrupt:\n"
+        "    pool.error('Exception during reset or similar', exc_info=True)\n"
+        "logging.getLogger('phasm.check').error('still printed')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 0, proc.stderr
+    assert "still printed" in proc.stderr                          # other errors still reach stderr
+    assert "Traceback" not in proc.stderr and "Exception during reset" not in proc.stderr
+
+
 @pytest.fixture
 def dask_processes(tmp_path):
     """A Dask scheduler and one worker started as separate processes (``dask scheduler``, ``dask worker``), as on
