@@ -31,6 +31,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model_vs_measured import Point, error_stats, predictions, random_mlp, run_points  # noqa: E402
 
+from phasm_perf.core.errors import PhasmError  # noqa: E402
 from phasm_perf.hardware import load_file  # noqa: E402
 
 SEED = 20261203
@@ -68,8 +69,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=0.05)
     args = ap.parse_args(argv)
 
+    try:
+        full = load_file(args.profile)   # a missing or malformed profile: one line, exit 2
+    except PhasmError as exc:
+        print(f"large_batches.py: {exc}", file=sys.stderr)
+        return 2
     raw = yaml.safe_load(Path(args.profile).read_text())
-    full = load_file(args.profile)
     if max(full.tables.linear["fp32"].batches) <= args.last:
         print(f"{args.profile}: its layer tables stop at batch {args.last} already", file=sys.stderr)
         return 2

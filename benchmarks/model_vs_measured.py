@@ -46,6 +46,7 @@ from pathlib import Path
 
 import torch
 
+from phasm_perf.core.errors import PhasmError
 from phasm_perf.hardware import load_file, resolve
 from phasm_perf.hardware.measure import MeasureOptions, measure_and_save
 from phasm_perf.hardware.measure.tables import activation_fn
@@ -390,9 +391,13 @@ def main(argv=None) -> int:
         args.shapes, args.rounds, args.noise_repeats = 4, 2, 4
     say = lambda m: print(f"# {m}", file=sys.stderr, flush=True)  # noqa: E731
     started = time.perf_counter()
-    profiles = load_profiles(args, say)
-    n = max(profiles)
-    compared = {t: load_file(f) for t, f in ((1, args.compare_1), (n, args.compare_n)) if f}
+    try:   # a missing or malformed profile: one line, exit 2
+        profiles = load_profiles(args, say)
+        n = max(profiles)
+        compared = {t: load_file(f) for t, f in ((1, args.compare_1), (n, args.compare_n)) if f}
+    except PhasmError as exc:
+        print(f"model_vs_measured.py: {exc}", file=sys.stderr)
+        return 2
     points = make_points(args, profiles, compared)
     say(f"{len(points)} points x {args.rounds} rounds; load average {os.getloadavg()[0]:.1f}")
     rng = random.Random(0)
