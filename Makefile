@@ -14,8 +14,8 @@ EXTRAS ?= test,docs,gpu,bench,dist,native,track,search,jit
 
 $(STAMP): pyproject.toml constraints/ci.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -c constraints/ci.txt -e '.[$(EXTRAS)]'
+	bash scripts/retry.sh 3 30 $(PIP) install -q --upgrade pip
+	bash scripts/retry.sh 3 60 $(PIP) install -q --resume-retries 20 -c constraints/ci.txt -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 system-deps:
