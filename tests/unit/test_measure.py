@@ -230,6 +230,23 @@ def test_hw_measure_runtimes_option():
         _runtimes("jit")
 
 
+def test_the_retries_help_states_the_budget_and_default_that_measure_uses():
+    """The command line says its numbers literally (importing hw measure would slow every command's start-up by a
+    quarter second): they must be the ones MeasureOptions uses."""
+    import argparse
+
+    from phasm_perf.cli.hw import prepare_parser
+
+    parser = argparse.ArgumentParser()
+    prepare_parser(parser)
+    measure = parser._subparsers._group_actions[0].choices["measure"]
+    retries = next(a for a in measure._actions if "--retries" in a.option_strings)
+    opts = MeasureOptions()
+    assert retries.default == opts.retries
+    assert f"within {opts.budget_seconds:g} s of the start" in retries.help
+    assert f"(default {opts.retries})" in retries.help
+
+
 def test_two_passes_over_a_table_are_combined_and_checked():
     from phasm_perf.hardware.measure.tables import check_passes, combine
 
