@@ -280,6 +280,28 @@ def test_the_speed_probe_runs_between_groups_never_inside_one():
                                                                    "samples": 10}
 
 
+def test_a_later_pass_sizes_its_groups_from_the_first_and_makes_no_warm_up_calls():
+    """A node whose call is known from the first pass: its groups only (3 calls of a large node, not 5), and as
+    many calls per group as the known time gives; the median over the groups ignores one slow first group."""
+    clock = {"t": 0.0}
+    costs = iter([0.5] + [0.1] * 20)   # a cold first call, then 0.1 s each
+
+    def call():
+        clock["t"] += next(costs)
+
+    tick = lambda: clock["t"]  # noqa: E731
+    times, _ = time_groups(call, seconds=0.0, group_seconds=1e-3, min_groups=3, clock=tick, known=0.1)
+    assert times == pytest.approx([0.5, 0.1, 0.1])  # no warm-up: the cold call is the first group
+    costs = iter([0.5] + [0.1] * 20)
+    times, _ = time_groups(call, seconds=0.0, group_seconds=1e-3, min_groups=3, clock=tick)
+    assert times == pytest.approx([0.1, 0.1, 0.1])  # two warm-up calls (the cold one, the sizing one) not kept
+    # a small node: calls per group from the known time (1 ms groups of a 0.25 ms call: 4 a group)
+    n = {"calls": 0}
+    time_groups(lambda: n.__setitem__("calls", n["calls"] + 1), seconds=0.0, group_seconds=1e-3, min_groups=3,
+                clock=tick, known=2.5e-4)
+    assert n["calls"] == 12
+
+
 def test_no_attempt_is_started_that_would_end_past_the_deadline(monkeypatch):
     """An inconsistent step is measured again only while another attempt, as long as the one just made, ends before
     the deadline: 30 s tables with 70 s left are measured again once (the third would end at 90 s), with 50 s left

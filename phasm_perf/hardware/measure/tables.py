@@ -53,14 +53,18 @@ def node_seconds(opts: MeasureOptions) -> float:
 THREADED_FROM = 4096
 
 
-def _linear_pass(torch, F, order, weights, tdt, gen, per_node: float, threads: int, say, label: str) -> dict:
+def _linear_pass(torch, F, order, weights, tdt, gen, per_node: float, threads: int, say, label: str,
+                 known: dict | None = None) -> dict:
+    """Each node's median in ``order``; ``known``: the first pass's figures, which size a later pass's groups
+    (no warm-up or sizing calls: at the largest nodes, where a call takes 0.1 s, that was two calls in five)."""
     secs: dict[tuple, float] = {}
     for n, (b, i, o) in enumerate(order):
         if n % 100 == 0:
             say(f"{label}, batch {b}", n / max(1, len(order)))
         x = torch.randn(b, i, generator=gen).to(tdt)
         w, bias = weights[i, o]
-        secs[b, i, o] = median_time(lambda: F.linear(x, w, bias), seconds=per_node, threads=threads, min_groups=3)
+        secs[b, i, o] = median_time(lambda: F.linear(x, w, bias), seconds=per_node, threads=threads, min_groups=3,
+                                    known=known.get((b, i, o)) if known else None)
     return secs
 
 
@@ -90,8 +94,10 @@ def linear_table(dtype: str, opts: MeasureOptions, threads: int, say: Progress, 
     with torch.inference_mode():
         torch.set_num_threads(1)
         try:
-            passes = [_linear_pass(torch, F, order, weights, tdt, gen, per_node, 1, stage(k, parts),
-                                   f"F.linear {dtype}, pass {k + 1}") for k, order in enumerate((nodes, nodes[::-1]))]
+            first = _linear_pass(torch, F, nodes, weights, tdt, gen, per_node, 1, stage(0, parts),
+                                 f"F.linear {dtype}, pass 1")
+            passes = [first, _linear_pass(torch, F, nodes[::-1], weights, tdt, gen, per_node, 1, stage(1, parts),
+                                          f"F.linear {dtype}, pass 2", known=first)]
         finally:
             torch.set_num_threads(threads)
         one = [combine(passes[0][n], passes[1][n]) for n in nodes]
@@ -99,7 +105,7 @@ def linear_table(dtype: str, opts: MeasureOptions, threads: int, say: Progress, 
         if threads > 1:
             big = [n for n in nodes if n[0] * n[2] >= THREADED_FROM]
             many = _linear_pass(torch, F, big, weights, tdt, gen, per_node, threads, stage(2, parts),
-                                f"F.linear {dtype}, {threads} threads")
+                                f"F.linear {dtype}, {threads} threads", known=first)
             seconds = [min(t, many.get(n, t)) for n, t in zip(nodes, one)]
     return {"batches": list(batches), "inputs": list(widths), "outputs": list(widths), "seconds": seconds,
             "passes": [[p[n] for n in nodes] for p in passes]}

@@ -43,19 +43,26 @@ def clock_for(threads: int) -> Callable[[], float]:
 
 def time_groups(fn: Callable[[], object], *, seconds: float, threads: int = 1, group_seconds: float = 1e-3,
                 min_groups: int = 5, sync: Callable[[], None] | None = None,
-                clock: Callable[[], float] | None = None) -> tuple[list[float], int]:
+                clock: Callable[[], float] | None = None, known: float | None = None) -> tuple[list[float], int]:
     """Seconds per call of ``fn`` in each of several groups (each long enough, ~``group_seconds``, for the clock to
     be exact), within a budget of ``seconds``; and how many groups were dropped as interrupted (several threads:
-    the calling thread's CPU share of the wall time below :data:`MIN_SHARE`). Two warm-up calls first, the second timed to size the groups."""
+    the calling thread's CPU share of the wall time below :data:`MIN_SHARE`). Two warm-up calls first, the second timed to size the groups.
+
+    ``known``: seconds per call of the same call measured before (an earlier pass over a table): the groups are
+    sized from it, with no warm-up and no sizing call (two of a large node's five calls); a first group slowed by
+    cold caches is one of at least ``min_groups``, which their median absorbs."""
     clock = clock or clock_for(threads)
-    fn()
-    if sync:
-        sync()
-    t0 = clock()
-    fn()
-    if sync:
-        sync()
-    one = max(clock() - t0, 1e-9)
+    if known is not None and known > 0:
+        one = known
+    else:
+        fn()
+        if sync:
+            sync()
+        t0 = clock()
+        fn()
+        if sync:
+            sync()
+        one = max(clock() - t0, 1e-9)
     reps = max(1, int(group_seconds / one))
     groups = max(min_groups, int(seconds / (reps * one)))
     kept, interrupted, cpu = [], [], time.thread_time
@@ -92,10 +99,11 @@ def best_time(fn: Callable[[], object], *, trials: int, min_seconds: float, sync
 
 
 def median_time(fn: Callable[[], object], *, seconds: float, threads: int = 1, group_seconds: float = 5e-4,
-                min_groups: int = 5, sync: Callable[[], None] | None = None) -> float:
-    """The median over groups of the time per call, on :func:`clock_for` ``threads``."""
+                min_groups: int = 5, sync: Callable[[], None] | None = None, known: float | None = None) -> float:
+    """The median over groups of the time per call, on :func:`clock_for` ``threads`` (``known``: as
+    :func:`time_groups`)."""
     times, _ = time_groups(fn, seconds=seconds, threads=threads, group_seconds=group_seconds,
-                           min_groups=min_groups, sync=sync)
+                           min_groups=min_groups, sync=sync, known=known)
     return statistics.median(times)
 
 
