@@ -23,7 +23,6 @@ import math
 import random
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -32,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from model_vs_measured import Point, error_stats, predictions, random_mlp, run_points  # noqa: E402
 
 from phasm_perf.core.errors import PhasmError  # noqa: E402
-from phasm_perf.hardware import load_file  # noqa: E402
+from phasm_perf.hardware import load_file, parse_profile  # noqa: E402
 
 SEED = 20261203
 
@@ -78,16 +77,14 @@ def main(argv=None) -> int:
     if max(full.tables.linear["fp32"].batches) <= args.last:
         print(f"{args.profile}: its layer tables stop at batch {args.last} already", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory() as d:
-        cut_path = Path(d) / "cut.yaml"
-        cut_path.write_text(yaml.safe_dump(without_rows(raw, args.last), sort_keys=False))
-        cut = load_file(cut_path)
+    cut = parse_profile(yaml.safe_dump(without_rows(raw, args.last), sort_keys=False), f"{args.profile} (cut)")
     rng = random.Random(SEED)
     points = []
     for widths, act, dtype, batch in shapes(args.shapes, rng):
         p = Point("large", widths, batch, dtype, act, args.threads, "eager")
-        p.predicted = {"with_row": predictions(full, p)["tables"], "without_row": predictions(cut, p)["tables"]}
-        p.predicted["terms"] = predictions(full, p)["terms"]
+        with_row = predictions(full, p)
+        p.predicted = {"with_row": with_row["tables"], "without_row": predictions(cut, p)["tables"],
+                       "terms": with_row["terms"]}
         points.append(p)
     run_points(points, args.rounds, args.seconds, rng, lambda m: print(m, file=sys.stderr), {args.threads: full})
     print(f"{args.profile} ({full.description}), {args.threads} thread(s), {len(points)} points at batch "

@@ -233,13 +233,9 @@ def test_hw_measure_runtimes_option():
 def test_the_retries_help_states_the_budget_and_default_that_measure_uses():
     """The command line says its numbers literally (importing hw measure would slow every command's start-up by a
     quarter second): they must be the ones MeasureOptions uses."""
-    import argparse
+    from phasm_perf.cli.reference import commands
 
-    from phasm_perf.cli.hw import prepare_parser
-
-    parser = argparse.ArgumentParser()
-    prepare_parser(parser)
-    measure = parser._subparsers._group_actions[0].choices["measure"]
+    measure = dict(commands())["phasm-perf hw measure"]
     retries = next(a for a in measure._actions if "--retries" in a.option_strings)
     opts = MeasureOptions()
     assert retries.default == opts.retries
