@@ -4,6 +4,10 @@
 # CUDA build from PyPI (several GB), and one interrupted download (CI once saw triton's wheel stop at 181 of 198 MB
 # six times in a row) must not fail the run; pip's cache keeps what finished, so a second attempt fetches the rest.
 set -uo pipefail
+if (( $# < 3 )) || ! [[ "$1" =~ ^[1-9][0-9]*$ && "$2" =~ ^[0-9]+$ ]]; then
+  echo "usage: retry.sh TRIES SECONDS COMMAND... (TRIES at least 1, SECONDS a whole number)" >&2
+  exit 2
+fi
 tries="$1"; pause="$2"; shift 2
 for ((i = 1; ; i++)); do
   "$@" && exit 0
