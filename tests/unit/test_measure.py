@@ -254,6 +254,34 @@ def test_two_passes_over_a_table_are_combined_and_checked():
     assert check_passes("fp32", stalled)[0].startswith("linear.fp32: the two passes over the table differ")
 
 
+def test_only_the_nodes_whose_passes_disagree_are_measured_a_third_time(monkeypatch):
+    """Pass 2 finds one node 3x slower (the core changed speed): that node alone is measured again, keeps the two
+    closest of its three figures, and the table says how many nodes it measured again; a later pass times a call
+    known to take 20 ms or more in two groups, a shorter one in three."""
+    pytest.importorskip("torch")
+    from phasm_perf.hardware.measure import tables
+
+    n_nodes = len(tables.QUICK_BATCHES) * len(tables.QUICK_WIDTHS) ** 2
+    calls: list[tuple[float | None, int]] = []
+
+    def fake_median(fn, *, seconds, threads, min_groups, known=None):
+        calls.append((known, min_groups))
+        k = len(calls)
+        if k == n_nodes + 1:     # pass 2 runs in reverse: its first node is the table's last
+            return 3e-3
+        return 1.1e-3 if k > 2 * n_nodes else 1e-3
+
+    monkeypatch.setattr(tables, "median_time", fake_median)
+    t = tables.linear_table("fp32", MeasureOptions(quick=True), 1, lambda what, f: None, (0.0, 1.0))
+    assert len(calls) == 2 * n_nodes + 1 and t["again"] == 1
+    assert t["passes"][0][-1] == 1e-3 and t["passes"][1][-1] == 1.1e-3      # the 3 ms figure dropped
+    assert t["seconds"][-1] == pytest.approx(1.05e-3) and t["seconds"][0] == 1e-3
+    assert calls[0] == (None, 3) and calls[-1] == (1e-3, 3)
+    assert tables.later_groups(0.02) == 2 and tables.later_groups(0.019) == 3 and tables.later_groups(None) == 3
+    assert tables.closest_two([1.0, 2.0, 1.9]) == (2.0, 1.9) and tables.disagree(1.0, 1.6)
+    assert not tables.disagree(1.0, 1.5)
+
+
 def test_the_speed_probe_runs_between_groups_never_inside_one():
     from phasm_perf.hardware.measure.timing import SpeedProbe, probing, speed_summary
 
@@ -264,9 +292,10 @@ def test_the_speed_probe_runs_between_groups_never_inside_one():
     log.clear()
     with probing(probe):
         _, dropped = time_groups(lambda: log.append("g"), seconds=0.0, group_seconds=0.0, min_groups=4)
-    # two warm-up calls of the measured function, then per group: the probe (1 warm + 3 timed calls), the group
+    # a warm-up call and the sizing call, a whole group long here (group_seconds 0: it is the first group), then
+    # per further group: the probe (1 warm + 3 timed calls), the group
     text = "".join(log)
-    assert text.startswith("gg") and text[2:] == "ppppg" * 4 and len(probe.samples) == 4
+    assert text.startswith("gg") and text[2:] == "ppppg" * 3 and len(probe.samples) == 3
     log.clear()
     with probing(SpeedProbe(lambda: log.append("p"), calls=3, every=3600.0)) as rare:
         time_groups(lambda: log.append("g"), seconds=0.0, group_seconds=0.0, min_groups=4)
@@ -289,10 +318,24 @@ def test_a_later_pass_sizes_its_groups_from_the_first_and_makes_no_warm_up_calls
     times, _ = time_groups(call, seconds=0.0, group_seconds=1e-3, min_groups=3, clock=tick, known=0.1)
     assert times == pytest.approx([0.5, 0.1, 0.1])  # no warm-up: the cold call is the first group
     costs = iter([0.5] + [0.1] * 20)
-    times, _ = time_groups(call, seconds=0.0, group_seconds=1e-3, min_groups=3, clock=tick)
-    assert times == pytest.approx([0.1, 0.1, 0.1])  # two warm-up calls (the cold one, the sizing one) not kept
+    n = {"calls": 0}
+
+    def counted():
+        n["calls"] += 1
+        call()
+
+    times, _ = time_groups(counted, seconds=0.0, group_seconds=1e-3, min_groups=3, clock=tick)
+    # the cold warm-up call not kept; the sizing call, a whole group long, is the first of the three groups
+    assert times == pytest.approx([0.1, 0.1, 0.1]) and n["calls"] == 4
+    # a short call only sizes the groups: two calls before three groups of 4 (2^-12 s calls, 2^-10 s groups: exact
+    # in binary, so the clock's sums are too)
+    clock["t"], n["calls"] = 0.0, 0
+    costs = iter([2.0 ** -12] * 20)
+    times, _ = time_groups(counted, seconds=0.0, group_seconds=2.0 ** -10, min_groups=3, clock=tick)
+    assert len(times) == 3 and n["calls"] == 2 + 12
     # a small node: calls per group from the known time (1 ms groups of a 0.25 ms call: 4 a group)
     n = {"calls": 0}
+    costs = iter([2.5e-4] * 20)
     time_groups(lambda: n.__setitem__("calls", n["calls"] + 1), seconds=0.0, group_seconds=1e-3, min_groups=3,
                 clock=tick, known=2.5e-4)
     assert n["calls"] == 12

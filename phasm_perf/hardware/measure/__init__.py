@@ -35,10 +35,11 @@ __all__ = ["MeasureOptions", "DEFAULT_RUNTIMES", "measure", "measure_and_save", 
 
 def expected_seconds(opts: MeasureOptions) -> int:
     """About how long :func:`measure` takes on a quiet 2-core machine (the layer tables at the largest batches
-    dominate: 84-111 s measured on a 2-core EPYC VM, fp32 and bf16, one and two threads)."""
+    dominate: 46-47 s measured on a 2-core EPYC VM, fp32 and bf16 at two threads, the fp32 table 23 s, the bf16 one
+    12 s)."""
     if opts.quick:
         return 15
-    return 30 + 35 * len(opts.dtypes) + (30 if "compile" in opts.runtimes else 0)
+    return 15 + 18 * len(opts.dtypes) + (30 if "compile" in opts.runtimes else 0)
 
 
 def _cuda_status(torch) -> str:

@@ -46,40 +46,42 @@ def time_groups(fn: Callable[[], object], *, seconds: float, threads: int = 1, g
                 clock: Callable[[], float] | None = None, known: float | None = None) -> tuple[list[float], int]:
     """Seconds per call of ``fn`` in each of several groups (each long enough, ~``group_seconds``, for the clock to
     be exact), within a budget of ``seconds``; and how many groups were dropped as interrupted (several threads:
-    the calling thread's CPU share of the wall time below :data:`MIN_SHARE`). Two warm-up calls first, the second timed to size the groups.
+    the calling thread's CPU share of the wall time below :data:`MIN_SHARE`). Two warm-up calls first, the second
+    timed to size the groups; a second call that takes a whole group's time or more (``reps`` 1) is the first group
+    (at the largest table nodes one call in five).
 
     ``known``: seconds per call of the same call measured before (an earlier pass over a table): the groups are
     sized from it, with no warm-up and no sizing call (two of a large node's five calls); a first group slowed by
     cold caches is one of at least ``min_groups``, which their median absorbs."""
     clock = clock or clock_for(threads)
-    if known is not None and known > 0:
-        one = known
-    else:
-        fn()
-        if sync:
-            sync()
-        t0 = clock()
-        fn()
-        if sync:
-            sync()
-        one = max(clock() - t0, 1e-9)
-    reps = max(1, int(group_seconds / one))
-    groups = max(min_groups, int(seconds / (reps * one)))
     kept, interrupted, cpu = [], [], time.thread_time
-    probe = _ACTIVE_PROBE.get()
-    for _ in range(groups):
-        if probe is not None:
-            probe.maybe_sample()  # between groups, never inside one
+
+    def group(reps: int) -> float:
         c0, t0 = cpu(), clock()
         for _ in range(reps):
             fn()
         if sync:
             sync()
         dt, dc = clock() - t0, cpu() - c0
-        if threads > 1 and dt > 0 and dc / dt < MIN_SHARE:
-            interrupted.append(dt / reps)
-        else:
-            kept.append(dt / reps)
+        (interrupted if threads > 1 and dt > 0 and dc / dt < MIN_SHARE else kept).append(dt / reps)
+        return dt / reps
+
+    if known is not None and known > 0:
+        one = known
+    else:
+        fn()
+        if sync:
+            sync()
+        one = max(group(1), 1e-9)
+        if one < group_seconds:  # too short a group for the clock: only sizes the groups
+            kept.clear(), interrupted.clear()
+    reps = max(1, int(group_seconds / one))
+    groups = max(min_groups, int(seconds / (reps * one))) - len(kept) - len(interrupted)
+    probe = _ACTIVE_PROBE.get()
+    for _ in range(groups):
+        if probe is not None:
+            probe.maybe_sample()  # between groups, never inside one
+        group(reps)
     if not kept:  # every group interrupted: keep them all (the machine was never free; the caller flags it)
         return interrupted, len(interrupted)
     return kept, len(interrupted)
