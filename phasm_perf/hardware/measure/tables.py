@@ -36,8 +36,8 @@ BURST = 1.5
 def combine(a: float, b: float) -> float:
     """A node's value from its two passes: their mean (what a program's time converges to on a shared machine), or
     the lower when they differ by more than :data:`BURST` (a scheduling stall or a burst of load hit one pass)."""
-    lo, hi = min(a, b), max(a, b)
-    return lo if lo <= 0 or hi / lo > BURST else (a + b) / 2
+    lo = min(a, b)
+    return lo if lo <= 0 or disagree(a, b) else (a + b) / 2
 
 
 def activation_fn(torch, kind: str) -> Callable:

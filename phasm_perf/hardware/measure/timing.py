@@ -74,7 +74,8 @@ def time_groups(fn: Callable[[], object], *, seconds: float, threads: int = 1, g
             sync()
         one = max(group(1), 1e-9)
         if one < group_seconds:  # too short a group for the clock: only sizes the groups
-            kept.clear(), interrupted.clear()
+            kept.clear()
+            interrupted.clear()
     reps = max(1, int(group_seconds / one))
     groups = max(min_groups, int(seconds / (reps * one))) - len(kept) - len(interrupted)
     probe = _ACTIVE_PROBE.get()
