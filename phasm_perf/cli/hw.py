@@ -45,7 +45,7 @@ def prepare_parser(parser: argparse.ArgumentParser) -> None:
                         "compile adds about 30 s; aoti runs from C++ and is not measured here)")
     m.add_argument("--retries", type=int, default=2, metavar="N",
                    help="measure a step again up to N times when it was disturbed or inconsistent, while the new "
-                        "attempt would end within 150 s of the start (default 2)")
+                        "attempt would end within 90 s of the start (default 2)")
 
 
 def _runtimes(text: str) -> tuple[str, ...]:

@@ -19,7 +19,7 @@ class MeasureOptions:
     runtimes: tuple[str, ...] = DEFAULT_RUNTIMES
     dtypes: tuple[str, ...] = ("fp32", "bf16")   # the dtypes that get cost tables
     retries: int = 2             # measure a step again this many times when it was disturbed or inconsistent
-    budget_seconds: float = 150.0  # no retry that would end past this many seconds from the start
+    budget_seconds: float = 90.0   # no retry that would end past this many seconds from the start
     tables: bool = True          # measure the cost tables (off: the roofline with one efficiency, as before)
     activations: tuple[str, ...] = field(default=("relu", "silu", "tanh", "gelu"))
 
