@@ -7,7 +7,7 @@ from ..profile import HardwareProfile
 from .cpu_profile import achievable_compute
 from .checks import as_flag, check_speed
 from .probe import REFERENCE
-from .tables import table_spread
+from .tables import BURST, table_spread
 
 fig = lambda v, src: {"value": v, "source": src}  # noqa: E731
 
@@ -51,8 +51,8 @@ def _tables(r: dict, how: str) -> dict | None:
         return None
     lin = {dt: {k: t[k] for k in ("batches", "inputs", "outputs", "seconds")} |
            {"source": f"{how}: F.linear {dt} under inference_mode, median over groups of calls per node, "
-                      f"{r['threads']} thread(s); two passes, {t.get('again', 0)} node(s) that differed by more than "
-                      "1.5x between them measured a third time"} for dt, t in r["linear"].items()}
+                      f"{r['threads']} thread(s); two passes, {t['again']} node(s) that differed by more than "
+                      f"{BURST:g}x between them measured a third time"} for dt, t in r["linear"].items()}
     act = {dt: {"elements": t["elements"], "seconds": t["seconds"],
                 "source": f"{how}: each activation out of place on a contiguous {dt} tensor, median over groups"}
            for dt, t in r["activation"].items()}
@@ -83,7 +83,7 @@ def _quality(r: dict) -> dict:
     flags = [{"figure": f, "reason": why} for s in r["steps"].values() for f, why in s.flags]
     flags += [dict(zip(("figure", "reason"), as_flag(p))) for p in check_speed(r.get("probe"))]
     spread = {f"linear.{dt}": {k: round(v, 3) for k, v in table_spread(t["passes"]).items()}
-              | {"again": t.get("again", 0)} for dt, t in r["linear"].items()}
+              | {"again": t["again"]} for dt, t in r["linear"].items()}
     spread |= {f"runtime.{rt}": c["spread"] for rt, c in r["runtimes"].items()}
     spread["in_program.cold_cache"] = [round(x["cold_cache"] * 1e6, 2) for x in r["in_program"]["rounds"]]
     load = {name: dict(s.load.as_dict(), attempts=s.attempts) for name, s in r["steps"].items()}

@@ -41,7 +41,7 @@ def _merge_tables(tables: list[dict]) -> dict:
     out["seconds"] = [min(vals) for vals in zip(*(t["seconds"] for t in tables))]
     runs = [sorted(vals) for vals in zip(*(p for t in tables for p in t["passes"]))]
     out["passes"] = [[r[0] for r in runs], [r[1] for r in runs]]
-    out["again"] = sum(t.get("again", 0) for t in tables)
+    out["again"] = sum(t["again"] for t in tables)
     return out
 
 
