@@ -117,6 +117,12 @@ def _calls_note(bundle: Bundle, key: str) -> str:
     return "no call count: " + counts.not_counted.get(key, "this function was not counted")
 
 
+def _share(part: float, whole: float) -> float:
+    """part / whole for a part of the whole's samples; the two are summed in different orders, so the quotient of
+    a part that is the whole can come out one ulp above 1 (it did, in CI): a share is at most 1."""
+    return min(1.0, part / whole) if whole > 0 else 0.0
+
+
 def _candidates(sel: Selection, bundle: Bundle, calls: dict[str, int], n: int | None, top: int) -> list[Candidate]:
     total = sel.total_seconds
     loop_total = sel.tree.total_seconds if sel.loop.key or sel.loop.name else None
@@ -124,8 +130,8 @@ def _candidates(sel: Selection, bundle: Bundle, calls: dict[str, int], n: int | 
     out: list[Candidate] = []
     previous_on = None
     for i, row in enumerate(sel.candidates.head(top).itertuples(index=False), 1):
-        p = row.incl / total if total > 0 else 0.0
-        p_on = row.on_incl / total if total > 0 else 0.0
+        p = _share(row.incl, total)
+        p_on = _share(row.on_incl, total)
         interval = share_interval(p, n)
         on_interval = share_interval(p_on, n)
         calls_n = calls.get(row.function)
@@ -135,7 +141,7 @@ def _candidates(sel: Selection, bundle: Bundle, calls: dict[str, int], n: int | 
             line=def_line.get(row.function, _int_or_none(row.line)),
             inclusive_seconds=row.incl, share=p, share_interval=interval,
             samples=int(round(p * n)) if n else None,
-            share_of_loop=(row.incl / loop_total) if loop_total else None,
+            share_of_loop=_share(row.incl, loop_total) if loop_total else None,
             on_cpu_seconds=row.on_incl, off_cpu_seconds=row.off_incl, on_cpu_fraction=row.on_fraction,
             self_seconds=row.excl, kind=row.kind, calls=calls_n,
             calls_note=None if calls_n else _calls_note(bundle, row.function),
@@ -174,7 +180,7 @@ def build_report(bundle: Bundle, options: RankOptions = RankOptions(), tree: Cal
     n = sample_count(bundle, whole)
     cands = _candidates(sel, bundle, calls, n, options.top)
     excluded = [
-        Excluded(function=r.function, share=r.incl / total if total else 0.0, reason=r.excluded)
+        Excluded(function=r.function, share=_share(r.incl, total), reason=r.excluded)
         for r in sel.table[sel.table["excluded"] != ""].sort_values("incl", ascending=False)
         .head(options.show_excluded).itertuples(index=False)
     ]

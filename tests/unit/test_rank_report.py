@@ -101,3 +101,17 @@ def test_weights_that_are_not_time_are_not_called_seconds(bundle):
     assert "not a time" in text and "Instructions" in text and "sampled:" not in text
     bundle.meta.weight_unit, bundle.meta.seconds_per_unit = "samples", 0.01  # py-spy: samples at a known rate
     assert build_report(bundle).unit == "s"
+
+
+def test_a_candidate_that_holds_the_whole_loop_has_a_share_of_it_of_one_not_one_ulp_more(tmp_path):
+    # the loop's one callee holds all of its time: its seconds and the loop's are summed in different orders, and
+    # with these counts the quotient came out 1.0000000000000002 (as in CI's run of tests/integration/threads.py)
+    on = Counter({(LOOP, HOT): 2601, (LOOP, HOT, IO): 251})
+    off = Counter({(LOOP, HOT, SLEEP): 183})
+    meta = Meta(tool_version="t", argv=["python", f"{U}/p.py"], cwd=U, kind="python", program=f"{U}/p.py",
+                start_time="", wall_seconds=1.0, exit_status=0, status="complete",
+                collector=CollectorInfo(name="austin", off_cpu=True), weight_unit="ms", seconds_per_unit=1e-3,
+                counts=CountsInfo(status="exact", functions=[]))
+    r = build_report(Bundle(tmp_path, meta, on, off), RankOptions(event_loop="loop"))
+    hot = next(c for c in r.candidates if c.function == "hot<script>|x")
+    assert hot.share_of_loop == 1.0 and hot.share <= 1.0
