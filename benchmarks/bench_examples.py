@@ -70,9 +70,9 @@ def main() -> int:
     b0, t0 = cpu_busy()
     print(f"load average before: {open('/proc/loadavg').read().split()[:3]}"
           + (f"; one core kept busy by pid {busy.pid} (python -c 'while True: pass')" if busy else ""))
-    errors, medians = {}, {}
+    errors, errors_at_speed, medians = {}, {}, {}
     try:
-        run_examples(args, out, errors, medians)
+        run_examples(args, out, errors, errors_at_speed, medians)
     finally:
         if busy:
             busy.kill()
@@ -82,12 +82,14 @@ def main() -> int:
           f"{100 * (b1 - b0) / max(t1 - t0, 1):.0f}% of the time meanwhile ({os.cpu_count()} CPUs)")
     print("end-to-end speedup error per example (first variant): "
           + ", ".join(f"{k} {pct(v)}" for k, v in errors.items()))
+    print("the same at the speed the core ran in the surrogate runs (their speed probe): "
+          + ", ".join(f"{k} {pct(v)}" for k, v in errors_at_speed.items()))
     for kind, vals in medians.items():
         print(f"per-batch median |error| per example, {kind}: " + ", ".join(pct(v).lstrip("+") for v in vals))
     return 0
 
 
-def run_examples(args, out: Path, errors: dict, medians: dict) -> None:
+def run_examples(args, out: Path, errors: dict, errors_at_speed: dict, medians: dict) -> None:
     for name in args.only or EXAMPLES:
         function, prog = EXAMPLES[name]
         cmd = [sys.executable, "-m", "phasm_perf", "bench", "--function", function, "--hardware", args.hardware,
@@ -123,14 +125,19 @@ def run_examples(args, out: Path, errors: dict, medians: dict) -> None:
             medians.setdefault("calibrated", []).append(r["per_batch_median_calibrated_error"])
         print(f"\nbaseline {fmt(e['baseline_seconds'])} (runs {', '.join(fmt(x) for x in e['baseline_runs'])})\n")
         print("| run | batches | with surrogate | in-situ per call | measured speedup | predicted | error | "
-              "kernel-composed | output max rel change |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
+              "probe in the runs | at the runs' speed | error | kernel-composed | output max rel change |\n"
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for v in e["variants"]:
             batches = ", ".join(f"{n}x{b}" for b, n in v["batches"].items())
             oc = v["output_change"]["max_rel"]
+            ratio = f"x{v['speed']['ratio']:.2f}" if v.get("speed") else "-"
+            at = v.get("predicted_speedup_at_run_speed")
             print(f"| {v['name']} | {batches} | {fmt(v['seconds'])} | {fmt(v['in_situ_seconds_per_call'])} | "
                   f"{v['measured_speedup']:.3g}x | {(v['predicted_speedup'] or 0):.3g}x | {pct(v['speedup_error'])} | "
+                  f"{ratio} | {f'{at:.3g}x' if at else '-'} | {pct(v.get('speedup_error_at_run_speed'))} | "
                   f"{v['kernel_composed_speedup']:.3g}x | {oc:.3g} |")
         errors[name] = e["variants"][0]["speedup_error"]
+        errors_at_speed[name] = e["variants"][0].get("speedup_error_at_run_speed")
         for note in r.get("notes", []):
             if "flagged" in note:
                 print(f"note: {note}")

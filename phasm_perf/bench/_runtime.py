@@ -12,6 +12,11 @@ One spec (JSON) says which function and what to do with it:
                  (:mod:`._surrogate_rt`);
 - ``baseline``:  touch nothing; only time the program the same way, so the two runs compare like for like.
 
+With ``probe_groups`` in a surrogate run's spec, the speed probe's reference forward
+(:mod:`phasm_perf.hardware.measure.probe`, the one ``hw measure`` records) is timed in that many groups on the
+surrogate's thread before the program starts and again after it ends (outside ``program_seconds``): how fast the
+core ran for this very run, against which bench scales its end-to-end prediction (reported apart, as such).
+
 How the function is found and swapped (a trampoline in its code object, at its definition): see
 :mod:`phasm_perf.core.hook.trampoline`.
 """
@@ -51,6 +56,7 @@ class Runtime(FunctionHook):
         self.model = None
         self.setup_seconds = 0.0
         self.t0 = self.t_end = None
+        self.probe = None  # the speed probe of a surrogate run (``probe_groups``)
 
     def handlers(self, orig, sig):
         names, values = self.binder(sig)
@@ -84,9 +90,20 @@ class Runtime(FunctionHook):
         if self.spec.get("gc_freeze", True):
             gc.freeze()  # torch's own objects: the program's garbage collections need not scan them
 
+    def sample_speed(self) -> None:
+        """Time the speed probe's ``probe_groups`` groups (made on the first call: the reference forward)."""
+        if self.probe is None:
+            from ..hardware.measure.probe import speed_probe
+
+            self.probe = speed_probe()
+        for _ in range(int(self.spec["probe_groups"])):
+            self.probe.sample()
+
     def dump(self) -> None:
         self.t_end = time.perf_counter()
         self.stop_watch()
+        if self.probe is not None:
+            self.sample_speed()
         out = {
             "pid": os.getpid(),
             "mode": self.mode,
@@ -103,6 +120,8 @@ class Runtime(FunctionHook):
             "batch_sizes": {str(k): v for k, v in sorted(self.batch_sizes.items())},
             "errors": self.errors,
         }
+        if self.probe is not None:
+            out["speed_probe_seconds"] = self.probe.samples
         if self.mode == "capture":
             params = self.params or []
             keep = [i for i, p in enumerate(params) if not p["skipped"] and p["schema"] is not None]
@@ -134,6 +153,8 @@ def install(spec: dict) -> Runtime:
     if rt.mode == "surrogate":
         rt.load_surrogate()
     rt.setup_seconds = time.perf_counter() - t
+    if rt.mode == "surrogate" and spec.get("probe_groups"):
+        rt.sample_speed()
     atexit.register(rt.dump)
     if rt.mode != "baseline":
         rt.start_watch()

@@ -161,6 +161,13 @@ class VariantRow(BaseModel):
     speedup_error: float | None = Field(description="predicted / measured speedup - 1")
     kernel_composed_speedup: float = Field(description="the same composition with the measured per-batch times in "
                                                        "place of the predicted ones: isolates the kernel model")
+    speed: SpeedCheck | None = Field(None, description="the speed probe timed inside these runs (before and after "
+                                                       "the program) against the hardware profile's")
+    predicted_speedup_at_run_speed: float | None = Field(None, description=(
+        "predicted_speedup with the surrogate's predicted time scaled by speed.ratio: the prediction at the speed "
+        "the core ran in these runs"))
+    speedup_error_at_run_speed: float | None = Field(None, description="predicted_speedup_at_run_speed / measured "
+                                                                       "speedup - 1")
     output_change: OutputChangeInfo
 
 

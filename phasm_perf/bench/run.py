@@ -34,6 +34,7 @@ from ..model.spec import parse_hidden
 from .train import TrainOptions, load, runtime_module, save, train
 
 Status = Callable[[str], None]
+PROBE_GROUPS = 25  # speed-probe groups a surrogate run times before and after the program: about 8 ms each side
 Progress = Callable[[int, int, float, float], None]
 
 
@@ -197,10 +198,11 @@ def _swap_in(target: Target, su: _Setup, opts: BenchOptions, path: str, cap: Cap
     batched = bool(cap.batch_sizes)
     status(f"end to end: {opts.repeats} baseline and {opts.repeats} surrogate runs, interleaved"
            + (" (and one call at a time)" if batched else ""))
+    probe = su.dev.device == "cpu" and getattr(su.profile, "speed_probe", None) is not None
     variants = run_session(target, su.fn, path, repeats=opts.repeats, batched=batched, threads=su.dev.threads,
-                           runtime=opts.runtime,
-                           device=su.dev.device, timeout=opts.timeout, on_status=status)
-    return _end_to_end(variants, cap, timings, pred, opts.repeats)
+                           runtime=opts.runtime, device=su.dev.device, timeout=opts.timeout, on_status=status,
+                           probe_groups=PROBE_GROUPS if probe else 0)
+    return _end_to_end(variants, cap, timings, pred, opts.repeats, su.profile)
 
 
 def _notes(su: _Setup, opts: BenchOptions, pred: Prediction, pl: Plan, cap: Capture) -> list[str]:
@@ -308,7 +310,7 @@ def _capture_summary(cap: Capture, pl: Plan) -> R.CaptureSummary:
         batch_points={str(k): v for k, v in sorted(cap.batch_sizes.items())})
 
 
-def _end_to_end(variants, cap: Capture, timings, pred: Prediction, repeats: int) -> R.EndToEnd:
+def _end_to_end(variants, cap: Capture, timings, pred: Prediction, repeats: int, profile=None) -> R.EndToEnd:
     by_name = {v.name: v for v in variants}
     base, timed = by_name["baseline"], by_name["timed"]
     # t_f for the composition: the function's share of the timed runs (a ratio within each run) applied to the
@@ -329,10 +331,15 @@ def _end_to_end(variants, cap: Capture, timings, pred: Prediction, repeats: int)
         speed = base.median / v.median
         kernel_t, kernel_s = end_to_end(base.median, calls_sur * t_f, batched_seconds(
             hist, lambda b: measured[b] if b in measured else _interp(measured, b)))
-        p_t = p_s = err = None
+        p_t = p_s = err = cal_s = cal_err = None
+        run_speed = speed_check(profile, v.probe_samples)
         if pred.ok:
             p_t, p_s = end_to_end(base.median, calls_sur * t_f, batched_seconds(hist, pred.program_seconds))
             err = p_s / speed - 1
+            if run_speed is not None:  # the surrogate's part at the speed the core ran in these very runs
+                _, cal_s = end_to_end(base.median, calls_sur * t_f, batched_seconds(
+                    hist, lambda b: pred.program_seconds(b) * run_speed.ratio))
+                cal_err = cal_s / speed - 1
         oc = compare_output(base.runs[0].stdout, v.runs[0].stdout,
                             base.runs[1].stdout if len(base.runs) > 1 else None)
         in_situ = [r.report.get("function_seconds", 0.0) / max(1, r.report.get("calls", 0)) for r in v.runs]
@@ -343,7 +350,8 @@ def _end_to_end(variants, cap: Capture, timings, pred: Prediction, repeats: int)
             calls_surrogate=calls_sur, calls_original=calls_orig,
             in_situ_seconds_per_call=statistics.median(in_situ) if in_situ else None,
             measured_speedup=speed, predicted_seconds=p_t, predicted_speedup=p_s, speedup_error=err,
-            kernel_composed_speedup=kernel_s,
+            kernel_composed_speedup=kernel_s, speed=run_speed, predicted_speedup_at_run_speed=cal_s,
+            speedup_error_at_run_speed=cal_err,
             output_change=R.OutputChangeInfo(numbers=oc.numbers, max_abs=oc.max_abs, max_rel=oc.max_rel,
                                              first_pairs=oc.pairs, note=oc.note)))
     first = rows[0]

@@ -57,6 +57,11 @@ class Variant:
     def wall_median(self) -> float:
         return statistics.median(r.wall_seconds for r in self.runs)
 
+    @property
+    def probe_samples(self) -> list[float]:
+        """The speed probe's groups timed inside this variant's runs (none unless asked for)."""
+        return [x for r in self.runs for x in r.report.get("speed_probe_seconds") or []]
+
     def histogram(self) -> dict[int, int]:
         """Batch size -> number of batches the surrogate answered (direct calls are batches of 1)."""
         rep = self.runs[0].report
@@ -99,10 +104,13 @@ def compare_output(baseline: str, other: str, baseline_again: str | None = None)
 
 def run_session(target: Target, fn: FunctionRef, surrogate: str, *, repeats: int = 3, batched: bool = False,
                 threads: int | None = None, device: str = "cpu", runtime: str = "eager", cwd: str | None = None,
-                timeout: float | None = None, on_status: Callable[[str], None] | None = None) -> list[Variant]:
-    """Baseline and surrogate runs, interleaved; with ``batched`` also the surrogate one call at a time."""
+                timeout: float | None = None, on_status: Callable[[str], None] | None = None,
+                probe_groups: int = 0) -> list[Variant]:
+    """Baseline and surrogate runs, interleaved; with ``batched`` also the surrogate one call at a time. With
+    ``probe_groups``, each surrogate run times the speed probe before and after the program (see ._runtime)."""
     base = fn.spec()
-    sur = dict(base, mode="surrogate", surrogate=str(surrogate), threads=threads, device=device, runtime=runtime)
+    sur = dict(base, mode="surrogate", surrogate=str(surrogate), threads=threads, device=device, runtime=runtime,
+               probe_groups=probe_groups)
     specs = {"baseline": dict(base, mode="baseline"), "timed": dict(base, mode="capture", budget=0),
              "surrogate": sur}
     if batched:

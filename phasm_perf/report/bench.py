@@ -40,9 +40,19 @@ def render_terminal(report: BenchReport, console) -> None:
     console.print(f"prediction error: per batch (median) {_unsigned(report.per_batch_median_error)}"
                   + (f" ({_unsigned(cal)} at the core's speed of the moment, x{report.speed.ratio:.2f})"
                      if cal is not None and report.speed else "")
-                  + f", end to end {_unsigned(report.end_to_end_error)}; verdict: {report.verdict}")
+                  + f", end to end {_unsigned(report.end_to_end_error)}{_at_run_speed(report.end_to_end)}; "
+                  f"verdict: {report.verdict}")
     for n in report.notes:
         console.print(Text(f"note: {n}", style="dim"))
+
+
+def _at_run_speed(e: EndToEnd | None) -> str:
+    """`` (x% at the core's speed in the surrogate runs, x1.23)``, for the first variant when its runs timed the
+    probe."""
+    v = e.variants[0] if e and e.variants else None
+    if v is None or v.speedup_error_at_run_speed is None or v.speed is None:
+        return ""
+    return f" ({_unsigned(v.speedup_error_at_run_speed)} at the core's speed in the runs, x{v.speed.ratio:.2f})"
 
 
 def _header(report: BenchReport) -> list[Text]:
@@ -76,13 +86,18 @@ def _per_batch_table(report: BenchReport) -> Table:
 
 
 def _end_to_end_table(e: EndToEnd) -> Table:
+    probed = any(v.speed is not None for v in e.variants)  # the runs timed the speed probe (a CPU profile has it)
     tab = _table(f"end to end (median of {e.repeats}; baseline {fmt_seconds(e.baseline_seconds)})",
-                 ("run", "batches", "seconds", "speedup", "predicted", "error", "output max rel change"),
+                 ("run", "batches", "seconds", "speedup", "predicted", "error")
+                 + (("probe time", "predicted at it", "error ") if probed else ()) + ("output max rel change",),
                  ("run", "batches"))
     for v in e.variants:
+        at_speed = (f"x{v.speed.ratio:.2f}" if v.speed else "-",
+                    f"{v.predicted_speedup_at_run_speed:.3g}x" if v.predicted_speedup_at_run_speed else "-",
+                    fmt_signed_share(v.speedup_error_at_run_speed)) if probed else ()
         tab.add_row(v.name, batches_text(v.batches), fmt_seconds(v.seconds), f"{v.measured_speedup:.3g}x",
                     f"{v.predicted_speedup:.3g}x" if v.predicted_speedup else "-", fmt_signed_share(v.speedup_error),
-                    f"{v.output_change.max_rel:.3g}" if v.output_change.max_rel is not None else "-")
+                    *at_speed, f"{v.output_change.max_rel:.3g}" if v.output_change.max_rel is not None else "-")
     return tab
 
 

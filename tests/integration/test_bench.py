@@ -67,9 +67,10 @@ def test_bench_particles_end_to_end(tmp_path):
 
 
 @pytest.mark.slow
-def test_bench_times_the_speed_probe_beside_each_group_and_reports_both_errors(tmp_path):
+def test_bench_times_the_speed_probe_beside_each_group_and_in_the_surrogate_runs_and_reports_both_errors(tmp_path):
     import statistics
 
+    from phasm_perf.bench.run import PROBE_GROUPS
     from phasm_perf.hardware import HardwareProfile, dump, load
 
     prof = load("epyc-7763").model_dump()
@@ -77,7 +78,7 @@ def test_bench_times_the_speed_probe_beside_each_group_and_reports_both_errors(t
     path = tmp_path / "probed.yaml"
     path.write_text(dump(HardwareProfile.model_validate(prof)))
     report, _, proc = _bench(tmp_path, "heat:source_term", EXAMPLES / "heat.py", "--n", "12", "--steps", "3",
-                             extra=["--samples", "300", "--no-swap", "--hardware", str(path)])
+                             extra=["--samples", "300", "--repeats", "2", "--hardware", str(path)])
     sp = report["speed"]
     # one probe group before every timed group: 2 batch sizes x 3 timing repeats
     assert sp["samples"] == 6 and sp["profile_seconds"] == 25e-6 and 0 < sp["p10"] <= sp["seconds"] <= sp["p90"]
@@ -89,6 +90,20 @@ def test_bench_times_the_speed_probe_beside_each_group_and_reports_both_errors(t
         cal.append(abs(r["calibrated_error"]))
     assert report["per_batch_median_calibrated_error"] == pytest.approx(statistics.median(cal))
     assert f"x{sp['ratio']:.2f})" in proc.stdout and "at the core's speed of the moment" in proc.stdout
+    # each surrogate run timed the probe before and after the program; the prediction at that speed scales the
+    # surrogate's predicted part of T' by the runs' probe ratio
+    e = report["end_to_end"]
+    v = e["variants"][0]
+    rs = v["speed"]
+    assert rs["samples"] == 2 * 2 * PROBE_GROUPS and rs["profile_seconds"] == 25e-6
+    assert rs["ratio"] == pytest.approx(rs["seconds"] / 25e-6)
+    n, t_f, t_b = v["calls_surrogate"], e["seconds_per_call"], report["per_batch"][0]["predicted_seconds"]
+    t_prog = report["prediction"]["t_in_program"]
+    assert v["predicted_speedup_at_run_speed"] == pytest.approx(
+        e["baseline_seconds"] / (e["baseline_seconds"] - n * t_f + n * (t_b + t_prog) * rs["ratio"]))
+    assert v["speedup_error_at_run_speed"] == pytest.approx(
+        v["predicted_speedup_at_run_speed"] / v["measured_speedup"] - 1)
+    assert "at the core's speed in the runs" in " ".join(proc.stdout.split())  # (the terminal wraps lines)
 
 
 @pytest.mark.slow

@@ -252,6 +252,44 @@ def test_the_speed_probe_takes_the_core_of_the_moment_out_of_the_error():
     assert all(r.calibrated_error is None for r in _batch_rows(timings, pred, SimpleNamespace(seconds_per_call=1e-3)))
 
 
+def test_the_end_to_end_prediction_is_also_given_at_the_core_speed_the_surrogate_runs_measured():
+    from types import SimpleNamespace
+
+    from phasm_perf.bench.run import _end_to_end
+    from phasm_perf.bench.runs import Run
+    from phasm_perf.bench.swap import Variant
+    from phasm_perf.hardware.schema import SpeedFigure
+
+    def run(mode, program, extra):
+        return Run(mode, 0, program, dict({"program_seconds": program, "calls": 1000}, **extra), "1.0 2.0\n")
+
+    # baseline 1 s; the function half of it (0.5 ms a call); 1000 calls answered one at a time. Predicted
+    # t_batch(1) = 25 us + 9 us in the program: T' = 0.5 + 0.034 = 0.534 s. The surrogate runs took 0.59 s, and
+    # their probe (before and after each program) timed the reference forward at 30 us against the profile's 20:
+    # at that speed the surrogate's part is 1.5 x 34 ms = 51 ms, T' = 0.551 s
+    base = Variant("baseline", [run("baseline", 1.0, {}), run("baseline", 1.0, {})])
+    timed = Variant("timed", [run("capture", 1.2, {"function_seconds": 0.6})])
+    probe = {"speed_probe_seconds": [29e-6, 30e-6, 31e-6]}
+    sur = Variant("surrogate", [run("surrogate", 0.59, dict(probe, function_seconds=0.05)),
+                                run("surrogate", 0.59, dict(probe, function_seconds=0.05))])
+    pred = Prediction(status="ok", t_in_program=9e-6, rows={1: BatchPredicted(1, 25e-6, "latency", 0.0)})
+    ref = SpeedFigure(seconds=22e-6, p10=20e-6, p90=24e-6, samples=500, forward="ref")
+    cap = SimpleNamespace()
+    timings = [SimpleNamespace(batch=1, seconds=50e-6)]
+    e = _end_to_end([base, timed, sur], cap, timings, pred, 2, SimpleNamespace(speed_probe=ref))
+    v = e.variants[0]
+    assert v.measured_speedup == pytest.approx(1 / 0.59)
+    assert v.predicted_speedup == pytest.approx(1 / 0.534) and v.speedup_error == pytest.approx(0.59 / 0.534 - 1)
+    assert v.speed.ratio == pytest.approx(1.5) and v.speed.samples == 6
+    assert v.predicted_speedup_at_run_speed == pytest.approx(1 / 0.551)
+    assert v.speedup_error_at_run_speed == pytest.approx(0.59 / 0.551 - 1)
+    # runs without the probe (a GPU, a data-sheet profile): no figure at the runs' speed, the raw one stays
+    plain = Variant("surrogate", [run("surrogate", 0.59, {"function_seconds": 0.05})])
+    v = _end_to_end([base, timed, plain], cap, timings, pred, 1, SimpleNamespace(speed_probe=ref)).variants[0]
+    assert v.speed is None and v.predicted_speedup_at_run_speed is None and v.speedup_error_at_run_speed is None
+    assert v.predicted_speedup == pytest.approx(1 / 0.534)
+
+
 def test_output_comparison():
     assert numbers_in("checksum -4.698e+01 mean 1.5 step3 x2 7") == [-46.98, 1.5, 7.0]
     oc = compare_output("a 1.0 b 2.0", "a 1.1 b 2.0")
