@@ -128,6 +128,11 @@ def _train_and_save(cap: Capture, pl: Plan, su: _Setup, opts: BenchOptions, out_
     return trained, path, widths
 
 
+def _probes(su: _Setup) -> bool:
+    """Whether bench times the speed probe: on the CPU, with a profile that recorded it (``hw measure``)."""
+    return su.dev.device == "cpu" and getattr(su.profile, "speed_probe", None) is not None
+
+
 def _time_and_predict(path: Path, widths: list[int], cap: Capture, su: _Setup, opts: BenchOptions,
                       status: Status) -> tuple[list, Prediction, SpeedProbe | None]:
     """The saved surrogate timed at every batch size asked for and every one the program forms, and the model's
@@ -137,7 +142,7 @@ def _time_and_predict(path: Path, widths: list[int], cap: Capture, su: _Setup, o
     batches = sorted(set(opts.batches) | set(swap_batches))
     status(f"timing the surrogate on {su.dev.device} at {len(batches)} batch sizes")
     module, meta = load(path, su.dev.device)
-    probe = speed_probe() if su.dev.device == "cpu" and getattr(su.profile, "speed_probe", None) else None
+    probe = speed_probe() if _probes(su) else None
     timings = time_forward(runtime_module(module, meta, opts.runtime), widths[0], batches, su.dev.device,
                            repeats=opts.timing_repeats, x_mean=meta["normalisation"]["x_mean"],
                            x_std=meta["normalisation"]["x_std"], dtype=opts.dtype, probe=probe)
@@ -198,10 +203,9 @@ def _swap_in(target: Target, su: _Setup, opts: BenchOptions, path: str, cap: Cap
     batched = bool(cap.batch_sizes)
     status(f"end to end: {opts.repeats} baseline and {opts.repeats} surrogate runs, interleaved"
            + (" (and one call at a time)" if batched else ""))
-    probe = su.dev.device == "cpu" and getattr(su.profile, "speed_probe", None) is not None
     variants = run_session(target, su.fn, path, repeats=opts.repeats, batched=batched, threads=su.dev.threads,
                            runtime=opts.runtime, device=su.dev.device, timeout=opts.timeout, on_status=status,
-                           probe_groups=PROBE_GROUPS if probe else 0)
+                           probe_groups=PROBE_GROUPS if _probes(su) else 0)
     return _end_to_end(variants, cap, timings, pred, opts.repeats, su.profile)
 
 
